@@ -1,0 +1,34 @@
+/*
+ * alloc: the capped allocator behind a sandbox's Duktape heap.  Over the cap
+ * an allocation fails and Duktape raises a RangeError in the running JS.
+ * Runs in the launcher (heap set-up) and sandboxes.
+ */
+#ifndef EDGED_ALLOC_H
+#define EDGED_ALLOC_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct alloc {
+	uint64_t cap;     /* bytes; 0 means no cap */
+	uint64_t used;    /* bytes currently allocated, headers included */
+	bool hit_cap;     /* an allocation was refused since alloc_clear_hit */
+};
+
+void alloc_init(struct alloc *a, uint64_t cap);
+
+/*
+ * Duktape allocation functions; udata is the struct sandbox_runtime whose
+ * `alloc` member is charged.  They follow Duktape's contract: malloc(0) and
+ * realloc(p, 0) may return NULL, free(NULL) is a no-op.
+ */
+void *alloc_malloc(void *udata, size_t size);
+void *alloc_realloc(void *udata, void *ptr, size_t size);
+void alloc_free(void *udata, void *ptr);
+
+/* True when an allocation was refused since the last alloc_clear_hit. */
+bool alloc_hit_cap(const struct alloc *a);
+void alloc_clear_hit(struct alloc *a);
+
+#endif

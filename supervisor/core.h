@@ -1,0 +1,73 @@
+/*
+ * core: the supervisor's per-process state, built once in main() and passed
+ * down to the modules that need it.  Runs in the supervisor.
+ */
+#ifndef EDGED_CORE_H
+#define EDGED_CORE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/time.h>
+#include <sys/types.h>
+
+#include "common/config.h"
+
+struct event_base;
+struct meta;
+struct registry;
+struct pool;
+struct admin;
+struct http_server;
+struct broker_link;
+struct event;
+
+/* Counters, reported by /status (and later /metrics). */
+struct core_stats {
+	uint64_t requests;
+	uint64_t responses_5xx;
+	uint64_t sandbox_spawned;
+	uint64_t sandbox_killed_crash;
+	uint64_t sandbox_killed_ipc;
+	uint64_t sandbox_killed_wall;
+	uint64_t sandbox_killed_startup;
+	uint64_t sandbox_recycled;
+	uint64_t broker_restarts;
+};
+
+struct core {
+	struct event_base *base;
+	struct config cfg;
+	const char *config_path;      /* NULL without --config */
+	struct meta *meta;
+	struct registry *registry;
+	struct pool *pool;
+	struct admin *admin;
+	struct http_server *public_srv;
+	struct http_server *admin_srv;
+	struct broker_link *broker;
+	struct core_stats stats;
+	bool draining;
+	pid_t launcher_pid;
+	struct event *drain_timer;
+	struct timeval drain_deadline;
+	char public_addr[CONFIG_ADDR_MAX];   /* as bound, port resolved */
+	char admin_addr[CONFIG_ADDR_MAX];
+};
+
+/*
+ * Builds the running service from core->cfg: processes, stores, listeners.
+ * `launcher_fd` is the channel to the already started launcher (consumed).
+ * Returns 0, or -1 with the reason logged.
+ */
+int core_start(struct core *core, int launcher_fd);
+
+/* Applies a re-read configuration (SIGHUP); settings that need a restart are logged. */
+void core_reload(struct core *core, const struct config *next);
+
+/* Stops accepting and ends the event loop once in-flight requests are done (SIGTERM). */
+void core_drain(struct core *core);
+
+/* Releases everything core_start built. */
+void core_stop(struct core *core);
+
+#endif

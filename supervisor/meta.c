@@ -1,0 +1,721 @@
+/*
+ * meta: tenants, workers, versions and routes in <data_dir>/meta.sqlite.
+ * Runs in the supervisor.  Every statement is prepared once from the table
+ * below and every input is bound; no SQL is ever built from strings.
+ */
+#include "supervisor/meta.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <time.h>
+
+#include <sqlite3.h>
+
+#include "common/log.h"
+#include "supervisor/route.h"
+
+#define META_BUSY_TIMEOUT_MS 5000
+
+static const char meta_schema[] =
+	"CREATE TABLE IF NOT EXISTS tenants ("
+	"  name TEXT PRIMARY KEY NOT NULL,"
+	"  created_at INTEGER NOT NULL);"
+	"CREATE TABLE IF NOT EXISTS workers ("
+	"  tenant TEXT NOT NULL REFERENCES tenants(name) ON DELETE CASCADE,"
+	"  name TEXT NOT NULL,"
+	"  active_version INTEGER,"
+	"  created_at INTEGER NOT NULL,"
+	"  modified_on INTEGER NOT NULL,"
+	"  PRIMARY KEY (tenant, name));"
+	"CREATE TABLE IF NOT EXISTS versions ("
+	"  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+	"  tenant TEXT NOT NULL,"
+	"  worker TEXT NOT NULL,"
+	"  format INTEGER NOT NULL,"
+	"  script BLOB NOT NULL,"
+	"  bindings TEXT NOT NULL,"
+	"  compatibility_date TEXT NOT NULL,"
+	"  created_at INTEGER NOT NULL,"
+	"  FOREIGN KEY (tenant, worker) REFERENCES workers(tenant, name) ON DELETE CASCADE);"
+	"CREATE INDEX IF NOT EXISTS versions_by_worker ON versions(tenant, worker, id);"
+	"CREATE TABLE IF NOT EXISTS routes ("
+	"  id TEXT PRIMARY KEY NOT NULL,"
+	"  tenant TEXT NOT NULL REFERENCES tenants(name) ON DELETE CASCADE,"
+	"  pattern TEXT NOT NULL UNIQUE,"
+	"  host TEXT NOT NULL,"
+	"  worker TEXT NOT NULL,"
+	"  created_at INTEGER NOT NULL);"
+	"CREATE INDEX IF NOT EXISTS routes_by_host ON routes(host);"
+	"CREATE INDEX IF NOT EXISTS routes_by_tenant ON routes(tenant);";
+
+/* The columns every version query returns, in this order. */
+#define META_VERSION_COLUMNS \
+	"v.id, v.tenant, v.worker, v.format, v.compatibility_date, v.created_at, " \
+	"w.active_version = v.id"
+
+enum meta_stmt_id {
+	META_BEGIN,
+	META_COMMIT,
+	META_ROLLBACK,
+	META_TENANT_INSERT,
+	META_TENANT_EXISTS,
+	META_WORKER_INSERT,
+	META_WORKER_ACTIVATE,
+	META_WORKER_DELETE,
+	META_VERSION_INSERT,
+	META_VERSION_ACTIVE_ALL,
+	META_VERSION_ACTIVE_TENANT,
+	META_VERSION_OF_WORKER,
+	META_VERSION_GET,
+	META_ROUTE_HOST_TAKEN,
+	META_ROUTE_INSERT,
+	META_ROUTE_DELETE,
+	META_ROUTE_DELETE_WORKER,
+	META_ROUTE_ALL,
+	META_ROUTE_TENANT,
+	META_STMT_COUNT
+};
+
+/* The statements, as data; columns 7 and 8 of version queries are script, bindings. */
+static const char *const meta_sql[META_STMT_COUNT] = {
+	[META_BEGIN] = "BEGIN IMMEDIATE",
+	[META_COMMIT] = "COMMIT",
+	[META_ROLLBACK] = "ROLLBACK",
+	[META_TENANT_INSERT] =
+	    "INSERT OR IGNORE INTO tenants(name, created_at) VALUES (?1, ?2)",
+	[META_TENANT_EXISTS] = "SELECT 1 FROM tenants WHERE name = ?1",
+	[META_WORKER_INSERT] =
+	    "INSERT OR IGNORE INTO workers(tenant, name, active_version, created_at, modified_on)"
+	    " VALUES (?1, ?2, NULL, ?3, ?3)",
+	[META_WORKER_ACTIVATE] =
+	    "UPDATE workers SET active_version = ?3, modified_on = ?4"
+	    " WHERE tenant = ?1 AND name = ?2",
+	[META_WORKER_DELETE] = "DELETE FROM workers WHERE tenant = ?1 AND name = ?2",
+	[META_VERSION_INSERT] =
+	    "INSERT INTO versions(tenant, worker, format, script, bindings, compatibility_date,"
+	    " created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+	[META_VERSION_ACTIVE_ALL] =
+	    "SELECT " META_VERSION_COLUMNS ", v.script, v.bindings"
+	    " FROM workers w JOIN versions v ON v.id = w.active_version"
+	    " ORDER BY w.tenant, w.name",
+	[META_VERSION_ACTIVE_TENANT] =
+	    "SELECT " META_VERSION_COLUMNS
+	    " FROM workers w JOIN versions v ON v.id = w.active_version"
+	    " WHERE w.tenant = ?1 ORDER BY w.name",
+	[META_VERSION_OF_WORKER] =
+	    "SELECT " META_VERSION_COLUMNS
+	    " FROM versions v JOIN workers w ON w.tenant = v.tenant AND w.name = v.worker"
+	    " WHERE v.tenant = ?1 AND v.worker = ?2 ORDER BY v.id DESC",
+	[META_VERSION_GET] =
+	    "SELECT " META_VERSION_COLUMNS ", v.script, v.bindings"
+	    " FROM versions v JOIN workers w ON w.tenant = v.tenant AND w.name = v.worker"
+	    " WHERE v.id = ?1",
+	[META_ROUTE_HOST_TAKEN] =
+	    "SELECT 1 FROM routes WHERE host = ?1 AND tenant <> ?2 LIMIT 1",
+	[META_ROUTE_INSERT] =
+	    "INSERT INTO routes(id, tenant, pattern, host, worker, created_at)"
+	    " VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+	[META_ROUTE_DELETE] = "DELETE FROM routes WHERE id = ?1 AND tenant = ?2",
+	[META_ROUTE_DELETE_WORKER] = "DELETE FROM routes WHERE tenant = ?1 AND worker = ?2",
+	[META_ROUTE_ALL] =
+	    "SELECT id, tenant, pattern, worker FROM routes ORDER BY created_at, rowid",
+	[META_ROUTE_TENANT] =
+	    "SELECT id, tenant, pattern, worker FROM routes WHERE tenant = ?1"
+	    " ORDER BY created_at, rowid",
+};
+
+struct meta {
+	sqlite3 *db;
+	char *path;
+	sqlite3_stmt *stmt[META_STMT_COUNT];
+};
+
+static char meta_empty[1];
+
+static void
+meta_log_db(struct meta *m, const char *what)
+{
+	log_warnx("meta: cannot %s in '%s': %s", what, m->path, sqlite3_errmsg(m->db));
+}
+
+/* The statement, reset and unbound, ready for new bindings. */
+static sqlite3_stmt *
+meta_stmt(struct meta *m, enum meta_stmt_id id)
+{
+	sqlite3_stmt *st = m->stmt[id];
+
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	return st;
+}
+
+/* Runs a statement that returns no rows; 0 or -1. */
+static int
+meta_exec_stmt(struct meta *m, sqlite3_stmt *st, const char *what)
+{
+	int rc = sqlite3_step(st);
+
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE) {
+		meta_log_db(m, what);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+meta_begin(struct meta *m)
+{
+	return meta_exec_stmt(m, meta_stmt(m, META_BEGIN), "begin a transaction");
+}
+
+static int
+meta_commit(struct meta *m)
+{
+	return meta_exec_stmt(m, meta_stmt(m, META_COMMIT), "commit");
+}
+
+static void
+meta_rollback(struct meta *m)
+{
+	int saved = errno;
+
+	if (sqlite3_get_autocommit(m->db) == 0)
+		(void)meta_exec_stmt(m, meta_stmt(m, META_ROLLBACK), "roll back");
+	errno = saved;
+}
+
+static int
+meta_bind_text(sqlite3_stmt *st, int idx, const char *s)
+{
+	return sqlite3_bind_text(st, idx, s, -1, SQLITE_STATIC) == SQLITE_OK ? 0 : -1;
+}
+
+static int
+meta_bind_int(sqlite3_stmt *st, int idx, int64_t v)
+{
+	return sqlite3_bind_int64(st, idx, v) == SQLITE_OK ? 0 : -1;
+}
+
+static int
+meta_configure(struct meta *m)
+{
+	static const char pragmas[] =
+		"PRAGMA journal_mode = WAL;"
+		"PRAGMA synchronous = FULL;"
+		"PRAGMA foreign_keys = ON;";
+
+	sqlite3_busy_timeout(m->db, META_BUSY_TIMEOUT_MS);
+	sqlite3_db_config(m->db, SQLITE_DBCONFIG_DEFENSIVE, 1, NULL);
+	sqlite3_db_config(m->db, SQLITE_DBCONFIG_ENABLE_LOAD_EXTENSION, 0, NULL);
+	sqlite3_db_config(m->db, SQLITE_DBCONFIG_TRUSTED_SCHEMA, 0, NULL);
+	if (sqlite3_exec(m->db, pragmas, NULL, NULL, NULL) != SQLITE_OK) {
+		meta_log_db(m, "set the pragmas");
+		return -1;
+	}
+	if (sqlite3_exec(m->db, meta_schema, NULL, NULL, NULL) != SQLITE_OK) {
+		meta_log_db(m, "create the schema");
+		return -1;
+	}
+	return 0;
+}
+
+static int
+meta_prepare_all(struct meta *m)
+{
+	for (size_t i = 0; i < META_STMT_COUNT; i++) {
+		if (sqlite3_prepare_v3(m->db, meta_sql[i], -1, SQLITE_PREPARE_PERSISTENT,
+		    &m->stmt[i], NULL) != SQLITE_OK) {
+			meta_log_db(m, "prepare a statement");
+			return -1;
+		}
+	}
+	return 0;
+}
+
+struct meta *
+meta_open(const char *path)
+{
+	struct meta *m;
+
+	if ((m = calloc(1, sizeof(*m))) == NULL || (m->path = strdup(path)) == NULL) {
+		log_warn("meta: cannot open '%s'", path);
+		free(m);
+		return NULL;
+	}
+	if (sqlite3_open_v2(path, &m->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
+	    SQLITE_OPEN_NOFOLLOW, NULL) != SQLITE_OK) {
+		if (m->db != NULL)
+			meta_log_db(m, "open the database");
+		else
+			log_warnx("meta: cannot open '%s': out of memory", path);
+		goto fail;
+	}
+	if (meta_configure(m) == -1 || meta_prepare_all(m) == -1)
+		goto fail;
+	return m;
+fail:
+	meta_close(m);
+	return NULL;
+}
+
+void
+meta_close(struct meta *m)
+{
+	if (m == NULL)
+		return;
+	for (size_t i = 0; i < META_STMT_COUNT; i++)
+		sqlite3_finalize(m->stmt[i]);
+	if (m->db != NULL && sqlite3_close(m->db) != SQLITE_OK)
+		meta_log_db(m, "close the database");
+	free(m->path);
+	free(m);
+}
+
+bool
+meta_name_is_valid(const char *name)
+{
+	size_t n;
+
+	if (name == NULL)
+		return false;
+	for (n = 0; name[n] != '\0'; n++) {
+		char c = name[n];
+
+		if (n >= META_NAME_MAX)
+			return false;
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		    (c >= '0' && c <= '9') || c == '_' || c == '-'))
+			return false;
+	}
+	return n > 0;
+}
+
+/* --- tenants ------------------------------------------------------------- */
+
+int
+meta_tenant_put(struct meta *m, const char *tenant)
+{
+	sqlite3_stmt *st = meta_stmt(m, META_TENANT_INSERT);
+
+	if (!meta_name_is_valid(tenant))
+		return -1;
+	if (meta_bind_text(st, 1, tenant) == -1 || meta_bind_int(st, 2, time(NULL)) == -1)
+		return -1;
+	if (meta_exec_stmt(m, st, "insert a tenant") == -1)
+		return -1;
+	return sqlite3_changes(m->db) > 0 ? 1 : 0;
+}
+
+bool
+meta_tenant_exists(struct meta *m, const char *tenant)
+{
+	sqlite3_stmt *st = meta_stmt(m, META_TENANT_EXISTS);
+	int rc;
+
+	if (meta_bind_text(st, 1, tenant) == -1)
+		return false;
+	rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		meta_log_db(m, "look up a tenant");
+	return rc == SQLITE_ROW;
+}
+
+/* --- versions ------------------------------------------------------------ */
+
+void
+meta_version_release(struct meta_version *v)
+{
+	if (v == NULL)
+		return;
+	if (v->script != meta_empty)
+		free(v->script);
+	if (v->bindings != meta_empty)
+		free(v->bindings);
+	if (v->compatibility_date != meta_empty)
+		free(v->compatibility_date);
+	v->script = v->bindings = v->compatibility_date = NULL;
+	v->script_len = 0;
+}
+
+static int
+meta_version_insert(struct meta *m, const char *tenant, const char *worker, int format,
+    const char *script, size_t script_len, const char *bindings, const char *compat,
+    int64_t now, uint64_t *id)
+{
+	sqlite3_stmt *st = meta_stmt(m, META_WORKER_INSERT);
+
+	if (meta_bind_text(st, 1, tenant) == -1 || meta_bind_text(st, 2, worker) == -1 ||
+	    meta_bind_int(st, 3, now) == -1 || meta_exec_stmt(m, st, "insert a worker") == -1)
+		return -1;
+	st = meta_stmt(m, META_VERSION_INSERT);
+	if (meta_bind_text(st, 1, tenant) == -1 || meta_bind_text(st, 2, worker) == -1 ||
+	    meta_bind_int(st, 3, format) == -1 ||
+	    sqlite3_bind_blob64(st, 4, script_len > 0 ? script : "", script_len,
+	    SQLITE_STATIC) != SQLITE_OK ||
+	    meta_bind_text(st, 5, bindings) == -1 || meta_bind_text(st, 6, compat) == -1 ||
+	    meta_bind_int(st, 7, now) == -1 || meta_exec_stmt(m, st, "insert a version") == -1)
+		return -1;
+	*id = (uint64_t)sqlite3_last_insert_rowid(m->db);
+	st = meta_stmt(m, META_WORKER_ACTIVATE);
+	if (meta_bind_text(st, 1, tenant) == -1 || meta_bind_text(st, 2, worker) == -1 ||
+	    meta_bind_int(st, 3, (int64_t)*id) == -1 || meta_bind_int(st, 4, now) == -1 ||
+	    meta_exec_stmt(m, st, "activate a version") == -1)
+		return -1;
+	return 0;
+}
+
+int
+meta_version_add(struct meta *m, const char *tenant, const char *worker, int format,
+    const char *script, size_t script_len, const char *bindings, const char *compatibility_date,
+    uint64_t *id)
+{
+	if (!meta_name_is_valid(tenant) || !meta_name_is_valid(worker) || script == NULL)
+		return -1;
+	if (bindings == NULL)
+		bindings = "[]";
+	if (compatibility_date == NULL)
+		compatibility_date = "";
+	if (meta_begin(m) == -1)
+		return -1;
+	if (meta_version_insert(m, tenant, worker, format, script, script_len, bindings,
+	    compatibility_date, (int64_t)time(NULL), id) == -1 || meta_commit(m) == -1) {
+		meta_rollback(m);
+		return -1;
+	}
+	return 0;
+}
+
+int
+meta_worker_delete(struct meta *m, const char *tenant, const char *worker)
+{
+	sqlite3_stmt *st;
+	int deleted;
+
+	if (meta_begin(m) == -1)
+		return -1;
+	st = meta_stmt(m, META_WORKER_DELETE);
+	if (meta_bind_text(st, 1, tenant) == -1 || meta_bind_text(st, 2, worker) == -1 ||
+	    meta_exec_stmt(m, st, "delete a worker") == -1)
+		goto fail;
+	deleted = sqlite3_changes(m->db) > 0;
+	st = meta_stmt(m, META_ROUTE_DELETE_WORKER);
+	if (meta_bind_text(st, 1, tenant) == -1 || meta_bind_text(st, 2, worker) == -1 ||
+	    meta_exec_stmt(m, st, "delete a worker's routes") == -1)
+		goto fail;
+	if (meta_commit(m) == -1)
+		goto fail;
+	return deleted;
+fail:
+	meta_rollback(m);
+	return -1;
+}
+
+static void
+meta_copy_text(char *dst, size_t dst_len, const unsigned char *src)
+{
+	snprintf(dst, dst_len, "%s", src != NULL ? (const char *)src : "");
+}
+
+static void
+meta_copy_name(char *dst, const unsigned char *src)
+{
+	meta_copy_text(dst, META_NAME_MAX + 1, src);
+}
+
+/* Fills v from a row of META_VERSION_COLUMNS (+ script, bindings when full), borrowed. */
+static void
+meta_version_from_row(sqlite3_stmt *st, bool full, struct meta_version *v)
+{
+	const unsigned char *date;
+
+	memset(v, 0, sizeof(*v));
+	v->id = (uint64_t)sqlite3_column_int64(st, 0);
+	meta_copy_name(v->tenant, sqlite3_column_text(st, 1));
+	meta_copy_name(v->worker, sqlite3_column_text(st, 2));
+	v->format = sqlite3_column_int(st, 3);
+	date = sqlite3_column_text(st, 4);
+	v->compatibility_date = date != NULL ? (char *)date : meta_empty;
+	v->created_at = sqlite3_column_int64(st, 5);
+	v->active = sqlite3_column_int(st, 6) != 0;
+	v->script = v->bindings = meta_empty;
+	if (full) {
+		/* column_text on a BLOB yields the bytes with a terminating NUL. */
+		const unsigned char *script = sqlite3_column_text(st, 7);
+		const unsigned char *bindings = sqlite3_column_text(st, 8);
+
+		if (script != NULL) {
+			v->script = (char *)script;
+			v->script_len = (size_t)sqlite3_column_bytes(st, 7);
+		}
+		if (bindings != NULL)
+			v->bindings = (char *)bindings;
+	}
+}
+
+/* Steps a bound version query, calling cb on each row. */
+static int
+meta_walk_versions(struct meta *m, sqlite3_stmt *st, bool full, meta_version_cb cb, void *arg)
+{
+	struct meta_version v;
+	int rc, stop = 0;
+
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		meta_version_from_row(st, full, &v);
+		if ((stop = cb(&v, arg)) != 0)
+			break;
+	}
+	sqlite3_reset(st);
+	if (stop != 0)
+		return stop;
+	if (rc != SQLITE_DONE) {
+		meta_log_db(m, "list versions");
+		return -1;
+	}
+	return 0;
+}
+
+int
+meta_foreach_active_version(struct meta *m, meta_version_cb cb, void *arg)
+{
+	return meta_walk_versions(m, meta_stmt(m, META_VERSION_ACTIVE_ALL), true, cb, arg);
+}
+
+int
+meta_foreach_worker(struct meta *m, const char *tenant, meta_version_cb cb, void *arg)
+{
+	sqlite3_stmt *st = meta_stmt(m, META_VERSION_ACTIVE_TENANT);
+
+	if (meta_bind_text(st, 1, tenant) == -1)
+		return -1;
+	return meta_walk_versions(m, st, false, cb, arg);
+}
+
+int
+meta_foreach_version(struct meta *m, const char *tenant, const char *worker,
+    meta_version_cb cb, void *arg)
+{
+	sqlite3_stmt *st = meta_stmt(m, META_VERSION_OF_WORKER);
+
+	if (meta_bind_text(st, 1, tenant) == -1 || meta_bind_text(st, 2, worker) == -1)
+		return -1;
+	return meta_walk_versions(m, st, false, cb, arg);
+}
+
+static char *
+meta_dup_bytes(const char *s, size_t len)
+{
+	char *p = malloc(len + 1);
+
+	if (p != NULL) {
+		memcpy(p, s, len);
+		p[len] = '\0';
+	}
+	return p;
+}
+
+static int
+meta_version_copy(const struct meta_version *v, void *arg)
+{
+	struct meta_version *out = arg;
+
+	*out = *v;
+	out->script = meta_dup_bytes(v->script, v->script_len);
+	out->bindings = meta_dup_bytes(v->bindings, strlen(v->bindings));
+	out->compatibility_date = meta_dup_bytes(v->compatibility_date,
+	    strlen(v->compatibility_date));
+	if (out->script == NULL || out->bindings == NULL || out->compatibility_date == NULL) {
+		meta_version_release(out);
+		return -1;
+	}
+	return 1;
+}
+
+int
+meta_version_get(struct meta *m, uint64_t id, struct meta_version *out)
+{
+	sqlite3_stmt *st = meta_stmt(m, META_VERSION_GET);
+
+	memset(out, 0, sizeof(*out));
+	if (id > INT64_MAX)
+		return 0;
+	if (meta_bind_int(st, 1, (int64_t)id) == -1)
+		return -1;
+	return meta_walk_versions(m, st, true, meta_version_copy, out);
+}
+
+/* --- routes -------------------------------------------------------------- */
+
+static int
+meta_route_id(char out[META_ROUTE_ID_LEN + 1])
+{
+	static const char hex[] = "0123456789abcdef";
+	unsigned char raw[META_ROUTE_ID_LEN / 2];
+	size_t got = 0;
+
+	while (got < sizeof(raw)) {
+		ssize_t n = getrandom(raw + got, sizeof(raw) - got, 0);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			log_warn("meta: cannot make a route id");
+			return -1;
+		}
+		got += (size_t)n;
+	}
+	for (size_t i = 0; i < sizeof(raw); i++) {
+		out[2 * i] = hex[raw[i] >> 4];
+		out[2 * i + 1] = hex[raw[i] & 0xf];
+	}
+	out[META_ROUTE_ID_LEN] = '\0';
+	return 0;
+}
+
+/*
+ * The pattern as stored: its host part lower-cased (hosts compare without
+ * case) and the path kept as given.  Also yields the ownership host.
+ */
+static int
+meta_route_host(const char *pattern, char *canon, size_t canon_len, char *host, size_t host_len)
+{
+	size_t len = strlen(pattern);
+	bool in_host = true;
+
+	if (len >= canon_len)
+		return -1;
+	for (size_t i = 0; i <= len; i++) {
+		char c = pattern[i];
+
+		if (c == '/')
+			in_host = false;
+		if (in_host && c >= 'A' && c <= 'Z')
+			c = (char)(c - 'A' + 'a');
+		canon[i] = c;
+	}
+	if (route_pattern_host(canon, host, host_len) == -1 || host[0] == '\0')
+		return -1;
+	return 0;
+}
+
+static bool
+meta_host_taken(struct meta *m, const char *host, const char *tenant, int *err)
+{
+	sqlite3_stmt *st = meta_stmt(m, META_ROUTE_HOST_TAKEN);
+	int rc;
+
+	*err = 0;
+	if (meta_bind_text(st, 1, host) == -1 || meta_bind_text(st, 2, tenant) == -1) {
+		*err = -1;
+		return false;
+	}
+	rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+		meta_log_db(m, "look up a route host");
+		*err = -1;
+	}
+	return rc == SQLITE_ROW;
+}
+
+/* Inserts the route row: 0, -3 on a duplicate pattern, -1 on error. */
+static int
+meta_route_insert(struct meta *m, const struct meta_route *r, const char *host)
+{
+	sqlite3_stmt *st = meta_stmt(m, META_ROUTE_INSERT);
+	int rc;
+
+	if (meta_bind_text(st, 1, r->id) == -1 || meta_bind_text(st, 2, r->tenant) == -1 ||
+	    meta_bind_text(st, 3, r->pattern) == -1 || meta_bind_text(st, 4, host) == -1 ||
+	    meta_bind_text(st, 5, r->worker) == -1 || meta_bind_int(st, 6, time(NULL)) == -1)
+		return -1;
+	rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	if (rc == SQLITE_DONE)
+		return 0;
+	if (sqlite3_extended_errcode(m->db) == SQLITE_CONSTRAINT_UNIQUE)
+		return -3;
+	meta_log_db(m, "insert a route");
+	return -1;
+}
+
+int
+meta_route_add(struct meta *m, const char *tenant, const char *pattern, const char *worker,
+    struct meta_route *out)
+{
+	char host[256];
+	int rc, err;
+
+	memset(out, 0, sizeof(*out));
+	if (worker == NULL)
+		worker = "";
+	if (!meta_name_is_valid(tenant) || (worker[0] != '\0' && !meta_name_is_valid(worker)))
+		return -1;
+	if (meta_route_host(pattern, out->pattern, sizeof(out->pattern), host, sizeof(host)) == -1)
+		return -1;
+	snprintf(out->tenant, sizeof(out->tenant), "%s", tenant);
+	snprintf(out->worker, sizeof(out->worker), "%s", worker);
+	if (meta_route_id(out->id) == -1 || meta_begin(m) == -1)
+		return -1;
+	if (meta_host_taken(m, host, tenant, &err)) {
+		rc = -2;
+		goto fail;
+	}
+	if (err != 0 || (rc = meta_route_insert(m, out, host)) != 0) {
+		rc = err != 0 ? -1 : rc;
+		goto fail;
+	}
+	if (meta_commit(m) == -1) {
+		rc = -1;
+		goto fail;
+	}
+	return 0;
+fail:
+	meta_rollback(m);
+	out->id[0] = '\0';
+	return rc;
+}
+
+int
+meta_route_delete(struct meta *m, const char *tenant, const char *id)
+{
+	sqlite3_stmt *st = meta_stmt(m, META_ROUTE_DELETE);
+
+	if (meta_bind_text(st, 1, id) == -1 || meta_bind_text(st, 2, tenant) == -1 ||
+	    meta_exec_stmt(m, st, "delete a route") == -1)
+		return -1;
+	return sqlite3_changes(m->db) > 0 ? 1 : 0;
+}
+
+int
+meta_foreach_route(struct meta *m, const char *tenant, meta_route_cb cb, void *arg)
+{
+	sqlite3_stmt *st;
+	struct meta_route r;
+	int rc, stop = 0;
+
+	st = meta_stmt(m, tenant != NULL ? META_ROUTE_TENANT : META_ROUTE_ALL);
+	if (tenant != NULL && meta_bind_text(st, 1, tenant) == -1)
+		return -1;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		memset(&r, 0, sizeof(r));
+		meta_copy_text(r.id, sizeof(r.id), sqlite3_column_text(st, 0));
+		meta_copy_name(r.tenant, sqlite3_column_text(st, 1));
+		meta_copy_text(r.pattern, sizeof(r.pattern), sqlite3_column_text(st, 2));
+		meta_copy_name(r.worker, sqlite3_column_text(st, 3));
+		if ((stop = cb(&r, arg)) != 0)
+			break;
+	}
+	sqlite3_reset(st);
+	if (stop != 0)
+		return stop;
+	if (rc != SQLITE_DONE) {
+		meta_log_db(m, "list routes");
+		return -1;
+	}
+	return 0;
+}

@@ -1,0 +1,485 @@
+/*
+ * harness: starting a real edged for end-to-end tests and talking to it.
+ */
+#define _GNU_SOURCE
+#include "harness.h"
+
+#include <arpa/inet.h>
+#include <criterion/criterion.h>
+#include <curl/curl.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/time.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define START_TIMEOUT_MS 30000
+#define STOP_TIMEOUT_MS 30000
+
+static long
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
+}
+
+/*
+ * A thread drains edged's stderr into e->log all the time, so edged never
+ * blocks on a full pipe; waiters sleep on a condition variable (woken by
+ * new output, bounded by their deadline).
+ */
+static void *
+log_reader(void *arg)
+{
+	struct edged *e = arg;
+	char chunk[4096];
+	ssize_t n;
+
+	while ((n = read(e->log_fd, chunk, sizeof(chunk))) > 0) {
+		fwrite(chunk, 1, (size_t)n, stderr); /* visible in the test's output */
+		pthread_mutex_lock(&e->log_lock);
+		e->log = realloc(e->log, e->log_len + (size_t)n + 1);
+		memcpy(e->log + e->log_len, chunk, (size_t)n);
+		e->log_len += (size_t)n;
+		e->log[e->log_len] = '\0';
+		pthread_cond_broadcast(&e->log_cond);
+		pthread_mutex_unlock(&e->log_lock);
+	}
+	pthread_mutex_lock(&e->log_lock);
+	e->log_eof = true;
+	pthread_cond_broadcast(&e->log_cond);
+	pthread_mutex_unlock(&e->log_lock);
+	return NULL;
+}
+
+static int
+log_count_locked(struct edged *e, const char *needle)
+{
+	const char *p = e->log;
+	int n = 0;
+
+	while (p != NULL && (p = strstr(p, needle)) != NULL) {
+		n++;
+		p += strlen(needle);
+	}
+	return n;
+}
+
+int
+edged_log_count(struct edged *e, const char *needle)
+{
+	int n;
+
+	pthread_mutex_lock(&e->log_lock);
+	n = log_count_locked(e, needle);
+	pthread_mutex_unlock(&e->log_lock);
+	return n;
+}
+
+bool
+edged_log_wait_count(struct edged *e, const char *needle, int count, int timeout_ms)
+{
+	struct timespec deadline;
+	bool found;
+
+	clock_gettime(CLOCK_REALTIME, &deadline);
+	deadline.tv_sec += timeout_ms / 1000;
+	deadline.tv_nsec += (timeout_ms % 1000) * 1000000L;
+	if (deadline.tv_nsec >= 1000000000L) {
+		deadline.tv_sec++;
+		deadline.tv_nsec -= 1000000000L;
+	}
+	pthread_mutex_lock(&e->log_lock);
+	while (!(found = log_count_locked(e, needle) >= count) && !e->log_eof)
+		if (pthread_cond_timedwait(&e->log_cond, &e->log_lock, &deadline) == ETIMEDOUT)
+			break;
+	if (!found)
+		found = log_count_locked(e, needle) >= count;
+	pthread_mutex_unlock(&e->log_lock);
+	return found;
+}
+
+bool
+edged_log_wait(struct edged *e, const char *needle, int timeout_ms)
+{
+	return edged_log_wait_count(e, needle, 1, timeout_ms);
+}
+
+static void
+parse_ready(struct edged *e)
+{
+	const char *line = strstr(e->log, "ready: public http://");
+	char *colon;
+
+	cr_assert_not_null(line, "edged never said ready");
+	cr_assert_eq(sscanf(line, "ready: public http://%63s admin http://%63s", e->public_addr,
+			 e->admin_addr), 2);
+	colon = strrchr(e->public_addr, ':');
+	e->public_port = atoi(colon + 1);
+	colon = strrchr(e->admin_addr, ':');
+	e->admin_port = atoi(colon + 1);
+}
+
+static void
+edged_spawn(struct edged *e)
+{
+	int pipefd[2];
+
+	cr_assert_eq(pipe2(pipefd, O_CLOEXEC), 0);
+	e->pid = fork();
+	cr_assert_neq(e->pid, -1);
+	if (e->pid == 0) {
+		dup2(pipefd[1], 2);
+		execl(EDGED_BINARY, "edged", "--config", e->config, (char *)NULL);
+		_exit(127);
+	}
+	close(pipefd[1]);
+	e->log_fd = pipefd[0];
+	free(e->log);
+	e->log = NULL;
+	e->log_len = 0;
+	e->log_eof = false;
+	cr_assert_eq(pthread_create(&e->log_thread, NULL, log_reader, e), 0);
+	cr_assert(edged_log_wait(e, "ready: public", START_TIMEOUT_MS), "edged did not start:\n%s",
+	    e->log ? e->log : "");
+	parse_ready(e);
+}
+
+struct edged *
+edged_start(const char *extra_config)
+{
+	struct edged *e = calloc(1, sizeof(*e));
+	FILE *fp;
+
+	cr_assert_not_null(e);
+	pthread_mutex_init(&e->log_lock, NULL);
+	pthread_cond_init(&e->log_cond, NULL);
+	snprintf(e->dir, sizeof(e->dir), "/tmp/edged-test-XXXXXX");
+	cr_assert_not_null(mkdtemp(e->dir));
+	snprintf(e->config, sizeof(e->config), "%s/edged.conf", e->dir);
+	fp = fopen(e->config, "w");
+	cr_assert_not_null(fp);
+	fprintf(fp,
+	    "listen = 127.0.0.1:0\n"
+	    "admin_listen = 127.0.0.1:0\n"
+	    "data_dir = %s/data\n"
+	    "admin_token = %s\n"
+	    "pool_blanks = 2\n"
+	    "%s\n",
+	    e->dir, TEST_TOKEN, extra_config != NULL ? extra_config : "");
+	fclose(fp);
+	edged_spawn(e);
+	return e;
+}
+
+void
+edged_restart(struct edged *e)
+{
+	edged_spawn(e);
+}
+
+int
+edged_stop(struct edged *e)
+{
+	long deadline = now_ms() + STOP_TIMEOUT_MS;
+	int pidfd, status = -1;
+
+	if (e->pid <= 0)
+		return -1;
+	pidfd = (int)syscall(SYS_pidfd_open, e->pid, 0);
+	kill(e->pid, SIGTERM);
+	if (pidfd >= 0) {
+		struct pollfd pfd = { .fd = pidfd, .events = POLLIN };
+
+		while (poll(&pfd, 1, (int)(deadline - now_ms())) == 0 && now_ms() < deadline)
+			;
+		close(pidfd);
+	}
+	if (waitpid(e->pid, &status, WNOHANG) == 0) {
+		kill(e->pid, SIGKILL);
+		waitpid(e->pid, &status, 0);
+		cr_assert(false, "edged did not stop within %d ms of SIGTERM", STOP_TIMEOUT_MS);
+	}
+	/* The reader ends at EOF: every process holding the pipe is gone. */
+	pthread_join(e->log_thread, NULL);
+	close(e->log_fd);
+	e->log_fd = -1;
+	e->pid = 0;
+	return status;
+}
+
+static int
+rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st;
+	(void)flag;
+	(void)ftw;
+	return remove(path);
+}
+
+void
+edged_free(struct edged *e)
+{
+	if (e == NULL)
+		return;
+	if (e->pid > 0)
+		edged_stop(e);
+	nftw(e->dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	free(e->log);
+	free(e);
+}
+
+/* --- HTTP ----------------------------------------------------------------------- */
+
+struct sink {
+	char *data;
+	size_t len;
+};
+
+static size_t
+sink_write(char *ptr, size_t size, size_t n, void *arg)
+{
+	struct sink *s = arg;
+	size_t len = size * n;
+
+	s->data = realloc(s->data, s->len + len + 1);
+	memcpy(s->data + s->len, ptr, len);
+	s->len += len;
+	s->data[s->len] = '\0';
+	return len;
+}
+
+void
+response_free(struct response *r)
+{
+	free(r->body);
+	free(r->headers);
+	r->body = r->headers = NULL;
+}
+
+char *
+response_header(const struct response *r, const char *name)
+{
+	size_t n = strlen(name);
+	const char *p = r->headers;
+
+	while (p != NULL && *p != '\0') {
+		const char *eol = strstr(p, "\r\n");
+
+		if (eol == NULL)
+			break;
+		if (strncasecmp(p, name, n) == 0 && p[n] == ':') {
+			const char *v = p + n + 1;
+
+			while (*v == ' ')
+				v++;
+			return strndup(v, (size_t)(eol - v));
+		}
+		p = eol + 2;
+	}
+	return NULL;
+}
+
+struct response
+http_do(const char *method, const char *addr, const char *path, const char *host,
+    const char *token, const char *content_type, const char *body, size_t body_len)
+{
+	struct sink out = { 0 }, hdr = { 0 };
+	struct curl_slist *headers = NULL;
+	struct response r = { 0 };
+	char url[512], line[512];
+	CURL *c = curl_easy_init();
+
+	cr_assert_not_null(c);
+	snprintf(url, sizeof(url), "http://%s%s", addr, path);
+	curl_easy_setopt(c, CURLOPT_URL, url);
+	curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 30000L);
+	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, sink_write);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, &out);
+	curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, sink_write);
+	curl_easy_setopt(c, CURLOPT_HEADERDATA, &hdr);
+	if (strcmp(method, "HEAD") == 0)
+		curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
+	if (host != NULL) {
+		snprintf(line, sizeof(line), "Host: %s", host);
+		headers = curl_slist_append(headers, line);
+	}
+	if (token != NULL) {
+		snprintf(line, sizeof(line), "Authorization: Bearer %s", token);
+		headers = curl_slist_append(headers, line);
+	}
+	if (content_type != NULL) {
+		snprintf(line, sizeof(line), "Content-Type: %s", content_type);
+		headers = curl_slist_append(headers, line);
+	}
+	headers = curl_slist_append(headers, "Expect:");
+	curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers);
+	if (body != NULL) {
+		curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
+		curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)body_len);
+	}
+	if (curl_easy_perform(c) == CURLE_OK)
+		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r.status);
+	else
+		r.status = -1;
+	curl_slist_free_all(headers);
+	curl_easy_cleanup(c);
+	r.body = out.data ? out.data : strdup("");
+	r.body_len = out.len;
+	r.headers = hdr.data ? hdr.data : strdup("");
+	return r;
+}
+
+/* --- admin ---------------------------------------------------------------------- */
+
+void
+admin_create_tenant(struct edged *e, const char *tenant)
+{
+	char path[256];
+	struct response r;
+
+	snprintf(path, sizeof(path), "/edged/v1/tenants/%s", tenant);
+	r = http_do("PUT", e->admin_addr, path, NULL, TEST_TOKEN, NULL, NULL, 0);
+	cr_assert_eq(r.status, 200, "create tenant %s: %ld %s", tenant, r.status, r.body);
+	response_free(&r);
+}
+
+struct response
+admin_upload_module(struct edged *e, const char *tenant, const char *name, const char *script,
+    const char *bindings_json)
+{
+	static const char boundary[] = "edgedtestboundary7d93";
+	char path[256], ctype[128];
+	struct response r;
+	char *body;
+	size_t len;
+	FILE *fp = open_memstream(&body, &len);
+
+	fprintf(fp,
+	    "--%s\r\nContent-Disposition: form-data; name=\"metadata\"\r\n"
+	    "Content-Type: application/json\r\n\r\n"
+	    "{\"main_module\":\"worker.js\",\"compatibility_date\":\"2026-01-01\","
+	    "\"bindings\":%s}\r\n"
+	    "--%s\r\nContent-Disposition: form-data; name=\"worker.js\"; filename=\"worker.js\"\r\n"
+	    "Content-Type: application/javascript+module\r\n\r\n%s\r\n--%s--\r\n",
+	    boundary, bindings_json != NULL ? bindings_json : "[]", boundary, script, boundary);
+	fclose(fp);
+	snprintf(path, sizeof(path), "/client/v4/accounts/%s/workers/scripts/%s", tenant, name);
+	snprintf(ctype, sizeof(ctype), "multipart/form-data; boundary=%s", boundary);
+	r = http_do("PUT", e->admin_addr, path, NULL, TEST_TOKEN, ctype, body, len);
+	free(body);
+	return r;
+}
+
+struct response
+admin_upload_raw(struct edged *e, const char *tenant, const char *name, const char *script)
+{
+	char path[256];
+
+	snprintf(path, sizeof(path), "/client/v4/accounts/%s/workers/scripts/%s", tenant, name);
+	return http_do("PUT", e->admin_addr, path, NULL, TEST_TOKEN, "application/javascript",
+	    script, strlen(script));
+}
+
+struct response
+admin_add_route(struct edged *e, const char *tenant, const char *pattern, const char *script)
+{
+	char path[256], body[512];
+
+	snprintf(path, sizeof(path), "/client/v4/accounts/%s/workers/routes", tenant);
+	snprintf(body, sizeof(body), "{\"pattern\":\"%s\",\"script\":\"%s\"}", pattern, script);
+	return http_do("POST", e->admin_addr, path, NULL, TEST_TOKEN, "application/json", body,
+	    strlen(body));
+}
+
+void
+deploy(struct edged *e, const char *tenant, const char *name, const char *host,
+    const char *script, const char *bindings_json)
+{
+	struct response r;
+	char pattern[256];
+
+	admin_create_tenant(e, tenant);
+	r = admin_upload_module(e, tenant, name, script, bindings_json);
+	cr_assert_eq(r.status, 200, "upload %s/%s: %ld %s", tenant, name, r.status, r.body);
+	response_free(&r);
+	snprintf(pattern, sizeof(pattern), "%s/*", host);
+	r = admin_add_route(e, tenant, pattern, name);
+	cr_assert_eq(r.status, 200, "route %s: %ld %s", pattern, r.status, r.body);
+	response_free(&r);
+}
+
+char *
+admin_status(struct edged *e)
+{
+	struct response r = http_do("GET", e->admin_addr, "/status", NULL, TEST_TOKEN, NULL, NULL, 0);
+
+	cr_assert_eq(r.status, 200);
+	free(r.headers);
+	return r.body;
+}
+
+/* --- raw sockets ------------------------------------------------------------------ */
+
+int
+raw_connect(int port, int timeout_ms)
+{
+	struct sockaddr_in sin = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
+	struct timeval tv = { .tv_sec = timeout_ms / 1000, .tv_usec = (timeout_ms % 1000) * 1000 };
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	cr_assert_geq(fd, 0);
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	cr_assert_eq(connect(fd, (struct sockaddr *)&sin, sizeof(sin)), 0);
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	return fd;
+}
+
+char *
+raw_exchange(int port, const void *data, size_t len, int timeout_ms)
+{
+	int fd = raw_connect(port, timeout_ms);
+	char *out = NULL;
+	size_t n = 0;
+	ssize_t r;
+	char chunk[4096];
+
+	if (len > 0)
+		cr_assert_eq(send(fd, data, len, MSG_NOSIGNAL), (ssize_t)len);
+	while ((r = recv(fd, chunk, sizeof(chunk), 0)) > 0) {
+		out = realloc(out, n + (size_t)r + 1);
+		memcpy(out + n, chunk, (size_t)r);
+		n += (size_t)r;
+	}
+	close(fd);
+	if (out == NULL)
+		out = strdup("");
+	else
+		out[n] = '\0';
+	return out;
+}
+
+int
+raw_status(const char *raw)
+{
+	int status;
+
+	if (sscanf(raw, "HTTP/1.%*d %d", &status) != 1)
+		return -1;
+	return status;
+}

@@ -1,0 +1,91 @@
+/*
+ * harness: end-to-end test support.  Starts a real edged on ephemeral
+ * loopback ports with a temp data dir, waits for its "ready" line (no
+ * sleeps), and talks to it over HTTP (libcurl) and raw sockets.
+ */
+#ifndef EDGED_TEST_HARNESS_H
+#define EDGED_TEST_HARNESS_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#define TEST_TOKEN "test-operator-token"
+
+struct edged {
+	pid_t pid;
+	char dir[256];          /* temp dir: data/ and edged.conf */
+	char config[320];
+	char public_addr[64];   /* "127.0.0.1:PORT" */
+	char admin_addr[64];
+	int public_port;
+	int admin_port;
+	int log_fd;             /* read end of edged's stderr */
+	pthread_t log_thread;   /* drains log_fd into log */
+	pthread_mutex_t log_lock;
+	pthread_cond_t log_cond;
+	bool log_eof;
+	char *log;              /* everything edged wrote so far (NUL-terminated) */
+	size_t log_len;
+};
+
+/* Starts edged with extra config lines appended (may be NULL); fails the test on error. */
+struct edged *edged_start(const char *extra_config);
+/* Starts again on the same data dir and config (after edged_stop). */
+void edged_restart(struct edged *e);
+/* SIGTERM and wait (bounded); returns the exit status as from waitpid. */
+int edged_stop(struct edged *e);
+/* Stops if running, removes the temp dir, frees. */
+void edged_free(struct edged *e);
+/* Waits until edged has logged `needle` (bounded by timeout_ms); true if it did. */
+bool edged_log_wait(struct edged *e, const char *needle, int timeout_ms);
+/* Waits until `needle` appears at least `count` times in the log. */
+bool edged_log_wait_count(struct edged *e, const char *needle, int count, int timeout_ms);
+/* How many times `needle` appears in the log so far. */
+int edged_log_count(struct edged *e, const char *needle);
+
+struct response {
+	long status;
+	char *body;      /* NUL-terminated */
+	size_t body_len;
+	char *headers;   /* raw header block, NUL-terminated */
+};
+void response_free(struct response *r);
+/* The value of a response header (case-insensitive), malloc'd, or NULL. */
+char *response_header(const struct response *r, const char *name);
+
+/*
+ * One HTTP request.  `host` sets the Host header (NULL: default); `token`
+ * adds "Authorization: Bearer"; `content_type` and body are optional.
+ */
+struct response http_do(const char *method, const char *addr, const char *path, const char *host,
+    const char *token, const char *content_type, const char *body, size_t body_len);
+
+/* Admin helpers; each asserts success. */
+void admin_create_tenant(struct edged *e, const char *tenant);
+/* Uploads a module worker with a metadata part; returns the response. */
+struct response admin_upload_module(struct edged *e, const char *tenant, const char *name,
+    const char *script, const char *bindings_json);
+struct response admin_upload_raw(struct edged *e, const char *tenant, const char *name,
+    const char *script);
+struct response admin_add_route(struct edged *e, const char *tenant, const char *pattern,
+    const char *script);
+/* Tenant + module upload + route in one; asserts 200 for each. */
+void deploy(struct edged *e, const char *tenant, const char *name, const char *host,
+    const char *script, const char *bindings_json);
+
+/*
+ * Raw TCP: connects to port, sends `len` bytes, reads until the peer closes
+ * or `timeout_ms` passes; returns what was read (malloc'd, NUL-terminated).
+ */
+char *raw_exchange(int port, const void *data, size_t len, int timeout_ms);
+/* Connects; returns the fd (blocking, with a receive timeout). */
+int raw_connect(int port, int timeout_ms);
+/* The status code of the first response in `raw`, or -1. */
+int raw_status(const char *raw);
+
+/* GET /status as parsed JSON text; caller frees. */
+char *admin_status(struct edged *e);
+
+#endif

@@ -1,0 +1,826 @@
+/*
+ * Unit tests for supervisor/admin*.c: a real http_server with the admin
+ * callbacks on 127.0.0.1:0, its own event-loop thread and fake core hooks,
+ * driven over HTTP with libcurl.
+ */
+#define _GNU_SOURCE
+#include <criterion/criterion.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <curl/curl.h>
+#include <event2/event.h>
+#include <jansson.h>
+
+#include "common/ipc.h"
+#include "supervisor/admin.h"
+#include "supervisor/http.h"
+#include "supervisor/meta.h"
+
+#define TOKEN "s3cret-operator-token"
+#define SCRIPT_MAX 1000
+#define BODY_MAX 4096
+#define BOUNDARY "XbOuNdArY7"
+
+static struct event_base *base;
+static pthread_t loop_thread;
+static int stop_pipe[2] = { -1, -1 };
+static struct event *stop_event;
+static struct http_server *srv;
+static struct admin *admin;
+static struct meta *meta;
+static char dir[] = "/tmp/edged-test-admin-XXXXXX";
+static char origin[64];
+static int port;
+static atomic_int changed_calls;
+static atomic_int validate_calls;
+static atomic_int last_format = -1;
+static pthread_mutex_t last_lock = PTHREAD_MUTEX_INITIALIZER;
+static char last_bindings[1024];
+
+/* --- the fake core ------------------------------------------------------------- */
+
+struct pending {
+	admin_validate_done done;
+	void *ctx;
+	bool ok;
+};
+
+static void
+finish(admin_validate_done done, void *ctx, bool ok)
+{
+	struct admin_validation r = { ok, ok ? 0 : 3, ok ? "" : "SyntaxError: unexpected token" };
+
+	done(ctx, &r);
+}
+
+static void
+pending_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct pending *p = arg;
+
+	(void)fd;
+	(void)what;
+	finish(p->done, p->ctx, p->ok);
+	free(p);
+}
+
+static bool
+has(const struct admin_script *s, const char *word)
+{
+	return memmem(s->script, s->script_len, word, strlen(word)) != NULL;
+}
+
+/* Fails scripts containing "SYNTAX" (line 3); "SYNC" answers inside the call, "SLOW" late. */
+static void
+fake_validate(void *core, const struct admin_script *s, admin_validate_done done, void *ctx)
+{
+	struct timeval tv = { 0, has(s, "SLOW") ? 300000 : 0 };
+	struct pending *p;
+
+	(void)core;
+	atomic_fetch_add(&validate_calls, 1);
+	atomic_store(&last_format, s->format);
+	pthread_mutex_lock(&last_lock);
+	snprintf(last_bindings, sizeof(last_bindings), "%s", s->bindings);
+	pthread_mutex_unlock(&last_lock);
+	if (has(s, "SYNC")) {
+		finish(done, ctx, !has(s, "SYNTAX"));
+		return;
+	}
+	p = malloc(sizeof(*p));
+	cr_assert_not_null(p);
+	*p = (struct pending){ done, ctx, !has(s, "SYNTAX") };
+	cr_assert_eq(event_base_once(base, -1, EV_TIMEOUT, pending_cb, p, &tv), 0);
+}
+
+static void
+fake_changed(void *core)
+{
+	(void)core;
+	atomic_fetch_add(&changed_calls, 1);
+}
+
+static char *
+fake_status(void *core)
+{
+	(void)core;
+	return strdup("{\"pool\":{\"idle\":2}}");
+}
+
+/* --- the server ---------------------------------------------------------------- */
+
+/* Stops the loop from its own thread: libevent here is built without locking. */
+static void
+stop_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	(void)arg;
+	event_base_loopbreak(base);
+}
+
+static void *
+loop_main(void *arg)
+{
+	(void)arg;
+	event_base_loop(base, EVLOOP_NO_EXIT_ON_EMPTY);
+	return NULL;
+}
+
+static void
+setup(void)
+{
+	static const struct admin_hooks hooks = { fake_validate, fake_changed, fake_status };
+	struct admin_limits limits = { SCRIPT_MAX, BODY_MAX };
+	struct http_limits hl;
+	char path[256], actual[64];
+	int fd;
+
+	cr_assert_not_null(base = event_base_new());
+	cr_assert_eq(pipe(stop_pipe), 0);
+	cr_assert_not_null(stop_event = event_new(base, stop_pipe[0], EV_READ, stop_cb, NULL));
+	cr_assert_eq(event_add(stop_event, NULL), 0);
+	cr_assert_not_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/meta.sqlite", dir);
+	cr_assert_not_null(meta = meta_open(path));
+	cr_assert_not_null(admin = admin_new(meta, TOKEN, &limits, &hooks, NULL));
+	http_limits_default(&hl);
+	cr_assert_not_null(srv = http_server_new(base, &hl, admin_http_callbacks(), admin));
+	cr_assert_geq(fd = http_listen_socket("127.0.0.1:0", actual, sizeof(actual)), 0);
+	cr_assert_eq(http_server_listen(srv, fd), 0);
+	port = atoi(strrchr(actual, ':') + 1);
+	snprintf(origin, sizeof(origin), "http://127.0.0.1:%d", port);
+	cr_assert_eq(pthread_create(&loop_thread, NULL, loop_main, NULL), 0);
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+}
+
+static void
+teardown(void)
+{
+	static const char *const files[] = { "meta.sqlite", "meta.sqlite-wal", "meta.sqlite-shm" };
+	char path[300];
+
+	cr_assert_eq(write(stop_pipe[1], "x", 1), 1);
+	pthread_join(loop_thread, NULL);
+	event_free(stop_event);
+	close(stop_pipe[0]);
+	close(stop_pipe[1]);
+	http_server_free(srv);
+	admin_free(admin);
+	meta_close(meta);
+	event_base_free(base);
+	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+		snprintf(path, sizeof(path), "%s/%s", dir, files[i]);
+		unlink(path);
+	}
+	rmdir(dir);
+	curl_global_cleanup();
+}
+
+TestSuite(admin, .init = setup, .fini = teardown, .timeout = 60);
+
+/* --- the client ------------------------------------------------------------------ */
+
+struct resp {
+	long status;
+	char body[65536];
+	size_t len;
+	char content_type[128];
+	char allow[128];
+};
+
+static size_t
+on_data(char *p, size_t size, size_t n, void *arg)
+{
+	struct resp *r = arg;
+	size_t len = size * n;
+
+	if (len > sizeof(r->body) - 1 - r->len)
+		len = sizeof(r->body) - 1 - r->len;
+	memcpy(r->body + r->len, p, len);
+	r->len += len;
+	r->body[r->len] = '\0';
+	return size * n;
+}
+
+static void
+header_copy(char *dst, size_t dst_len, const char *line, size_t len, size_t skip)
+{
+	snprintf(dst, dst_len, "%.*s", (int)(len - skip), line + skip);
+	dst[strcspn(dst, "\r\n")] = '\0';
+}
+
+static size_t
+on_header(char *p, size_t size, size_t n, void *arg)
+{
+	struct resp *r = arg;
+	size_t len = size * n;
+
+	if (len > 14 && strncasecmp(p, "Content-Type: ", 14) == 0)
+		header_copy(r->content_type, sizeof(r->content_type), p, len, 14);
+	if (len > 7 && strncasecmp(p, "Allow: ", 7) == 0)
+		header_copy(r->allow, sizeof(r->allow), p, len, 7);
+	return len;
+}
+
+static void
+request(const char *method, const char *path, const char *token, const char *ctype,
+    const char *body, size_t body_len, struct resp *r)
+{
+	struct curl_slist *h = NULL;
+	char url[512], line[256];
+	CURL *c = curl_easy_init();
+
+	cr_assert_not_null(c);
+	memset(r, 0, sizeof(*r));
+	snprintf(url, sizeof(url), "%s%s", origin, path);
+	curl_easy_setopt(c, CURLOPT_URL, url);
+	curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, r);
+	curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
+	curl_easy_setopt(c, CURLOPT_HEADERDATA, r);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT, 10L);
+	if (token != NULL) {
+		snprintf(line, sizeof(line), "Authorization: Bearer %s", token);
+		h = curl_slist_append(h, line);
+	}
+	if (ctype != NULL) {
+		snprintf(line, sizeof(line), "Content-Type: %s", ctype);
+		h = curl_slist_append(h, line);
+	}
+	h = curl_slist_append(h, "Expect:");
+	curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
+	if (body != NULL) {
+		curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
+		curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, (long)body_len);
+	}
+	cr_assert_eq(curl_easy_perform(c), CURLE_OK, "%s %s failed", method, path);
+	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r->status);
+	curl_slist_free_all(h);
+	curl_easy_cleanup(c);
+}
+
+/* An authorised JSON call: checks the envelope and returns it (decref it). */
+static json_t *
+call(const char *method, const char *path, const char *ctype, const char *body, size_t len,
+    long want_status)
+{
+	static struct resp r;
+	json_error_t err;
+	json_t *env;
+
+	request(method, path, TOKEN, ctype, body, len, &r);
+	cr_assert_eq(r.status, want_status, "%s %s: %ld, expected %ld: %s", method, path,
+	    r.status, want_status, r.body);
+	cr_assert_str_eq(r.content_type, "application/json");
+	env = json_loadb(r.body, r.len, 0, &err);
+	cr_assert_not_null(env, "not JSON: %s", r.body);
+	cr_assert(json_is_boolean(json_object_get(env, "success")));
+	cr_assert(json_is_array(json_object_get(env, "errors")));
+	cr_assert(json_is_array(json_object_get(env, "messages")));
+	cr_assert_not_null(json_object_get(env, "result"));
+	cr_assert_eq(json_is_true(json_object_get(env, "success")), want_status == 200);
+	return env;
+}
+
+static json_t *
+call_json(const char *method, const char *path, const char *body, long want_status)
+{
+	return call(method, path, "application/json", body, body != NULL ? strlen(body) : 0,
+	    want_status);
+}
+
+static int
+error_code(json_t *env)
+{
+	return (int)json_integer_value(json_object_get(json_array_get(
+	    json_object_get(env, "errors"), 0), "code"));
+}
+
+static const char *
+error_message(json_t *env)
+{
+	const char *m = json_string_value(json_object_get(json_array_get(
+	    json_object_get(env, "errors"), 0), "message"));
+
+	return m != NULL ? m : "";
+}
+
+static json_t *
+result(json_t *env)
+{
+	return json_object_get(env, "result");
+}
+
+static void
+tenant(const char *name)
+{
+	char path[128];
+
+	snprintf(path, sizeof(path), "/edged/v1/tenants/%s", name);
+	json_decref(call_json("PUT", path, NULL, 200));
+}
+
+/* A multipart upload body with a metadata part and one script part. */
+static size_t
+form(char *out, size_t out_len, const char *metadata, const char *part, const char *script)
+{
+	int n = snprintf(out, out_len,
+	    "--" BOUNDARY "\r\n"
+	    "Content-Disposition: form-data; name=\"metadata\"\r\n"
+	    "Content-Type: application/json\r\n\r\n"
+	    "%s\r\n"
+	    "--" BOUNDARY "\r\n"
+	    "Content-Disposition: form-data; name=\"%s\"; filename=\"%s\"\r\n"
+	    "Content-Type: application/javascript+module\r\n\r\n"
+	    "%s\r\n"
+	    "--" BOUNDARY "--\r\n", metadata, part, part, script);
+
+	cr_assert(n > 0 && (size_t)n < out_len);
+	return (size_t)n;
+}
+
+static json_t *
+upload(const char *tenant_name, const char *worker, const char *metadata, const char *part,
+    const char *script, long want_status)
+{
+	char body[BODY_MAX * 2], path[256];
+	size_t len = form(body, sizeof(body), metadata, part, script);
+
+	snprintf(path, sizeof(path), "/client/v4/accounts/%s/workers/scripts/%s", tenant_name,
+	    worker);
+	return call("PUT", path, "multipart/form-data; boundary=" BOUNDARY, body, len,
+	    want_status);
+}
+
+static const char module_md[] =
+	"{\"main_module\":\"index.js\",\"compatibility_date\":\"2024-09-01\",\"bindings\":["
+	"{\"type\":\"plain_text\",\"name\":\"GREETING\",\"text\":\"hi\"},"
+	"{\"type\":\"secret_text\",\"name\":\"API_KEY\",\"text\":\"hush\"},"
+	"{\"type\":\"json\",\"name\":\"CONF\",\"json\":{\"a\":[1,2]}}]}";
+static const char module_js[] = "export default { fetch() { return new Response('hi'); } };";
+
+static size_t
+version_count(const char *tenant_name, const char *worker)
+{
+	char path[256];
+	json_t *env;
+	size_t n;
+
+	snprintf(path, sizeof(path), "/client/v4/accounts/%s/workers/scripts/%s/versions",
+	    tenant_name, worker);
+	env = call("GET", path, NULL, NULL, 0, 200);
+	n = json_array_size(json_object_get(result(env), "items"));
+	json_decref(env);
+	return n;
+}
+
+/* --- tests ----------------------------------------------------------------------- */
+
+Test(admin, auth_required)
+{
+	static const char *const tokens[] = { NULL, "", "wrong", TOKEN "x", "s3cret-operator-tokeN" };
+	struct resp r;
+
+	for (size_t i = 0; i < sizeof(tokens) / sizeof(tokens[0]); i++) {
+		json_t *env;
+
+		request("PUT", "/edged/v1/tenants/acme", tokens[i], NULL, NULL, 0, &r);
+		cr_assert_eq(r.status, 401, "token %zu: %ld", i, r.status);
+		cr_assert_str_eq(r.content_type, "application/json");
+		cr_assert_not_null(env = json_loads(r.body, 0, NULL));
+		cr_assert(json_is_false(json_object_get(env, "success")));
+		cr_assert(json_is_null(json_object_get(env, "result")), "no data");
+		cr_assert_eq(error_code(env), 10000);
+		cr_assert_str_eq(error_message(env), "Authentication error");
+		cr_assert_null(strstr(r.body, TOKEN), "the token is never echoed");
+		json_decref(env);
+	}
+	/* Unknown paths and /status need the token too. */
+	request("GET", "/nope", NULL, NULL, NULL, 0, &r);
+	cr_assert_eq(r.status, 401);
+	request("GET", "/status", "wrong", NULL, NULL, 0, &r);
+	cr_assert_eq(r.status, 401);
+	/* Nothing was created. */
+	request("GET", "/client/v4/accounts/acme/workers/scripts", TOKEN, NULL, NULL, 0, &r);
+	cr_assert_eq(r.status, 404);
+}
+
+Test(admin, healthz_without_token)
+{
+	struct resp r;
+
+	request("GET", "/healthz", NULL, NULL, NULL, 0, &r);
+	cr_assert_eq(r.status, 200);
+	cr_assert_str_eq(r.body, "ok\n");
+	cr_assert_eq(strncmp(r.content_type, "text/plain", 10), 0);
+}
+
+Test(admin, tenant_create)
+{
+	json_t *env;
+	struct resp r;
+
+	env = call_json("PUT", "/edged/v1/tenants/acme", NULL, 200);
+	cr_assert_str_eq(json_string_value(json_object_get(result(env), "id")), "acme");
+	cr_assert(json_is_true(json_object_get(result(env), "created")));
+	json_decref(env);
+	env = call_json("PUT", "/edged/v1/tenants/acme", "{\"plan\":\"free\"}", 200);
+	cr_assert(json_is_false(json_object_get(result(env), "created")));
+	json_decref(env);
+
+	env = call_json("PUT", "/edged/v1/tenants/bad.name", NULL, 400);
+	cr_assert_eq(error_code(env), 10014);
+	json_decref(env);
+	env = call_json("PUT", "/edged/v1/tenants/acme", "{\"plan\":", 400);
+	cr_assert_neq(error_message(env)[0], '\0');
+	json_decref(env);
+
+	/* Bearer is case-insensitive and extra spaces are fine. */
+	request("PUT", "/edged/v1/tenants/other", "  " TOKEN, NULL, NULL, 0, &r);
+	cr_assert_eq(r.status, 200);
+}
+
+Test(admin, multipart_upload_and_versions)
+{
+	const char *etag;
+	char version[32], *dump;
+	json_t *env, *items, *first;
+
+	tenant("acme");
+	env = upload("acme", "api", module_md, "index.js", module_js, 200);
+	cr_assert_str_eq(json_string_value(json_object_get(result(env), "id")), "api");
+	cr_assert(json_is_string(json_object_get(result(env), "version_id")));
+	snprintf(version, sizeof(version), "%s",
+	    json_string_value(json_object_get(result(env), "version_id")));
+	etag = json_string_value(json_object_get(result(env), "etag"));
+	cr_assert_gt(atoi(version), 0);
+	cr_assert_not_null(etag);
+	cr_assert_eq(strspn(etag, "0123456789abcdef"), strlen(etag));
+	cr_assert_gt(strlen(etag), 0);
+	cr_assert_str_eq(json_string_value(json_object_get(result(env), "compatibility_date")),
+	    "2024-09-01");
+	cr_assert_eq(strlen(json_string_value(json_object_get(result(env), "created_on"))), 20);
+	cr_assert_str_eq(json_string_value(json_array_get(json_object_get(result(env),
+	    "handlers"), 0)), "fetch");
+	cr_assert_eq(atomic_load(&last_format), IPC_FORMAT_MODULE);
+	pthread_mutex_lock(&last_lock);
+	cr_assert_not_null(strstr(last_bindings, "\"GREETING\""));
+	cr_assert_not_null(strstr(last_bindings, "secret_text"));
+	pthread_mutex_unlock(&last_lock);
+	cr_assert_eq(atomic_load(&changed_calls), 1);
+	json_decref(env);
+	cr_assert_eq(version_count("acme", "api"), 1);
+
+	env = upload("acme", "api", "{\"main_module\":\"w.js\"}", "w.js", "var SYNC = 1;", 200);
+	json_decref(env);
+	cr_assert_eq(atomic_load(&changed_calls), 2);
+
+	env = call("GET", "/client/v4/accounts/acme/workers/scripts/api/versions", NULL, NULL, 0,
+	    200);
+	items = json_object_get(result(env), "items");
+	cr_assert_eq(json_array_size(items), 2, "the versions listing grows");
+	first = json_array_get(items, 0);
+	cr_assert(json_is_true(json_object_get(first, "active")), "newest first, and active");
+	cr_assert_eq(json_integer_value(json_object_get(first, "number")), 2);
+	cr_assert_gt(atoi(json_string_value(json_object_get(first, "id"))), atoi(version));
+	cr_assert_str_eq(json_string_value(json_object_get(json_object_get(first, "metadata"),
+	    "source")), "api");
+	cr_assert(json_is_false(json_object_get(json_array_get(items, 1), "active")));
+	cr_assert_eq(json_integer_value(json_object_get(json_array_get(items, 1), "number")), 1);
+	dump = json_dumps(env, 0);
+	cr_assert_null(strstr(dump, "hush"), "secrets are never returned");
+	free(dump);
+	json_decref(env);
+}
+
+Test(admin, bad_metadata)
+{
+	json_t *env;
+
+	tenant("acme");
+	env = upload("acme", "api", "{\"main_module\": \"index.js\",", "index.js", module_js, 400);
+	cr_assert_eq(error_code(env), 10001);
+	cr_assert_not_null(strstr(error_message(env), "metadata"), "%s", error_message(env));
+	json_decref(env);
+	env = upload("acme", "api", "[1]", "index.js", module_js, 400);
+	json_decref(env);
+	env = upload("acme", "api", "{}", "index.js", module_js, 400);
+	cr_assert_not_null(strstr(error_message(env), "main_module"));
+	json_decref(env);
+	env = upload("acme", "api", "{\"main_module\":\"other.js\"}", "index.js", module_js, 400);
+	json_decref(env);
+	env = upload("acme", "api", "{\"main_module\":\"index.js\",\"compatibility_date\":\"soon\"}",
+	    "index.js", module_js, 400);
+	json_decref(env);
+	env = upload("acme", "api", "{\"main_module\":\"index.js\",\"bindings\":{}}", "index.js",
+	    module_js, 400);
+	json_decref(env);
+	cr_assert_eq(atomic_load(&validate_calls), 0, "nothing reached validation");
+	cr_assert_eq(atomic_load(&changed_calls), 0);
+}
+
+Test(admin, bindings_rejected)
+{
+	json_t *env;
+
+	tenant("acme");
+	env = upload("acme", "api", "{\"main_module\":\"index.js\",\"bindings\":[{\"type\":"
+	    "\"kv_namespace\",\"name\":\"KV\",\"namespace_id\":\"x\"}]}", "index.js", module_js, 400);
+	cr_assert_eq(error_code(env), 10023);
+	cr_assert_str_eq(error_message(env), "binding type 'kv_namespace' is not supported");
+	json_decref(env);
+	env = upload("acme", "api", "{\"main_module\":\"index.js\",\"bindings\":["
+	    "{\"type\":\"plain_text\",\"name\":\"A\",\"text\":\"1\"},"
+	    "{\"type\":\"plain_text\",\"name\":\"A\",\"text\":\"2\"}]}", "index.js", module_js, 400);
+	cr_assert_not_null(strstr(error_message(env), "duplicate"));
+	json_decref(env);
+	env = upload("acme", "api", "{\"main_module\":\"index.js\",\"bindings\":["
+	    "{\"type\":\"plain_text\",\"name\":\"not valid\",\"text\":\"1\"}]}", "index.js",
+	    module_js, 400);
+	json_decref(env);
+	env = upload("acme", "api", "{\"main_module\":\"index.js\",\"bindings\":["
+	    "{\"type\":\"secret_text\",\"name\":\"S\",\"text\":5}]}", "index.js", module_js, 400);
+	json_decref(env);
+	cr_assert_eq(atomic_load(&validate_calls), 0);
+	json_decref(call("GET", "/client/v4/accounts/acme/workers/scripts/api/versions", NULL,
+	    NULL, 0, 404));
+}
+
+Test(admin, syntax_error_reports_line)
+{
+	json_t *env;
+
+	tenant("acme");
+	env = upload("acme", "api", module_md, "index.js", "var a = 1;\nvar b = 2;\nSYNTAX(", 400);
+	cr_assert_eq(error_code(env), 10021);
+	cr_assert_not_null(strstr(error_message(env), "line 3"), "%s", error_message(env));
+	cr_assert_not_null(strstr(error_message(env), "SyntaxError"));
+	json_decref(env);
+	/* The synchronous path too. */
+	env = upload("acme", "api", module_md, "index.js", "SYNC SYNTAX", 400);
+	cr_assert_not_null(strstr(error_message(env), "line 3"));
+	json_decref(env);
+	cr_assert_eq(atomic_load(&changed_calls), 0);
+	cr_assert_eq(atomic_load(&validate_calls), 2);
+	env = call("GET", "/client/v4/accounts/acme/workers/scripts/api/versions", NULL, NULL, 0,
+	    404);
+	cr_assert_eq(error_code(env), 10007);
+	json_decref(env);
+}
+
+Test(admin, raw_javascript_upload)
+{
+	static const char js[] = "addEventListener('fetch', function (e) {});";
+	json_t *env;
+
+	tenant("acme");
+	env = call("PUT", "/client/v4/accounts/acme/workers/scripts/sw", "application/javascript",
+	    js, strlen(js), 200);
+	cr_assert_str_eq(json_string_value(json_object_get(result(env), "id")), "sw");
+	json_decref(env);
+	cr_assert_eq(atomic_load(&last_format), IPC_FORMAT_SERVICE_WORKER);
+	pthread_mutex_lock(&last_lock);
+	cr_assert_str_eq(last_bindings, "[]");
+	pthread_mutex_unlock(&last_lock);
+	env = call("PUT", "/client/v4/accounts/acme/workers/scripts/sw",
+	    "text/javascript; charset=utf-8", "SYNC", 4, 200);
+	json_decref(env);
+	cr_assert_eq(version_count("acme", "sw"), 2);
+
+	env = call("PUT", "/client/v4/accounts/acme/workers/scripts/sw", "text/plain", js,
+	    strlen(js), 415);
+	json_decref(env);
+	env = call("PUT", "/client/v4/accounts/acme/workers/scripts/sw", "application/javascript",
+	    "var s = '\xff\xfe';", 12, 400);
+	cr_assert_eq(error_code(env), 10025);
+	json_decref(env);
+	env = call("PUT", "/client/v4/accounts/acme/workers/scripts/bad.name",
+	    "application/javascript", js, strlen(js), 400);
+	cr_assert_eq(error_code(env), 10014);
+	json_decref(env);
+}
+
+Test(admin, script_too_large)
+{
+	char script[SCRIPT_MAX + 2];
+	json_t *env;
+
+	tenant("acme");
+	memset(script, 'x', sizeof(script) - 1);
+	script[sizeof(script) - 1] = '\0';
+	env = upload("acme", "api", "{\"body_part\":\"s\"}", "s", script, 400);
+	cr_assert_eq(error_code(env), 10024);
+	cr_assert_str_eq(error_message(env), "script exceeds 1000 bytes");
+	json_decref(env);
+	cr_assert_eq(atomic_load(&validate_calls), 0);
+}
+
+Test(admin, list_and_delete_scripts)
+{
+	json_t *env, *list;
+
+	tenant("acme");
+	tenant("other");
+	json_decref(upload("acme", "api", module_md, "index.js", module_js, 200));
+	json_decref(upload("acme", "web", "{\"body_part\":\"s\"}", "s", "var SYNC;", 200));
+	json_decref(upload("other", "mine", "{\"body_part\":\"s\"}", "s", "var x;", 200));
+
+	env = call("GET", "/client/v4/accounts/acme/workers/scripts", NULL, NULL, 0, 200);
+	list = result(env);
+	cr_assert_eq(json_array_size(list), 2, "only this tenant's scripts");
+	cr_assert_str_eq(json_string_value(json_object_get(json_array_get(list, 0), "id")), "api");
+	cr_assert_str_eq(json_string_value(json_object_get(json_array_get(list, 1), "id")), "web");
+	for (size_t i = 0; i < 2; i++) {
+		json_t *item = json_array_get(list, i);
+
+		cr_assert(json_is_string(json_object_get(item, "created_on")));
+		cr_assert(json_is_string(json_object_get(item, "modified_on")));
+		cr_assert(json_is_string(json_object_get(item, "etag")));
+		cr_assert(json_is_string(json_object_get(item, "version_id")));
+	}
+	json_decref(env);
+
+	env = call("DELETE", "/client/v4/accounts/acme/workers/scripts/api", NULL, NULL, 0, 200);
+	cr_assert_str_eq(json_string_value(json_object_get(result(env), "id")), "api");
+	json_decref(env);
+	cr_assert_eq(atomic_load(&changed_calls), 4);
+	env = call("DELETE", "/client/v4/accounts/acme/workers/scripts/api", NULL, NULL, 0, 404);
+	cr_assert_eq(error_code(env), 10007);
+	json_decref(env);
+	/* Another tenant cannot delete it. */
+	env = call("DELETE", "/client/v4/accounts/acme/workers/scripts/mine", NULL, NULL, 0, 404);
+	json_decref(env);
+	cr_assert_eq(version_count("other", "mine"), 1);
+
+	env = call("GET", "/client/v4/accounts/acme/workers/scripts", NULL, NULL, 0, 200);
+	cr_assert_eq(json_array_size(result(env)), 1);
+	json_decref(env);
+}
+
+Test(admin, routes)
+{
+	json_t *env, *list;
+	char id[64], path[256];
+
+	tenant("acme");
+	tenant("evil");
+	json_decref(upload("acme", "api", module_md, "index.js", module_js, 200));
+	cr_assert_eq(atomic_load(&changed_calls), 1);
+
+	env = call_json("POST", "/client/v4/accounts/acme/workers/routes",
+	    "{\"pattern\":\"shop.example.com/*\",\"script\":\"api\"}", 200);
+	cr_assert_str_eq(json_string_value(json_object_get(result(env), "pattern")),
+	    "shop.example.com/*");
+	cr_assert_str_eq(json_string_value(json_object_get(result(env), "script")), "api");
+	snprintf(id, sizeof(id), "%s", json_string_value(json_object_get(result(env), "id")));
+	cr_assert_eq(strlen(id), 32);
+	json_decref(env);
+	cr_assert_eq(atomic_load(&changed_calls), 2);
+
+	/* No script is fine. */
+	json_decref(call_json("POST", "/client/v4/accounts/acme/workers/routes",
+	    "{\"pattern\":\"shop.example.com/static/*\"}", 200));
+
+	/* Another tenant claiming the host. */
+	env = call_json("POST", "/client/v4/accounts/evil/workers/routes",
+	    "{\"pattern\":\"*.shop.example.com/*\"}", 409);
+	cr_assert_eq(error_code(env), 10020);
+	cr_assert_str_eq(error_message(env), "pattern's host belongs to another account");
+	json_decref(env);
+	env = call_json("POST", "/client/v4/accounts/acme/workers/routes",
+	    "{\"pattern\":\"shop.example.com/*\",\"script\":\"api\"}", 409);
+	cr_assert_eq(error_code(env), 10026);
+	json_decref(env);
+	env = call_json("POST", "/client/v4/accounts/acme/workers/routes",
+	    "{\"pattern\":\"http://shop.example.com:8080/*\"}", 400);
+	cr_assert_eq(error_code(env), 10022);
+	json_decref(env);
+	env = call_json("POST", "/client/v4/accounts/acme/workers/routes",
+	    "{\"pattern\":\"a.example.com/*\",\"script\":\"nope\"}", 404);
+	cr_assert_eq(error_code(env), 10007);
+	json_decref(env);
+	env = call_json("POST", "/client/v4/accounts/acme/workers/routes", "{\"pattern\":5}", 400);
+	json_decref(env);
+	env = call_json("POST", "/client/v4/accounts/acme/workers/routes", "not json", 400);
+	cr_assert_eq(error_code(env), 10001);
+	json_decref(env);
+	cr_assert_eq(atomic_load(&changed_calls), 3);
+
+	env = call("GET", "/client/v4/accounts/acme/workers/routes", NULL, NULL, 0, 200);
+	list = result(env);
+	cr_assert_eq(json_array_size(list), 2);
+	cr_assert_str_eq(json_string_value(json_object_get(json_array_get(list, 0), "id")), id);
+	json_decref(env);
+	env = call("GET", "/client/v4/accounts/evil/workers/routes", NULL, NULL, 0, 200);
+	cr_assert_eq(json_array_size(result(env)), 0);
+	json_decref(env);
+
+	/* Another tenant cannot delete it; the owner can, once. */
+	snprintf(path, sizeof(path), "/client/v4/accounts/evil/workers/routes/%s", id);
+	json_decref(call("DELETE", path, NULL, NULL, 0, 404));
+	snprintf(path, sizeof(path), "/client/v4/accounts/acme/workers/routes/%s", id);
+	env = call("DELETE", path, NULL, NULL, 0, 200);
+	cr_assert_str_eq(json_string_value(json_object_get(result(env), "id")), id);
+	json_decref(env);
+	cr_assert_eq(atomic_load(&changed_calls), 4);
+	env = call("DELETE", path, NULL, NULL, 0, 404);
+	cr_assert_eq(error_code(env), 10009);
+	json_decref(env);
+}
+
+Test(admin, unknown_tenant)
+{
+	json_t *env;
+
+	env = upload("ghost", "api", module_md, "index.js", module_js, 404);
+	cr_assert_eq(error_code(env), 10008);
+	json_decref(env);
+	json_decref(call("GET", "/client/v4/accounts/ghost/workers/scripts", NULL, NULL, 0, 404));
+	json_decref(call("GET", "/client/v4/accounts/ghost/workers/routes", NULL, NULL, 0, 404));
+	json_decref(call_json("POST", "/client/v4/accounts/ghost/workers/routes",
+	    "{\"pattern\":\"x.example.com/*\"}", 404));
+	env = call("GET", "/client/v4/accounts/bad%20name/workers/scripts", NULL, NULL, 0, 400);
+	cr_assert_eq(error_code(env), 10014);
+	json_decref(env);
+	cr_assert_eq(atomic_load(&validate_calls), 0);
+}
+
+Test(admin, body_too_large)
+{
+	char body[BODY_MAX + 100];
+	json_t *env;
+
+	tenant("acme");
+	memset(body, 'a', sizeof(body));
+	env = call("PUT", "/client/v4/accounts/acme/workers/scripts/api", "application/javascript",
+	    body, sizeof(body), 413);
+	cr_assert_eq(error_code(env), 10011);
+	json_decref(env);
+	/* The connection and server still work. */
+	tenant("acme");
+}
+
+Test(admin, unknown_path_and_wrong_method)
+{
+	static struct resp r;
+	json_t *env;
+
+	env = call("GET", "/client/v4/accounts/acme/workers/nothing", NULL, NULL, 0, 404);
+	cr_assert_eq(error_code(env), 7000);
+	json_decref(env);
+	env = call("POST", "/client/v4/accounts/acme/workers/scripts/api", NULL, NULL, 0, 405);
+	cr_assert_eq(error_code(env), 10405);
+	json_decref(env);
+	request("PATCH", "/client/v4/accounts/acme/workers/routes", TOKEN, NULL, NULL, 0, &r);
+	cr_assert_eq(r.status, 405);
+	cr_assert_str_eq(r.allow, "GET, POST");
+}
+
+Test(admin, status)
+{
+	json_t *env = call("GET", "/status", NULL, NULL, 0, 200);
+
+	cr_assert_eq(json_integer_value(json_object_get(json_object_get(result(env), "pool"),
+	    "idle")), 2);
+	json_decref(env);
+}
+
+Test(admin, client_gone_during_validation)
+{
+	char body[BODY_MAX], head[512];
+	struct sockaddr_in sin = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
+	size_t len = form(body, sizeof(body), "{\"body_part\":\"s\"}", "s", "var SLOW;");
+	int fd, n;
+
+	tenant("acme");
+	n = snprintf(head, sizeof(head), "PUT /client/v4/accounts/acme/workers/scripts/api HTTP/1.1"
+	    "\r\nHost: x\r\nAuthorization: Bearer " TOKEN "\r\n"
+	    "Content-Type: multipart/form-data; boundary=" BOUNDARY "\r\n"
+	    "Content-Length: %zu\r\n\r\n", len);
+	inet_pton(AF_INET, "127.0.0.1", &sin.sin_addr);
+	cr_assert_geq(fd = socket(AF_INET, SOCK_STREAM, 0), 0);
+	cr_assert_eq(connect(fd, (struct sockaddr *)&sin, sizeof(sin)), 0);
+	cr_assert_eq(write(fd, head, (size_t)n), n);
+	cr_assert_eq(write(fd, body, len), (ssize_t)len);
+	/* Wait until validation started, then hang up before it ends. */
+	for (int i = 0; i < 200 && atomic_load(&validate_calls) == 0; i++)
+		usleep(5000);
+	cr_assert_eq(atomic_load(&validate_calls), 1);
+	close(fd);
+	usleep(500000);
+	/* The late verdict neither crashed nor stored anything; the server still serves. */
+	cr_assert_eq(atomic_load(&changed_calls), 0);
+	json_decref(call("GET", "/client/v4/accounts/acme/workers/scripts/api/versions", NULL, NULL,
+	    0, 404));
+}
