@@ -60,11 +60,11 @@ core_status_json(void *arg)
 	buf_printf(&out,
 	    ",\"stats\":{\"requests\":%llu,\"responses_5xx\":%llu,\"sandboxes_spawned\":%llu,"
 	    "\"broker_restarts\":%llu},\"kills\":{\"crash\":%llu,\"ipc_violation\":%llu,"
-	    "\"wall\":%llu,\"startup\":%llu,\"recycled\":%llu}}",
+	    "\"cpu_hard\":%llu,\"wall\":%llu,\"startup\":%llu,\"recycled\":%llu}}",
 	    (unsigned long long)st->requests, (unsigned long long)st->responses_5xx,
 	    (unsigned long long)st->sandbox_spawned, (unsigned long long)st->broker_restarts,
 	    (unsigned long long)st->sandbox_killed_crash, (unsigned long long)st->sandbox_killed_ipc,
-	    (unsigned long long)st->sandbox_killed_wall,
+	    (unsigned long long)st->sandbox_killed_cpu, (unsigned long long)st->sandbox_killed_wall,
 	    (unsigned long long)st->sandbox_killed_startup,
 	    (unsigned long long)st->sandbox_recycled);
 	if (buf_append(&out, "", 1) == -1) {
@@ -246,17 +246,20 @@ core_stop(struct core *core)
 	core->draining = true;
 	if (core->drain_timer != NULL)
 		event_free(core->drain_timer);
+	core->drain_timer = NULL;
 	http_server_free(core->public_srv);
+	core->public_srv = NULL;
 	http_server_free(core->admin_srv);
-	admin_free(core->admin);
-	pool_free(core->pool);
+	core->admin_srv = NULL;
+	/* Uploads still validating call back into the admin: the pool goes first. */
 	broker_link_free(core->broker);
-	registry_free(core->registry);
-	meta_close(core->meta);
-	core->public_srv = core->admin_srv = NULL;
-	core->admin = NULL;
-	core->pool = NULL;
 	core->broker = NULL;
+	pool_free(core->pool);
+	core->pool = NULL;
+	admin_free(core->admin);
+	core->admin = NULL;
+	registry_free(core->registry);
 	core->registry = NULL;
+	meta_close(core->meta);
 	core->meta = NULL;
 }

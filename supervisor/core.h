@@ -29,6 +29,7 @@ struct core_stats {
 	uint64_t sandbox_killed_crash;
 	uint64_t sandbox_killed_ipc;
 	uint64_t sandbox_killed_wall;
+	uint64_t sandbox_killed_cpu;
 	uint64_t sandbox_killed_startup;
 	uint64_t sandbox_recycled;
 	uint64_t broker_restarts;

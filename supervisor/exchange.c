@@ -18,9 +18,37 @@
 
 #define EXCHANGE_HEADERS_MAX 256   /* name/value pairs forwarded each way */
 
+/*
+ * The hard CPU limit: what the sandbox's own soft check cannot stop (a
+ * regular expression backtracking inside one built-in call, native code
+ * that ignores the budget) is caught by the sandbox's process CPU clock.
+ * A sandbox serving several requests at once shares its clock among them, so
+ * the allowance scales with the configured concurrency.
+ */
+#define EXCHANGE_CPU_GRACE_MS 200
+#define EXCHANGE_CPU_RECHECK_MIN_MS 10
+
+static void
+exchange_timeval_ms(struct timeval *tv, int64_t ms)
+{
+	tv->tv_sec = (time_t)(ms / 1000);
+	tv->tv_usec = (suseconds_t)((ms % 1000) * 1000);
+}
+
+static int64_t
+exchange_cpu_allowance_ms(const struct exchange *ex)
+{
+	const struct config *c = &ex->core->cfg;
+	unsigned share = c->sandbox_concurrency > 0 ? c->sandbox_concurrency : 1;
+
+	return (int64_t)c->cpu_ms * share + EXCHANGE_CPU_GRACE_MS;
+}
+
 static void
 exchange_free(struct exchange *ex)
 {
+	if (ex->cpu_timer != NULL)
+		event_free(ex->cpu_timer);
 	if (ex->wall_timer != NULL)
 		event_free(ex->wall_timer);
 	buf_release(&ex->body);
@@ -81,6 +109,62 @@ exchange_wall_timeout(evutil_socket_t fd, short what, void *arg)
 	exchange_free(ex);
 }
 
+static void
+exchange_cpu_check(evutil_socket_t fd, short what, void *arg)
+{
+	struct exchange *ex = arg;
+	struct sandbox *sbx = ex->sbx;
+	struct http_request *req = ex->req;
+	int64_t now, used_ms, left_ms;
+	struct timeval tv;
+
+	(void)fd;
+	(void)what;
+	if (sbx == NULL || (now = pool_sandbox_cpu_ns(sbx)) < 0)
+		return;
+	used_ms = (now - ex->cpu_at_dispatch_ns) / 1000000;
+	left_ms = exchange_cpu_allowance_ms(ex) - used_ms;
+	if (left_ms > 0) {
+		/* Waiting on I/O or timers costs no CPU: look again when it could be spent. */
+		exchange_timeval_ms(&tv, left_ms > EXCHANGE_CPU_RECHECK_MIN_MS
+			? left_ms : EXCHANGE_CPU_RECHECK_MIN_MS);
+		evtimer_add(ex->cpu_timer, &tv);
+		return;
+	}
+	log_warnx("tenant '%s' worker '%s': request used %lld ms of CPU, past the hard limit",
+	    ex->version->tenant, ex->version->worker, (long long)used_ms);
+	/*
+	 * This request gets 1102 now; the kill then fails whatever else the
+	 * sandbox held with 502 and frees this exchange with them.
+	 */
+	ex->req = NULL;
+	if (req != NULL) {
+		http_request_set_data(req, NULL);
+		ex->core->stats.responses_5xx++;
+		if (ex->response_started)
+			http_response_abort(req);
+		else
+			http_response_simple(req, 503, "text/plain; charset=utf-8",
+			    "error code: 1102\n");
+	}
+	pool_kill(sbx, "cpu_hard");
+}
+
+static void
+exchange_arm_cpu_limit(struct exchange *ex)
+{
+	struct timeval tv;
+
+	ex->cpu_at_dispatch_ns = pool_sandbox_cpu_ns(ex->sbx);
+	if (ex->cpu_at_dispatch_ns < 0)
+		return;
+	if (ex->cpu_timer == NULL &&
+	    (ex->cpu_timer = evtimer_new(ex->core->base, exchange_cpu_check, ex)) == NULL)
+		return;
+	exchange_timeval_ms(&tv, exchange_cpu_allowance_ms(ex));
+	evtimer_add(ex->cpu_timer, &tv);
+}
+
 /* --- towards the sandbox ----------------------------------------------------- */
 
 static int
@@ -125,6 +209,7 @@ exchange_dispatch(struct exchange *ex, struct sandbox *sbx, uint64_t id)
 
 	ex->sbx = sbx;
 	ex->id = id;
+	exchange_arm_cpu_limit(ex);
 	for (size_t i = 0; i < count && nheaders < EXCHANGE_HEADERS_MAX * 2; i++) {
 		const struct http_header *h = http_request_header_at(req, i);
 

@@ -36,6 +36,8 @@ struct exchange {
 	struct buf held_headers;      /* NUL-separated name, value, name, value ... */
 	unsigned held_count;
 	struct event *wall_timer;
+	struct event *cpu_timer;      /* hard CPU limit, while dispatched */
+	int64_t cpu_at_dispatch_ns;   /* the sandbox's CPU clock at dispatch */
 };
 
 /* The callbacks, with the core as arg, for the public listener. */

@@ -1,7 +1,8 @@
 /*
- * pool: pre-forked blank sandboxes, their assignment to script versions,
- * request leasing and queueing, throwaway validation sandboxes, and the
- * death of sandboxes.  Runs in the supervisor.
+ * pool: the life of sandboxes: assignment of blanks to script versions,
+ * request leasing and queueing, messages from sandboxes, retirement and
+ * death.  The launcher side is in pool_spawn.c, upload validations in
+ * pool_validate.c.  Runs in the supervisor.
  */
 #include "supervisor/pool.h"
 
@@ -21,86 +22,15 @@
 #include "common/log.h"
 #include "supervisor/core.h"
 #include "supervisor/exchange.h"
+#include "supervisor/pool_internal.h"
 #include "supervisor/registry.h"
 
-#define POOL_VALIDATIONS_MAX 32     /* uploads waiting for a throwaway sandbox */
-#define POOL_LOAD_GRACE_MS 5000     /* wall time past the startup CPU limit */
-#define POOL_SWEEP_MS 5000          /* idle sandbox sweep period */
-#define POOL_RESPAWN_DELAY_MS 1000  /* after the launcher failed to fork */
-
-enum sandbox_state {
-	SBX_BLANK,     /* forked and locked down, no script yet */
-	SBX_LOADING,   /* LOAD sent, LOADED awaited */
-	SBX_READY,     /* serving its version */
-};
-
-struct validation;
-
-struct sandbox {
-	TAILQ_ENTRY(sandbox) all_entry;   /* pool->all */
-	TAILQ_ENTRY(sandbox) list_entry;  /* pool->blanks, or version->sandboxes */
-	struct pool *pool;
-	uint32_t slot;
-	uint32_t generation;
-	pid_t pid;
-	struct channel *ch;
-	int broker_fd;                    /* until handed to the broker */
-	bool attached;                    /* the broker holds its channel */
-	enum sandbox_state state;
-	bool in_blanks;                   /* on pool->blanks */
-	bool closing;                     /* ended on purpose or killed; freed on close */
-	struct version *version;          /* reference, once assigned */
-	struct validation *validation;    /* throwaway sandboxes only */
-	TAILQ_HEAD(, exchange) exchanges;
-	unsigned inflight;
-	uint64_t next_id;
-	uint64_t served;
-	bool retiring;
-	struct event *load_timer;
-	time_t last_used;
-};
-
-struct validation {
-	TAILQ_ENTRY(validation) entry;
-	admin_validate_done done;
-	void *ctx;
-	char tenant[META_NAME_MAX + 1];
-	char worker[META_NAME_MAX + 1];
-	int format;
-	char *script;
-	char *bindings;
-	struct sandbox *sbx;
-};
-
-struct pool_slot {
-	uint32_t generation;
-	bool used;
-};
-
-struct pool {
-	struct core *core;
-	struct channel *launcher;
-	struct channel *broker;
-	TAILQ_HEAD(, sandbox) all;
-	TAILQ_HEAD(, sandbox) blanks;
-	unsigned nall;
-	unsigned nblanks;
-	unsigned nspawning;
-	struct pool_slot *slots;
-	unsigned nslots;
-	TAILQ_HEAD(, version) wanting;          /* versions waiting for a blank */
-	TAILQ_HEAD(, validation) validations;   /* uploads waiting for a blank */
-	unsigned nvalidations;
-	struct event *sweep_timer;
-	struct event *respawn_timer;
-};
-
-static void pool_refill(struct pool *p);
-static void pool_use_blanks(struct pool *p);
 static void pool_pump(struct pool *p, struct version *v);
 
-static const char *
-sandbox_tenant(const struct sandbox *sbx)
+/* --- killing and freeing ---------------------------------------------------- */
+
+const char *
+pool_sandbox_tenant(const struct sandbox *sbx)
 {
 	if (sbx->version != NULL)
 		return sbx->version->tenant;
@@ -109,8 +39,8 @@ sandbox_tenant(const struct sandbox *sbx)
 	return "-";
 }
 
-static const char *
-sandbox_worker(const struct sandbox *sbx)
+const char *
+pool_sandbox_worker(const struct sandbox *sbx)
 {
 	if (sbx->version != NULL)
 		return sbx->version->worker;
@@ -125,29 +55,14 @@ sandbox_channel_id(const struct sandbox *sbx)
 	return ((uint64_t)sbx->slot << 32) | sbx->generation;
 }
 
-static void
+void
 pool_timeval_ms(struct timeval *tv, unsigned ms)
 {
 	tv->tv_sec = ms / 1000;
 	tv->tv_usec = (ms % 1000) * 1000;
 }
 
-/* --- validations ---------------------------------------------------------- */
-
-static void
-validation_finish(struct validation *val, bool ok, unsigned line, const char *message)
-{
-	struct admin_validation result = { .ok = ok, .line = line, .message = message };
-
-	val->done(val->ctx, &result);
-	free(val->script);
-	free(val->bindings);
-	free(val);
-}
-
-/* --- killing and freeing ---------------------------------------------------- */
-
-static void
+void
 pool_count_kill(struct pool *p, const char *reason)
 {
 	struct core_stats *st = &p->core->stats;
@@ -160,21 +75,10 @@ pool_count_kill(struct pool *p, const char *reason)
 		st->sandbox_killed_startup++;
 	else if (strcmp(reason, "crash") == 0)
 		st->sandbox_killed_crash++;
+	else if (strcmp(reason, "cpu_hard") == 0)
+		st->sandbox_killed_cpu++;
 	else
 		st->sandbox_recycled++;
-}
-
-static void
-pool_send_kill(struct pool *p, struct sandbox *sbx)
-{
-	struct ipc_value f[3];
-
-	if (p->launcher == NULL || sbx->pid <= 0)
-		return;
-	f[IPC_KILL_PID] = ipc_u64((uint64_t)sbx->pid);
-	f[IPC_KILL_SLOT] = ipc_u64(sbx->slot);
-	f[IPC_KILL_GENERATION] = ipc_u64(sbx->generation);
-	channel_send(p->launcher, IPC_KILL, 0, f, 3);
 }
 
 /* Marks a sandbox as going: nothing may lease it from now on. */
@@ -198,7 +102,7 @@ pool_kill(struct sandbox *sbx, const char *reason)
 		return;
 	pool_mark_closing(p, sbx);
 	log_warnx("killing sandbox %ld (tenant '%s', worker '%s', slot %u): %s", (long)sbx->pid,
-	    sandbox_tenant(sbx), sandbox_worker(sbx), sbx->slot, reason);
+	    pool_sandbox_tenant(sbx), pool_sandbox_worker(sbx), sbx->slot, reason);
 	pool_count_kill(p, reason);
 	pool_send_kill(p, sbx);
 	/* The channel's end runs pool_sandbox_closed, which frees the sandbox. */
@@ -237,7 +141,7 @@ pool_fail_work(struct pool *p, struct sandbox *sbx, const char *reason)
 	if (val != NULL) {
 		sbx->validation = NULL;
 		val->sbx = NULL;
-		validation_finish(val, false, 0,
+		pool_validation_finish(val, false, 0,
 		    strcmp(reason, "startup") == 0
 			? "the script's global scope exceeded the startup CPU limit"
 			: "the script's global scope crashed its sandbox");
@@ -290,12 +194,12 @@ pool_sandbox_closed(struct channel *ch, const char *reason, int violation, void 
 	(void)ch;
 	if (violation) {
 		log_warnx("killing sandbox %ld (tenant '%s', worker '%s', slot %u): %s",
-		    (long)sbx->pid, sandbox_tenant(sbx), sandbox_worker(sbx), sbx->slot, reason);
+		    (long)sbx->pid, pool_sandbox_tenant(sbx), pool_sandbox_worker(sbx), sbx->slot, reason);
 		pool_count_kill(p, "ipc_violation");
 		pool_send_kill(p, sbx);
 	} else if (!sbx->closing) {
 		log_warnx("sandbox %ld (tenant '%s', worker '%s', slot %u) ended: %s",
-		    (long)sbx->pid, sandbox_tenant(sbx), sandbox_worker(sbx), sbx->slot, reason);
+		    (long)sbx->pid, pool_sandbox_tenant(sbx), pool_sandbox_worker(sbx), sbx->slot, reason);
 		pool_count_kill(p, "crash");
 		pool_send_kill(p, sbx);
 	}
@@ -306,8 +210,7 @@ pool_sandbox_closed(struct channel *ch, const char *reason, int violation, void 
 	pool_refill(p);
 }
 
-/* Ends a sandbox on purpose (recycling, retirement, validation done). */
-static void
+void
 pool_close_sandbox(struct sandbox *sbx, const char *reason)
 {
 	struct pool *p = sbx->pool;
@@ -337,7 +240,7 @@ pool_on_loaded(struct pool *p, struct sandbox *sbx, const struct ipc_msg *msg)
 	if (val != NULL) {
 		sbx->validation = NULL;
 		val->sbx = NULL;
-		validation_finish(val, ok, line, message != NULL ? message : "out of memory");
+		pool_validation_finish(val, ok, line, message != NULL ? message : "out of memory");
 		free(message);
 		pool_close_sandbox(sbx, "validated");
 		return;
@@ -370,11 +273,11 @@ pool_on_log(struct sandbox *sbx, const struct ipc_msg *msg)
 	switch (msg->field[IPC_LOG_LEVEL].u) {
 	case LOG_LEVEL_ERROR:
 	case LOG_LEVEL_WARN:
-		log_warnx("tenant '%s' worker '%s': %.*s", sandbox_tenant(sbx), sandbox_worker(sbx),
+		log_warnx("tenant '%s' worker '%s': %.*s", pool_sandbox_tenant(sbx), pool_sandbox_worker(sbx),
 		    len, m->ptr);
 		break;
 	default:
-		log_info("tenant '%s' worker '%s': %.*s", sandbox_tenant(sbx), sandbox_worker(sbx),
+		log_info("tenant '%s' worker '%s': %.*s", pool_sandbox_tenant(sbx), pool_sandbox_worker(sbx),
 		    len, m->ptr);
 		break;
 	}
@@ -417,13 +320,13 @@ pool_on_sandbox_message(struct channel *ch, const struct ipc_msg *msg, void *arg
 		return;
 	if (exchange_on_message(ex, msg) == -1) {
 		log_warnx("killing sandbox %ld (tenant '%s', worker '%s'): bad %s for request %llu",
-		    (long)sbx->pid, sandbox_tenant(sbx), sandbox_worker(sbx), msg->spec->name,
+		    (long)sbx->pid, pool_sandbox_tenant(sbx), pool_sandbox_worker(sbx), msg->spec->name,
 		    (unsigned long long)msg->id);
 		pool_kill(sbx, "ipc_violation");
 	}
 }
 
-static const struct channel_ops pool_sandbox_ops = {
+const struct channel_ops pool_sandbox_ops = {
 	.on_message = pool_on_sandbox_message,
 	.on_closed = pool_sandbox_closed,
 };
@@ -438,12 +341,11 @@ pool_load_timeout(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	log_warnx("sandbox %ld (tenant '%s', worker '%s'): start-up took too long", (long)sbx->pid,
-	    sandbox_tenant(sbx), sandbox_worker(sbx));
+	    pool_sandbox_tenant(sbx), pool_sandbox_worker(sbx));
 	pool_kill(sbx, "startup");
 }
 
-/* Sends LOAD to a blank taken off the blank list; -1 if the channel refused it. */
-static int
+int
 pool_send_load(struct pool *p, struct sandbox *sbx, const char *tenant, const char *worker,
     uint64_t version, int format, const char *script, const char *bindings)
 {
@@ -488,7 +390,7 @@ pool_attach_broker(struct pool *p, struct sandbox *sbx)
 		sbx->attached = true;
 }
 
-static struct sandbox *
+struct sandbox *
 pool_take_blank(struct pool *p)
 {
 	struct sandbox *sbx = TAILQ_FIRST(&p->blanks);
@@ -514,21 +416,7 @@ pool_assign_version(struct pool *p, struct sandbox *sbx, struct version *v)
 		pool_kill(sbx, "crash");
 }
 
-static void
-pool_assign_validation(struct pool *p, struct sandbox *sbx, struct validation *val)
-{
-	sbx->validation = val;
-	val->sbx = sbx;
-	/* A throwaway sandbox never reaches the broker. */
-	close(sbx->broker_fd);
-	sbx->broker_fd = -1;
-	if (pool_send_load(p, sbx, val->tenant, val->worker, 0, val->format, val->script,
-	    val->bindings) == -1)
-		pool_kill(sbx, "crash");
-}
-
-/* Hands blanks to waiting validations first, then to versions wanting one. */
-static void
+void
 pool_use_blanks(struct pool *p)
 {
 	struct validation *val;
@@ -682,6 +570,16 @@ pool_send(struct sandbox *sbx, uint16_t type, uint64_t id, const struct ipc_valu
 	return channel_send(sbx->ch, type, id, f, n);
 }
 
+int64_t
+pool_sandbox_cpu_ns(const struct sandbox *sbx)
+{
+	struct timespec ts;
+
+	if (!sbx->has_cpu_clock || clock_gettime(sbx->cpu_clock, &ts) == -1)
+		return -1;
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
 size_t
 pool_sandbox_pending(const struct sandbox *sbx)
 {
@@ -694,7 +592,7 @@ pool_sandbox_pending(const struct sandbox *sbx)
  * Closes every retiring sandbox that is idle.  Closing one can free others
  * (a pump or an eviction runs inside), so each close restarts the scan.
  */
-static void
+void
 pool_close_retired(struct pool *p)
 {
 	struct sandbox *sbx;
@@ -738,239 +636,10 @@ pool_retire_all(struct pool *p)
 	pool_close_retired(p);
 }
 
-/* --- validation -------------------------------------------------------------- */
-
-void
-pool_validate(struct pool *p, const struct admin_script *s, admin_validate_done done, void *ctx)
-{
-	struct admin_validation busy = { .ok = false, .line = 0,
-		.message = "too many uploads in progress, try again" };
-	struct validation *val;
-
-	if (p->nvalidations >= POOL_VALIDATIONS_MAX || (val = calloc(1, sizeof(*val))) == NULL) {
-		done(ctx, &busy);
-		return;
-	}
-	val->done = done;
-	val->ctx = ctx;
-	snprintf(val->tenant, sizeof(val->tenant), "%s", s->tenant);
-	snprintf(val->worker, sizeof(val->worker), "%s", s->worker);
-	val->format = s->format;
-	val->script = strndup(s->script, s->script_len);
-	val->bindings = strdup(s->bindings != NULL ? s->bindings : "[]");
-	if (val->script == NULL || val->bindings == NULL) {
-		free(val->script);
-		free(val->bindings);
-		free(val);
-		done(ctx, &busy);
-		return;
-	}
-	TAILQ_INSERT_TAIL(&p->validations, val, entry);
-	p->nvalidations++;
-	pool_use_blanks(p);
-	pool_refill(p);
-}
-
-/* --- spawning ----------------------------------------------------------------- */
-
-static int
-pool_free_slot(struct pool *p)
-{
-	for (unsigned i = 0; i < p->nslots; i++)
-		if (!p->slots[i].used)
-			return (int)i;
-	return -1;
-}
-
-/* Closes the least recently used idle sandbox to make room; false if none. */
-static bool
-pool_evict_idle(struct pool *p)
-{
-	struct sandbox *sbx, *lru = NULL;
-
-	TAILQ_FOREACH(sbx, &p->all, all_entry)
-		if (sbx->state == SBX_READY && sbx->inflight == 0 &&
-		    (lru == NULL || sbx->last_used < lru->last_used))
-			lru = sbx;
-	if (lru == NULL)
-		return false;
-	pool_close_sandbox(lru, "evicted");
-	return true;
-}
-
-/* How many blanks we want: the standing pool plus everyone waiting for one. */
-static unsigned
-pool_blanks_wanted(const struct pool *p)
-{
-	const struct version *v;
-	unsigned n = p->core->cfg.pool_blanks + p->nvalidations;
-
-	TAILQ_FOREACH(v, &p->wanting, want_entry)
-		n++;
-	return n;
-}
-
-static void
-pool_refill(struct pool *p)
-{
-	struct ipc_value f[2];
-	int slot;
-
-	if (p->launcher == NULL || p->core->draining)
-		return;
-	while (p->nblanks + p->nspawning < pool_blanks_wanted(p)) {
-		if ((slot = pool_free_slot(p)) == -1 ||
-		    p->nall + p->nspawning >= p->core->cfg.max_sandboxes) {
-			/* Full: make room only for someone actually waiting. */
-			if (p->nblanks + p->nspawning >= pool_blanks_wanted(p) - p->core->cfg.pool_blanks ||
-			    !pool_evict_idle(p))
-				return;
-			continue;
-		}
-		p->slots[slot].used = true;
-		p->slots[slot].generation++;
-		f[IPC_SPAWN_SLOT] = ipc_u64((uint64_t)slot);
-		f[IPC_SPAWN_GENERATION] = ipc_u64(p->slots[slot].generation);
-		if (channel_send(p->launcher, IPC_SPAWN, 0, f, 2) == -1) {
-			p->slots[slot].used = false;
-			return;
-		}
-		p->nspawning++;
-	}
-}
-
-static void
-pool_on_spawned(struct pool *p, struct channel *ch, const struct ipc_msg *msg)
-{
-	uint64_t slot = msg->field[IPC_SPAWNED_SLOT].u;
-	int sup_fd = channel_take_fd(ch);
-	int broker_fd = channel_take_fd(ch);
-	struct sandbox *sbx;
-
-	if (p->nspawning > 0)
-		p->nspawning--;
-	if (sup_fd == -1 || broker_fd == -1 || slot >= p->nslots ||
-	    (sbx = calloc(1, sizeof(*sbx))) == NULL) {
-		if (sup_fd != -1)
-			close(sup_fd);
-		if (broker_fd != -1)
-			close(broker_fd);
-		if (slot < p->nslots)
-			p->slots[slot].used = false;
-		return;
-	}
-	sbx->pool = p;
-	sbx->slot = (uint32_t)slot;
-	sbx->generation = (uint32_t)msg->field[IPC_SPAWNED_GENERATION].u;
-	sbx->pid = (pid_t)msg->field[IPC_SPAWNED_PID].u;
-	sbx->broker_fd = broker_fd;
-	sbx->state = SBX_BLANK;
-	sbx->next_id = 1;
-	TAILQ_INIT(&sbx->exchanges);
-	sbx->ch = channel_new(p->core->base, sup_fd, IPC_PEER_SUPERVISOR, IPC_PEER_SANDBOX,
-	    IPC_CAP_FROM_SANDBOX, IPC_ST_BLANK, 0, &pool_sandbox_ops, sbx);
-	if (sbx->ch == NULL) {
-		close(broker_fd);
-		p->slots[slot].used = false;
-		free(sbx);
-		return;
-	}
-	TAILQ_INSERT_TAIL(&p->all, sbx, all_entry);
-	TAILQ_INSERT_TAIL(&p->blanks, sbx, list_entry);
-	sbx->in_blanks = true;
-	p->nall++;
-	p->nblanks++;
-	p->core->stats.sandbox_spawned++;
-	log_debug("sandbox spawned (pid %ld, slot %u)", (long)sbx->pid, sbx->slot);
-	pool_use_blanks(p);
-	pool_refill(p);
-}
-
-static void
-pool_respawn_cb(evutil_socket_t fd, short what, void *arg)
-{
-	(void)fd;
-	(void)what;
-	pool_refill(arg);
-}
-
-static void
-pool_on_launcher(struct channel *ch, const struct ipc_msg *msg, void *arg)
-{
-	struct pool *p = arg;
-	struct timeval tv;
-
-	switch (msg->type) {
-	case IPC_SPAWNED:
-		pool_on_spawned(p, ch, msg);
-		break;
-	case IPC_SPAWN_FAILED:
-		if (p->nspawning > 0)
-			p->nspawning--;
-		if (msg->field[IPC_SPAWN_FAILED_SLOT].u < p->nslots)
-			p->slots[msg->field[IPC_SPAWN_FAILED_SLOT].u].used = false;
-		log_warnx("launcher cannot fork a sandbox: %.*s",
-		    (int)msg->field[IPC_SPAWN_FAILED_REASON].b.len,
-		    msg->field[IPC_SPAWN_FAILED_REASON].b.ptr);
-		pool_timeval_ms(&tv, POOL_RESPAWN_DELAY_MS);
-		evtimer_add(p->respawn_timer, &tv);
-		break;
-	case IPC_CHILD_EXITED: {
-		int status = (int)msg->field[IPC_CHILD_EXITED_STATUS].u;
-
-		if (WIFSIGNALED(status) && WTERMSIG(status) != SIGKILL)
-			log_warnx("sandbox %llu killed by signal %d",
-			    (unsigned long long)msg->field[IPC_CHILD_EXITED_PID].u, WTERMSIG(status));
-		else if (WIFEXITED(status) && WEXITSTATUS(status) != 0)
-			log_warnx("sandbox %llu exited with status %d",
-			    (unsigned long long)msg->field[IPC_CHILD_EXITED_PID].u, WEXITSTATUS(status));
-		break;
-	}
-	default:
-		break;
-	}
-}
-
-static void
-pool_on_launcher_closed(struct channel *ch, const char *reason, int violation, void *arg)
-{
-	struct pool *p = arg;
-
-	(void)ch;
-	(void)violation;
-	p->launcher = NULL;
-	if (!p->core->draining)
-		fatalx("launcher channel lost: %s", reason);
-}
-
-static const struct channel_ops pool_launcher_ops = {
-	.on_message = pool_on_launcher,
-	.on_closed = pool_on_launcher_closed,
-};
-
-/* --- idle sweep ------------------------------------------------------------- */
-
-static void
-pool_sweep_cb(evutil_socket_t fd, short what, void *arg)
-{
-	struct pool *p = arg;
-	struct sandbox *sbx;
-	time_t now = time(NULL);
-
-	(void)fd;
-	(void)what;
-	TAILQ_FOREACH(sbx, &p->all, all_entry)
-		if (sbx->state == SBX_READY && sbx->inflight == 0 &&
-		    now - sbx->last_used >= (time_t)p->core->cfg.sandbox_idle_s)
-			sbx->retiring = true;
-	pool_close_retired(p);
-}
-
 struct pool *
 pool_new(struct core *core, int launcher_fd)
 {
 	struct pool *p;
-	struct timeval tv;
 
 	if ((p = calloc(1, sizeof(*p))) == NULL) {
 		close(launcher_fd);
@@ -982,18 +651,15 @@ pool_new(struct core *core, int launcher_fd)
 	TAILQ_INIT(&p->wanting);
 	TAILQ_INIT(&p->validations);
 	p->nslots = core->cfg.max_sandboxes;
-	p->slots = calloc(p->nslots, sizeof(*p->slots));
-	p->sweep_timer = event_new(core->base, -1, EV_PERSIST, pool_sweep_cb, p);
-	p->respawn_timer = evtimer_new(core->base, pool_respawn_cb, p);
-	p->launcher = channel_new(core->base, launcher_fd, IPC_PEER_SUPERVISOR, IPC_PEER_LAUNCHER,
-	    IPC_CAP_CONTROL, IPC_ST_READY, CHANNEL_RECV_FDS, &pool_launcher_ops, p);
-	if (p->slots == NULL || p->sweep_timer == NULL || p->respawn_timer == NULL ||
-	    p->launcher == NULL) {
+	if ((p->slots = calloc(p->nslots, sizeof(*p->slots))) == NULL) {
+		close(launcher_fd);
+		free(p);
+		return NULL;
+	}
+	if (pool_launcher_open(p, launcher_fd) == -1) {
 		pool_free(p);
 		return NULL;
 	}
-	pool_timeval_ms(&tv, POOL_SWEEP_MS);
-	event_add(p->sweep_timer, &tv);
 	pool_refill(p);
 	return p;
 }
@@ -1012,19 +678,14 @@ pool_free(struct pool *p)
 		pool_close_sandbox(sbx, "shutdown");
 	while ((val = TAILQ_FIRST(&p->validations)) != NULL) {
 		TAILQ_REMOVE(&p->validations, val, entry);
-		validation_finish(val, false, 0, "edged is shutting down");
+		pool_validation_finish(val, false, 0, "edged is shutting down");
 	}
 	while ((v = TAILQ_FIRST(&p->wanting)) != NULL) {
 		TAILQ_REMOVE(&p->wanting, v, want_entry);
 		v->wants_blank = false;
 		version_unref(v);
 	}
-	if (p->launcher != NULL)
-		channel_close(p->launcher, "shutdown");
-	if (p->sweep_timer != NULL)
-		event_free(p->sweep_timer);
-	if (p->respawn_timer != NULL)
-		event_free(p->respawn_timer);
+	pool_launcher_close(p);
 	free(p->slots);
 	free(p);
 }
@@ -1070,8 +731,8 @@ pool_status_json(const struct pool *p, struct buf *out)
 		if (buf_printf(out,
 		    "%s{\"pid\":%ld,\"slot\":%u,\"state\":\"%s\",\"tenant\":\"%s\","
 		    "\"worker\":\"%s\",\"inflight\":%u,\"served\":%llu}",
-		    sep, (long)sbx->pid, sbx->slot, pool_state_name(sbx), sandbox_tenant(sbx),
-		    sandbox_worker(sbx), sbx->inflight, (unsigned long long)sbx->served) == -1)
+		    sep, (long)sbx->pid, sbx->slot, pool_state_name(sbx), pool_sandbox_tenant(sbx),
+		    pool_sandbox_worker(sbx), sbx->inflight, (unsigned long long)sbx->served) == -1)
 			return -1;
 		sep = ",";
 	}

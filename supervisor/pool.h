@@ -50,6 +50,12 @@ void pool_exchange_done(struct pool *p, struct exchange *ex, int cancel);
 int pool_send(struct sandbox *sbx, uint16_t type, uint64_t id, const struct ipc_value *f,
     size_t n);
 
+/*
+ * The sandbox's CPU time so far (its process CPU clock) in nanoseconds, or
+ * -1 when it cannot be read (the process is gone).
+ */
+int64_t pool_sandbox_cpu_ns(const struct sandbox *sbx);
+
 /* Bytes queued towards the sandbox and not yet written. */
 size_t pool_sandbox_pending(const struct sandbox *sbx);
 

@@ -239,3 +239,35 @@ Test(robustness, broker_crash_is_survived)
 	cr_expect_str_eq(r.body, "alive");
 	response_free(&r);
 }
+
+Test(robustness, regex_backtracking_is_stopped_by_the_hard_cpu_limit)
+{
+	struct response r;
+	char *status;
+
+	deploy(e, "re", "re", "re.test",
+	    "var __worker = { default: { fetch: function (req) {"
+	    "  if (req.url.indexOf('/fine') >= 0) return new Response('fine');"
+	    "  var s = new Array(40).join('a') + '!';"
+	    "  return new Response(String(/^(a+)+$/.test(s)));"
+	    "} } };",
+	    NULL);
+	deploy(e, "bystander", "ok", "bystander.test",
+	    "var __worker = { default: { fetch: function () { return new Response('ok'); } } };",
+	    NULL);
+	r = http_do("GET", e->public_addr, "/", "re.test", NULL, NULL, NULL, 0);
+	cr_expect_eq(r.status, 503);
+	cr_expect(strstr(r.body, "error code: 1102") != NULL, "%s", r.body);
+	response_free(&r);
+	status = admin_status(e);
+	cr_expect(strstr(status, "\"cpu_hard\":1") != NULL, "no hard kill counted: %s", status);
+	free(status);
+
+	r = http_do("GET", e->public_addr, "/", "bystander.test", NULL, NULL, NULL, 0);
+	cr_expect_eq(r.status, 200);
+	response_free(&r);
+	r = http_do("GET", e->public_addr, "/fine", "re.test", NULL, NULL, NULL, 0);
+	cr_expect_eq(r.status, 200);
+	cr_expect_str_eq(r.body, "fine");
+	response_free(&r);
+}

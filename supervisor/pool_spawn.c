@@ -1,0 +1,255 @@
+/*
+ * pool_spawn: the pool's side of the launcher: asking for blanks, receiving
+ * them, reporting deaths, evicting idle sandboxes when full, and the idle
+ * sweep.  Runs in the supervisor.
+ */
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+
+#include "common/channel.h"
+#include "common/log.h"
+#include "supervisor/core.h"
+#include "supervisor/pool_internal.h"
+#include "supervisor/registry.h"
+
+void
+pool_send_kill(struct pool *p, struct sandbox *sbx)
+{
+	struct ipc_value f[3];
+
+	if (p->launcher == NULL || sbx->pid <= 0)
+		return;
+	f[IPC_KILL_PID] = ipc_u64((uint64_t)sbx->pid);
+	f[IPC_KILL_SLOT] = ipc_u64(sbx->slot);
+	f[IPC_KILL_GENERATION] = ipc_u64(sbx->generation);
+	channel_send(p->launcher, IPC_KILL, 0, f, 3);
+}
+
+/* --- spawning ----------------------------------------------------------------- */
+
+static int
+pool_free_slot(struct pool *p)
+{
+	for (unsigned i = 0; i < p->nslots; i++)
+		if (!p->slots[i].used)
+			return (int)i;
+	return -1;
+}
+
+/* Closes the least recently used idle sandbox to make room; false if none. */
+static bool
+pool_evict_idle(struct pool *p)
+{
+	struct sandbox *sbx, *lru = NULL;
+
+	TAILQ_FOREACH(sbx, &p->all, all_entry)
+		if (sbx->state == SBX_READY && sbx->inflight == 0 &&
+		    (lru == NULL || sbx->last_used < lru->last_used))
+			lru = sbx;
+	if (lru == NULL)
+		return false;
+	pool_close_sandbox(lru, "evicted");
+	return true;
+}
+
+/* How many blanks we want: the standing pool plus everyone waiting for one. */
+static unsigned
+pool_blanks_wanted(const struct pool *p)
+{
+	const struct version *v;
+	unsigned n = p->core->cfg.pool_blanks + p->nvalidations;
+
+	TAILQ_FOREACH(v, &p->wanting, want_entry)
+		n++;
+	return n;
+}
+
+void
+pool_refill(struct pool *p)
+{
+	struct ipc_value f[2];
+	int slot;
+
+	if (p->launcher == NULL || p->core->draining)
+		return;
+	while (p->nblanks + p->nspawning < pool_blanks_wanted(p)) {
+		if ((slot = pool_free_slot(p)) == -1 ||
+		    p->nall + p->nspawning >= p->core->cfg.max_sandboxes) {
+			/* Full: make room only for someone actually waiting. */
+			if (p->nblanks + p->nspawning >= pool_blanks_wanted(p) - p->core->cfg.pool_blanks ||
+			    !pool_evict_idle(p))
+				return;
+			continue;
+		}
+		p->slots[slot].used = true;
+		p->slots[slot].generation++;
+		f[IPC_SPAWN_SLOT] = ipc_u64((uint64_t)slot);
+		f[IPC_SPAWN_GENERATION] = ipc_u64(p->slots[slot].generation);
+		if (channel_send(p->launcher, IPC_SPAWN, 0, f, 2) == -1) {
+			p->slots[slot].used = false;
+			return;
+		}
+		p->nspawning++;
+	}
+}
+
+static void
+pool_on_spawned(struct pool *p, struct channel *ch, const struct ipc_msg *msg)
+{
+	uint64_t slot = msg->field[IPC_SPAWNED_SLOT].u;
+	int sup_fd = channel_take_fd(ch);
+	int broker_fd = channel_take_fd(ch);
+	struct sandbox *sbx;
+
+	if (p->nspawning > 0)
+		p->nspawning--;
+	if (sup_fd == -1 || broker_fd == -1 || slot >= p->nslots ||
+	    (sbx = calloc(1, sizeof(*sbx))) == NULL) {
+		if (sup_fd != -1)
+			close(sup_fd);
+		if (broker_fd != -1)
+			close(broker_fd);
+		if (slot < p->nslots)
+			p->slots[slot].used = false;
+		return;
+	}
+	sbx->pool = p;
+	sbx->slot = (uint32_t)slot;
+	sbx->generation = (uint32_t)msg->field[IPC_SPAWNED_GENERATION].u;
+	sbx->pid = (pid_t)msg->field[IPC_SPAWNED_PID].u;
+	sbx->has_cpu_clock = clock_getcpuclockid(sbx->pid, &sbx->cpu_clock) == 0;
+	sbx->broker_fd = broker_fd;
+	sbx->state = SBX_BLANK;
+	sbx->next_id = 1;
+	TAILQ_INIT(&sbx->exchanges);
+	sbx->ch = channel_new(p->core->base, sup_fd, IPC_PEER_SUPERVISOR, IPC_PEER_SANDBOX,
+	    IPC_CAP_FROM_SANDBOX, IPC_ST_BLANK, 0, &pool_sandbox_ops, sbx);
+	if (sbx->ch == NULL) {
+		close(broker_fd);
+		p->slots[slot].used = false;
+		free(sbx);
+		return;
+	}
+	TAILQ_INSERT_TAIL(&p->all, sbx, all_entry);
+	TAILQ_INSERT_TAIL(&p->blanks, sbx, list_entry);
+	sbx->in_blanks = true;
+	p->nall++;
+	p->nblanks++;
+	p->core->stats.sandbox_spawned++;
+	log_debug("sandbox spawned (pid %ld, slot %u)", (long)sbx->pid, sbx->slot);
+	pool_use_blanks(p);
+	pool_refill(p);
+}
+
+static void
+pool_respawn_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	pool_refill(arg);
+}
+
+static void
+pool_on_launcher(struct channel *ch, const struct ipc_msg *msg, void *arg)
+{
+	struct pool *p = arg;
+	struct timeval tv;
+
+	switch (msg->type) {
+	case IPC_SPAWNED:
+		pool_on_spawned(p, ch, msg);
+		break;
+	case IPC_SPAWN_FAILED:
+		if (p->nspawning > 0)
+			p->nspawning--;
+		if (msg->field[IPC_SPAWN_FAILED_SLOT].u < p->nslots)
+			p->slots[msg->field[IPC_SPAWN_FAILED_SLOT].u].used = false;
+		log_warnx("launcher cannot fork a sandbox: %.*s",
+		    (int)msg->field[IPC_SPAWN_FAILED_REASON].b.len,
+		    msg->field[IPC_SPAWN_FAILED_REASON].b.ptr);
+		pool_timeval_ms(&tv, POOL_RESPAWN_DELAY_MS);
+		evtimer_add(p->respawn_timer, &tv);
+		break;
+	case IPC_CHILD_EXITED: {
+		int status = (int)msg->field[IPC_CHILD_EXITED_STATUS].u;
+
+		if (WIFSIGNALED(status) && WTERMSIG(status) != SIGKILL)
+			log_warnx("sandbox %llu killed by signal %d",
+			    (unsigned long long)msg->field[IPC_CHILD_EXITED_PID].u, WTERMSIG(status));
+		else if (WIFEXITED(status) && WEXITSTATUS(status) != 0)
+			log_warnx("sandbox %llu exited with status %d",
+			    (unsigned long long)msg->field[IPC_CHILD_EXITED_PID].u, WEXITSTATUS(status));
+		break;
+	}
+	default:
+		break;
+	}
+}
+
+static void
+pool_on_launcher_closed(struct channel *ch, const char *reason, int violation, void *arg)
+{
+	struct pool *p = arg;
+
+	(void)ch;
+	(void)violation;
+	p->launcher = NULL;
+	if (!p->core->draining)
+		fatalx("launcher channel lost: %s", reason);
+}
+
+static const struct channel_ops pool_launcher_ops = {
+	.on_message = pool_on_launcher,
+	.on_closed = pool_on_launcher_closed,
+};
+
+/* --- idle sweep ------------------------------------------------------------- */
+
+static void
+pool_sweep_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct pool *p = arg;
+	struct sandbox *sbx;
+	time_t now = time(NULL);
+
+	(void)fd;
+	(void)what;
+	TAILQ_FOREACH(sbx, &p->all, all_entry)
+		if (sbx->state == SBX_READY && sbx->inflight == 0 &&
+		    now - sbx->last_used >= (time_t)p->core->cfg.sandbox_idle_s)
+			sbx->retiring = true;
+	pool_close_retired(p);
+}
+
+int
+pool_launcher_open(struct pool *p, int launcher_fd)
+{
+	struct timeval tv;
+
+	p->sweep_timer = event_new(p->core->base, -1, EV_PERSIST, pool_sweep_cb, p);
+	p->respawn_timer = evtimer_new(p->core->base, pool_respawn_cb, p);
+	p->launcher = channel_new(p->core->base, launcher_fd, IPC_PEER_SUPERVISOR,
+	    IPC_PEER_LAUNCHER, IPC_CAP_CONTROL, IPC_ST_READY, CHANNEL_RECV_FDS, &pool_launcher_ops,
+	    p);
+	if (p->sweep_timer == NULL || p->respawn_timer == NULL || p->launcher == NULL)
+		return -1;
+	pool_timeval_ms(&tv, POOL_SWEEP_MS);
+	return event_add(p->sweep_timer, &tv);
+}
+
+void
+pool_launcher_close(struct pool *p)
+{
+	if (p->launcher != NULL)
+		channel_close(p->launcher, "shutdown");
+	if (p->sweep_timer != NULL)
+		event_free(p->sweep_timer);
+	if (p->respawn_timer != NULL)
+		event_free(p->respawn_timer);
+	p->sweep_timer = p->respawn_timer = NULL;
+}
