@@ -67,21 +67,32 @@ exchange_finish(struct exchange *ex, int cancel)
 	exchange_free(ex);
 }
 
-void
-exchange_fail(struct exchange *ex, int status, const char *body)
+/*
+ * Answers the client, if it still waits, with an error: a short text
+ * response when none has started, else a cut connection (the only way left
+ * to say the body is incomplete).  The exchange lets go of the client.
+ */
+static void
+exchange_answer_error(struct exchange *ex, int status, const char *body)
 {
 	struct http_request *req = ex->req;
 
 	ex->req = NULL;
-	if (req != NULL) {
-		http_request_set_data(req, NULL);
-		if (status >= 500)
-			ex->core->stats.responses_5xx++;
-		if (ex->response_started)
-			http_response_abort(req);
-		else
-			http_response_simple(req, status, "text/plain; charset=utf-8", body);
-	}
+	if (req == NULL)
+		return;
+	http_request_set_data(req, NULL);
+	if (status >= 500)
+		ex->core->stats.responses_5xx++;
+	if (ex->response_started)
+		http_response_abort(req);
+	else
+		http_response_simple(req, status, "text/plain; charset=utf-8", body);
+}
+
+void
+exchange_fail(struct exchange *ex, int status, const char *body)
+{
+	exchange_answer_error(ex, status, body);
 	exchange_free(ex);
 }
 
@@ -89,24 +100,13 @@ static void
 exchange_wall_timeout(evutil_socket_t fd, short what, void *arg)
 {
 	struct exchange *ex = arg;
-	struct http_request *req = ex->req;
 
 	(void)fd;
 	(void)what;
 	log_warnx("tenant '%s' worker '%s': request exceeded the wall-time limit",
 	    ex->version->tenant, ex->version->worker);
 	pool_exchange_done(ex->core->pool, ex, 1);
-	ex->req = NULL;
-	if (req != NULL) {
-		http_request_set_data(req, NULL);
-		ex->core->stats.responses_5xx++;
-		if (ex->response_started)
-			http_response_abort(req);
-		else
-			http_response_simple(req, 504, "text/plain; charset=utf-8",
-			    "error code: 504\n");
-	}
-	exchange_free(ex);
+	exchange_fail(ex, 504, "error code: 504\n");
 }
 
 static void
@@ -114,7 +114,6 @@ exchange_cpu_check(evutil_socket_t fd, short what, void *arg)
 {
 	struct exchange *ex = arg;
 	struct sandbox *sbx = ex->sbx;
-	struct http_request *req = ex->req;
 	int64_t now, used_ms, left_ms;
 	struct timeval tv;
 
@@ -137,16 +136,7 @@ exchange_cpu_check(evutil_socket_t fd, short what, void *arg)
 	 * This request gets 1102 now; the kill then fails whatever else the
 	 * sandbox held with 502 and frees this exchange with them.
 	 */
-	ex->req = NULL;
-	if (req != NULL) {
-		http_request_set_data(req, NULL);
-		ex->core->stats.responses_5xx++;
-		if (ex->response_started)
-			http_response_abort(req);
-		else
-			http_response_simple(req, 503, "text/plain; charset=utf-8",
-			    "error code: 1102\n");
-	}
+	exchange_answer_error(ex, 503, "error code: 1102\n");
 	pool_kill(sbx, "cpu_hard");
 }
 
