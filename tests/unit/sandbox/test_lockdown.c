@@ -902,3 +902,61 @@ Test(lockdown_layers, reports_the_failed_layer, .timeout = 30)
 	cr_assert_eq(waitpid(pid, &status, 0), pid);
 	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0, "%s", status_text(status));
 }
+
+/* Waits in poll with a timeout: a stop and continue resume it via restart_syscall. */
+static void
+poll_wait_body(void *arg)
+{
+	struct pollfd pfd = { .fd = 3, .events = POLLIN };
+	char c;
+
+	(void)arg;
+	child_report("ready");
+	while (poll(&pfd, 1, 20000) == 0)
+		;
+	if (read(3, &c, 1) != 1)
+		_exit(1);
+}
+
+/* True once the process sleeps in a system call ('S' in /proc/PID/stat). */
+static bool
+child_is_sleeping(pid_t pid)
+{
+	char path[64], stat[512], *paren;
+	int fd;
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "/proc/%ld/stat", (long)pid);
+	if ((fd = open(path, O_RDONLY)) == -1)
+		return false;
+	n = read(fd, stat, sizeof(stat) - 1);
+	close(fd);
+	if (n <= 0)
+		return false;
+	stat[n] = '\0';
+	paren = strrchr(stat, ')');
+	return paren != NULL && paren[1] == ' ' && paren[2] == 'S';
+}
+
+Test(lockdown_allowed, stop_and_continue_while_polling, .timeout = 30)
+{
+	struct child ch;
+	char ready[8];
+	siginfo_t si;
+	int status, tries;
+
+	child_spawn(&ch, poll_wait_body, NULL, -1);
+	cr_assert_eq(read(ch.fd3, ready, 5), 5, "the child did not come up");
+	/* After "ready" its next call is the poll: wait (bounded) until it sleeps there. */
+	for (tries = 0; tries < 1000000 && !child_is_sleeping(ch.pid); tries++)
+		sched_yield();
+	cr_assert(child_is_sleeping(ch.pid), "the child never blocked in poll");
+	cr_assert_eq(kill(ch.pid, SIGSTOP), 0);
+	cr_assert_eq(waitid(P_PID, (id_t)ch.pid, &si, WSTOPPED), 0);
+	cr_assert_eq(kill(ch.pid, SIGCONT), 0);
+	cr_assert_eq(waitid(P_PID, (id_t)ch.pid, &si, WCONTINUED), 0);
+	cr_assert_eq(write(ch.fd3, "g", 1), 1);
+	status = child_wait(&ch);
+	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+	    "a stopped and continued sandbox must live on: %s", status_text(status));
+}
