@@ -173,9 +173,9 @@ core_reload(struct core *core, const struct config *next)
 
 	if (strcmp(c->listen, next->listen) != 0 || strcmp(c->admin_listen, next->admin_listen) != 0 ||
 	    strcmp(c->data_dir, next->data_dir) != 0 || c->max_sandboxes != next->max_sandboxes ||
-	    c->memory_mb != next->memory_mb)
-		log_warnx("reload: listen, admin_listen, data_dir, max_sandboxes and memory_mb "
-			  "change only on restart");
+	    c->memory_mb != next->memory_mb || c->script_max_bytes != next->script_max_bytes)
+		log_warnx("reload: listen, admin_listen, data_dir, max_sandboxes, memory_mb and "
+			  "script_max_bytes change only on restart");
 	admin_set_token(core->admin, next->admin_token);
 	memcpy(c->admin_token, next->admin_token, sizeof(c->admin_token));
 	log_init("supervisor", (enum log_level)next->log_level);
@@ -189,9 +189,16 @@ core_reload(struct core *core, const struct config *next)
 	c->cpu_ms = next->cpu_ms;
 	c->wall_ms = next->wall_ms;
 	c->startup_cpu_ms = next->startup_cpu_ms;
-	c->script_max_bytes = next->script_max_bytes;
 	c->drain_timeout_s = next->drain_timeout_s;
 	core_changed(core);
+}
+
+/* Client requests not yet answered, on either listener (an upload is one too). */
+static size_t
+core_requests_in_flight(const struct core *core)
+{
+	return http_server_active_requests(core->public_srv) +
+	    http_server_active_requests(core->admin_srv);
 }
 
 static void
@@ -203,17 +210,18 @@ core_drain_check(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	gettimeofday(&now, NULL);
-	if (http_server_active_requests(core->public_srv) == 0 && pool_busy(core->pool) == 0) {
+	if (core_requests_in_flight(core) == 0 && pool_busy(core->pool) == 0) {
 		event_base_loopexit(core->base, NULL);
 		return;
 	}
 	if (timercmp(&now, &core->drain_deadline, >=)) {
 		log_warnx("drain timeout: %zu requests still in flight are cut off",
-		    http_server_active_requests(core->public_srv));
+		    core_requests_in_flight(core));
 		event_base_loopexit(core->base, NULL);
 		return;
 	}
 	http_server_close_idle(core->public_srv);
+	http_server_close_idle(core->admin_srv);
 }
 
 void
@@ -227,10 +235,11 @@ core_drain(struct core *core)
 		return;
 	core->draining = true;
 	notify_stopping();
-	log_info("draining: %zu requests in flight", http_server_active_requests(core->public_srv));
+	log_info("draining: %zu requests in flight", core_requests_in_flight(core));
 	http_server_stop_accepting(core->public_srv);
 	http_server_stop_accepting(core->admin_srv);
 	http_server_close_idle(core->public_srv);
+	http_server_close_idle(core->admin_srv);
 	gettimeofday(&now, NULL);
 	timeradd(&now, &grace, &core->drain_deadline);
 	core->drain_timer = event_new(core->base, -1, EV_PERSIST, core_drain_check, core);

@@ -289,6 +289,19 @@ main(int argc, char **argv)
 
 	event_base_dispatch(core.base);
 
+	/*
+	 * Freeing the signal events restores the default actions: a second
+	 * SIGTERM on the way out must not turn a clean exit into a signal death.
+	 */
+	{
+		sigset_t stop;
+
+		sigemptyset(&stop);
+		sigaddset(&stop, SIGTERM);
+		sigaddset(&stop, SIGINT);
+		sigaddset(&stop, SIGHUP);
+		sigprocmask(SIG_BLOCK, &stop, NULL);
+	}
 	core_stop(&core);
 	for (int i = 0; i < 4; i++)
 		event_free(sig_ev[i]);

@@ -179,8 +179,10 @@ pool_sandbox_free(struct pool *p, struct sandbox *sbx)
 	pool_detach_broker(p, sbx);
 	free(sbx);
 	if (v != NULL) {
-		if (!v->retired && v->nwaiting > 0)
+		if (v->nwaiting > 0)
 			pool_pump(p, v);
+		else if (v->retired)
+			pool_retire_version(p, v);
 		version_unref(v);
 	}
 }
@@ -505,7 +507,8 @@ pool_pump(struct pool *p, struct version *v)
 			break;
 		pool_dispatch(p, sbx, ex);
 	}
-	if (TAILQ_EMPTY(&v->waiting) || v->retired)
+	/* A retired version still serves the requests routed to it before. */
+	if (TAILQ_EMPTY(&v->waiting))
 		return;
 	if (v->nsandboxes < p->core->cfg.max_per_version && !pool_version_is_loading(v))
 		pool_want_blank(p, v);
@@ -562,6 +565,8 @@ pool_exchange_done(struct pool *p, struct exchange *ex, int cancel)
 	}
 	if (v->nwaiting > 0)
 		pool_pump(p, v);
+	else if (v->retired)
+		pool_retire_version(p, v);
 }
 
 int
@@ -612,14 +617,17 @@ pool_retire_version(struct pool *p, struct version *v)
 {
 	struct sandbox *sbx;
 
+	/*
+	 * Requests still queued for it are served by it: they were routed there.
+	 * Once its queue is empty (pool_exchange_done checks again), it goes.
+	 */
+	if (!TAILQ_EMPTY(&v->waiting))
+		return;
 	if (v->wants_blank) {
 		TAILQ_REMOVE(&p->wanting, v, want_entry);
 		v->wants_blank = false;
 		version_unref(v);
 	}
-	/* Requests still queued for it are served by it: they were routed there. */
-	if (!TAILQ_EMPTY(&v->waiting))
-		return;
 	TAILQ_FOREACH(sbx, &v->sandboxes, list_entry)
 		sbx->retiring = true;
 	pool_close_retired(p);
@@ -673,7 +681,7 @@ pool_free(struct pool *p)
 
 	if (p == NULL)
 		return;
-	p->core->draining = true;
+	p->shutting_down = true;
 	while ((sbx = TAILQ_FIRST(&p->all)) != NULL)
 		pool_close_sandbox(sbx, "shutdown");
 	while ((val = TAILQ_FIRST(&p->validations)) != NULL) {

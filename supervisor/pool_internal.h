@@ -89,6 +89,7 @@ struct pool {
 	unsigned nvalidations;
 	struct event *sweep_timer;
 	struct event *respawn_timer;
+	bool shutting_down;                     /* pool_free runs: spawn nothing */
 };
 
 /* pool.c */

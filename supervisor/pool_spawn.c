@@ -57,12 +57,19 @@ pool_evict_idle(struct pool *p)
 	return true;
 }
 
+/* The blanks kept ready for nobody in particular: none while draining. */
+static unsigned
+pool_standing_blanks(const struct pool *p)
+{
+	return p->core->draining ? 0 : p->core->cfg.pool_blanks;
+}
+
 /* How many blanks we want: the standing pool plus everyone waiting for one. */
 static unsigned
 pool_blanks_wanted(const struct pool *p)
 {
 	const struct version *v;
-	unsigned n = p->core->cfg.pool_blanks + p->nvalidations;
+	unsigned n = pool_standing_blanks(p) + p->nvalidations;
 
 	TAILQ_FOREACH(v, &p->wanting, want_entry)
 		n++;
@@ -75,13 +82,14 @@ pool_refill(struct pool *p)
 	struct ipc_value f[2];
 	int slot;
 
-	if (p->launcher == NULL || p->core->draining)
+	/* While draining, queued requests and uploads still get their sandbox. */
+	if (p->launcher == NULL || p->shutting_down)
 		return;
 	while (p->nblanks + p->nspawning < pool_blanks_wanted(p)) {
 		if ((slot = pool_free_slot(p)) == -1 ||
 		    p->nall + p->nspawning >= p->core->cfg.max_sandboxes) {
 			/* Full: make room only for someone actually waiting. */
-			if (p->nblanks + p->nspawning >= pool_blanks_wanted(p) - p->core->cfg.pool_blanks ||
+			if (p->nblanks + p->nspawning >= pool_blanks_wanted(p) - pool_standing_blanks(p) ||
 			    !pool_evict_idle(p))
 				return;
 			continue;
@@ -199,7 +207,7 @@ pool_on_launcher_closed(struct channel *ch, const char *reason, int violation, v
 	(void)ch;
 	(void)violation;
 	p->launcher = NULL;
-	if (!p->core->draining)
+	if (!p->shutting_down)
 		fatalx("launcher channel lost: %s", reason);
 }
 

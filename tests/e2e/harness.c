@@ -191,16 +191,19 @@ edged_restart(struct edged *e)
 	edged_spawn(e);
 }
 
-int
-edged_stop(struct edged *e)
+/*
+ * Waits up to timeout_ms for edged to exit, after sending `sig` (0: none);
+ * one that does not is killed and fails the test.  Returns the status.
+ */
+static int
+edged_reap(struct edged *e, int sig, int timeout_ms)
 {
-	long deadline = now_ms() + STOP_TIMEOUT_MS;
+	long deadline = now_ms() + timeout_ms;
 	int pidfd, status = -1;
 
-	if (e->pid <= 0)
-		return -1;
 	pidfd = (int)syscall(SYS_pidfd_open, e->pid, 0);
-	kill(e->pid, SIGTERM);
+	if (sig != 0)
+		kill(e->pid, sig);
 	if (pidfd >= 0) {
 		struct pollfd pfd = { .fd = pidfd, .events = POLLIN };
 
@@ -211,7 +214,8 @@ edged_stop(struct edged *e)
 	if (waitpid(e->pid, &status, WNOHANG) == 0) {
 		kill(e->pid, SIGKILL);
 		waitpid(e->pid, &status, 0);
-		cr_assert(false, "edged did not stop within %d ms of SIGTERM", STOP_TIMEOUT_MS);
+		cr_assert(false, "edged did not stop within %d ms%s", timeout_ms,
+		    sig == SIGTERM ? " of SIGTERM" : "");
 	}
 	/* The reader ends at EOF: every process holding the pipe is gone. */
 	pthread_join(e->log_thread, NULL);
@@ -219,6 +223,22 @@ edged_stop(struct edged *e)
 	e->log_fd = -1;
 	e->pid = 0;
 	return status;
+}
+
+int
+edged_stop(struct edged *e)
+{
+	if (e->pid <= 0)
+		return -1;
+	return edged_reap(e, SIGTERM, STOP_TIMEOUT_MS);
+}
+
+int
+edged_wait_exit(struct edged *e, int timeout_ms)
+{
+	if (e->pid <= 0)
+		return -1;
+	return edged_reap(e, 0, timeout_ms);
 }
 
 static int

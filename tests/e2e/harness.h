@@ -36,6 +36,11 @@ struct edged *edged_start(const char *extra_config);
 void edged_restart(struct edged *e);
 /* SIGTERM and wait (bounded); returns the exit status as from waitpid. */
 int edged_stop(struct edged *e);
+/*
+ * Waits (bounded) for edged to exit by itself, sending no signal; returns the
+ * status as from waitpid.  Fails the test (after SIGKILL) if it does not.
+ */
+int edged_wait_exit(struct edged *e, int timeout_ms);
 /* Stops if running, removes the temp dir, frees. */
 void edged_free(struct edged *e);
 /* Waits until edged has logged `needle` (bounded by timeout_ms); true if it did. */
