@@ -65,7 +65,7 @@ enum ipc_type {
 	IPC_KILL = 14,        /* supervisor -> launcher: SIGKILL an unreaped child */
 
 	IPC_LOAD = 20,        /* supervisor -> sandbox: a script version */
-	IPC_LOADED = 21,      /* sandbox -> supervisor: ok, line, message */
+	IPC_LOADED = 21,      /* sandbox -> supervisor: ok, line, column, message */
 	IPC_REQ_HEAD = 22,    /* supervisor -> sandbox, id = request id */
 	IPC_REQ_BODY = 23,    /* supervisor -> sandbox, id = request id */
 	IPC_REQ_CANCEL = 24,  /* supervisor -> sandbox, id = request id */
@@ -94,7 +94,7 @@ enum {
 	IPC_LOAD_BINDINGS,    /* JSON text: see sandbox/sandbox.h */
 	IPC_LOAD_STARTUP_CPU_MS,
 };
-enum { IPC_LOADED_OK, IPC_LOADED_LINE, IPC_LOADED_MESSAGE };
+enum { IPC_LOADED_OK, IPC_LOADED_LINE, IPC_LOADED_COLUMN, IPC_LOADED_MESSAGE };
 enum {
 	IPC_REQ_HEAD_METHOD,
 	IPC_REQ_HEAD_URL,     /* absolute: scheme://host/path?query */

@@ -5,6 +5,7 @@
  * Runs in sandboxes.
  */
 #include "sandbox/serve.h"
+#include "sandbox/syntax.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -366,6 +367,7 @@ struct serve_load {
 	const struct ipc_msg *msg;
 	bool ok;
 	unsigned line;
+	unsigned column;
 	char message[SERVE_LOADED_MAX + 1];
 };
 
@@ -404,18 +406,18 @@ serve_error_line(duk_context *ctx)
 	return line;
 }
 
-/* Records the error at the top of the stack as the load failure: "Name: message (line N)". */
+/*
+ * Records the error at the top of the stack as the load failure: its text
+ * ("SyntaxError: unterminated string") without Duktape's position suffix,
+ * which travels as numbers instead.
+ */
 static void
 serve_load_error(duk_context *ctx, struct serve_load *ld)
 {
 	unsigned line = serve_error_line(ctx);
-	const char *text = duk_safe_to_string(ctx, -1);
 
-	if (line != 0 && strstr(text, "(line ") == NULL) {
-		duk_push_sprintf(ctx, "%s (line %u)", text, line);
-		text = duk_get_string(ctx, -1);
-	}
-	serve_load_set(ld, text, line);
+	serve_load_set(ld, duk_safe_to_string(ctx, -1), line);
+	syntax_strip_position(ld->message);
 }
 
 /* Safe-call body of LOAD: bindings, compile, global scope, handler check. */
@@ -436,7 +438,13 @@ serve_load_call(duk_context *ctx, void *arg)
 	duk_pop(ctx);
 	duk_push_lstring(ctx, f[IPC_LOAD_SCRIPT].b.ptr, f[IPC_LOAD_SCRIPT].b.len);
 	duk_push_string(ctx, SERVE_SCRIPT_NAME);
-	if (duk_pcompile(ctx, 0) != 0 || duk_pcall(ctx, 0) != 0) {
+	if (duk_pcompile(ctx, 0) != 0) {
+		serve_load_error(ctx, ld);
+		ld->column = syntax_error_column(ctx, f[IPC_LOAD_SCRIPT].b.ptr,
+		    f[IPC_LOAD_SCRIPT].b.len, ld->line);
+		return 0;
+	}
+	if (duk_pcall(ctx, 0) != 0) {
 		serve_load_error(ctx, ld);
 		return 0;
 	}
@@ -458,7 +466,7 @@ static void
 serve_on_load(struct serve *s, const struct ipc_msg *m)
 {
 	struct serve_load ld = { .msg = m };
-	struct ipc_value f[3];
+	struct ipc_value f[4];
 	uint64_t startup_ms = m->field[IPC_LOAD_STARTUP_CPU_MS].u;
 	duk_context *ctx = s->rt->ctx;
 	bool expired;
@@ -480,8 +488,9 @@ serve_on_load(struct serve *s, const struct ipc_msg *m)
 	}
 	f[IPC_LOADED_OK] = ipc_u64(ld.ok);
 	f[IPC_LOADED_LINE] = ipc_u64(ld.ok ? 0 : ld.line);
+	f[IPC_LOADED_COLUMN] = ipc_u64(ld.ok ? 0 : ld.column);
 	f[IPC_LOADED_MESSAGE] = ipc_str(ld.ok ? "" : ld.message);
-	if (loop_send(&s->loop, IPC_LOADED, 0, f, 3) == -1) {
+	if (loop_send(&s->loop, IPC_LOADED, 0, f, 4) == -1) {
 		log_warn("cannot queue LOADED");
 		loop_exit(&s->loop, 1);
 	}

@@ -19,6 +19,7 @@ struct http_server_callbacks;
 struct admin_validation {
 	bool ok;
 	unsigned line;          /* 0 when unknown */
+	unsigned column;        /* 0 when unknown */
 	const char *message;    /* borrowed for the call; "" when ok */
 };
 

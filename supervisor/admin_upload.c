@@ -381,7 +381,10 @@ admin_upload_done(void *ctx, const struct admin_validation *result)
 		    result->message[0] != '\0' ? result->message : "script failed to load";
 
 		log_info("admin: upload of '%s/%s' rejected by validation", up->tenant, up->worker);
-		if (result != NULL && result->line > 0)
+		if (result != NULL && result->line > 0 && result->column > 0)
+			admin_reply_error(ex, 400, ADMIN_E_SCRIPT_INVALID,
+			    "%.400s (line %u, column %u)", msg, result->line, result->column);
+		else if (result != NULL && result->line > 0)
 			admin_reply_error(ex, 400, ADMIN_E_SCRIPT_INVALID, "%.400s (line %u)", msg,
 			    result->line);
 		else
@@ -398,7 +401,7 @@ admin_script_put(struct admin_exchange *ex)
 	struct admin *a = ex->admin;
 	struct admin_upload *up;
 	struct admin_script s;
-	static const struct admin_validation ok = { true, 0, "" };
+	static const struct admin_validation ok = { .ok = true, .message = "" };
 
 	if (!admin_tenant_check(ex))
 		return;

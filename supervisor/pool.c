@@ -141,7 +141,7 @@ pool_fail_work(struct pool *p, struct sandbox *sbx, const char *reason)
 	if (val != NULL) {
 		sbx->validation = NULL;
 		val->sbx = NULL;
-		pool_validation_finish(val, false, 0,
+		pool_validation_finish(val, false, 0, 0,
 		    strcmp(reason, "startup") == 0
 			? "the script's global scope exceeded the startup CPU limit"
 			: "the script's global scope crashed its sandbox");
@@ -232,6 +232,7 @@ pool_on_loaded(struct pool *p, struct sandbox *sbx, const struct ipc_msg *msg)
 {
 	bool ok = msg->field[IPC_LOADED_OK].u == 1;
 	unsigned line = (unsigned)msg->field[IPC_LOADED_LINE].u;
+	unsigned column = (unsigned)msg->field[IPC_LOADED_COLUMN].u;
 	char *message = ipc_strdup(&msg->field[IPC_LOADED_MESSAGE]);
 	struct validation *val = sbx->validation;
 	struct version *v = sbx->version;
@@ -242,7 +243,8 @@ pool_on_loaded(struct pool *p, struct sandbox *sbx, const struct ipc_msg *msg)
 	if (val != NULL) {
 		sbx->validation = NULL;
 		val->sbx = NULL;
-		pool_validation_finish(val, ok, line, message != NULL ? message : "out of memory");
+		pool_validation_finish(val, ok, line, column,
+		    message != NULL ? message : "out of memory");
 		free(message);
 		pool_close_sandbox(sbx, "validated");
 		return;
@@ -686,7 +688,7 @@ pool_free(struct pool *p)
 		pool_close_sandbox(sbx, "shutdown");
 	while ((val = TAILQ_FIRST(&p->validations)) != NULL) {
 		TAILQ_REMOVE(&p->validations, val, entry);
-		pool_validation_finish(val, false, 0, "edged is shutting down");
+		pool_validation_finish(val, false, 0, 0, "edged is shutting down");
 	}
 	while ((v = TAILQ_FIRST(&p->wanting)) != NULL) {
 		TAILQ_REMOVE(&p->wanting, v, want_entry);

@@ -120,7 +120,8 @@ void pool_send_kill(struct pool *p, struct sandbox *sbx);
 
 /* pool_validate.c */
 /* Reports the outcome to the admin and frees the validation. */
-void pool_validation_finish(struct validation *val, bool ok, unsigned line, const char *message);
+void pool_validation_finish(struct validation *val, bool ok, unsigned line, unsigned column,
+    const char *message);
 void pool_assign_validation(struct pool *p, struct sandbox *sbx, struct validation *val);
 
 #endif

@@ -12,9 +12,12 @@
 #include "supervisor/pool_internal.h"
 
 void
-pool_validation_finish(struct validation *val, bool ok, unsigned line, const char *message)
+pool_validation_finish(struct validation *val, bool ok, unsigned line, unsigned column,
+    const char *message)
 {
-	struct admin_validation result = { .ok = ok, .line = line, .message = message };
+	struct admin_validation result = {
+		.ok = ok, .line = line, .column = column, .message = message,
+	};
 
 	val->done(val->ctx, &result);
 	free(val->script);

@@ -74,7 +74,8 @@ Test(admin, syntax_error_is_400_with_the_line)
 	admin_create_tenant(e, "acme");
 	r = admin_upload_module(e, "acme", "broken", "var a = 1;\nvar b = 2;\nvar c = ;\n", NULL);
 	cr_expect_eq(r.status, 400);
-	cr_expect(strstr(r.body, "line 3") != NULL, "no line in: %s", r.body);
+	cr_expect(strstr(r.body, "(line 3, column 9)") != NULL, "no line and column in: %s", r.body);
+	cr_expect(strstr(r.body, "SyntaxError") != NULL, "no message in: %s", r.body);
 	response_free(&r);
 
 	/* A global scope that throws is rejected too, and so is an endless one. */

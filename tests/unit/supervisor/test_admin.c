@@ -57,7 +57,8 @@ struct pending {
 static void
 finish(admin_validate_done done, void *ctx, bool ok)
 {
-	struct admin_validation r = { ok, ok ? 0 : 3, ok ? "" : "SyntaxError: unexpected token" };
+	struct admin_validation r = { .ok = ok, .line = ok ? 0 : 3,
+		.message = ok ? "" : "SyntaxError: unexpected token" };
 
 	done(ctx, &r);
 }
