@@ -486,6 +486,13 @@ meta_foreach_active_version(struct meta *m, meta_version_cb cb, void *arg)
 }
 
 int
+meta_foreach_active_version_brief(struct meta *m, meta_version_cb cb, void *arg)
+{
+	/* Without touching the script columns, sqlite leaves their pages unread. */
+	return meta_walk_versions(m, meta_stmt(m, META_VERSION_ACTIVE_ALL), false, cb, arg);
+}
+
+int
 meta_foreach_worker(struct meta *m, const char *tenant, meta_version_cb cb, void *arg)
 {
 	sqlite3_stmt *st = meta_stmt(m, META_VERSION_ACTIVE_TENANT);

@@ -60,6 +60,8 @@ int meta_worker_delete(struct meta *m, const char *tenant, const char *worker);
 typedef int (*meta_version_cb)(const struct meta_version *v, void *arg);
 /* The active version of every worker of every tenant, full. */
 int meta_foreach_active_version(struct meta *m, meta_version_cb cb, void *arg);
+/* The same, without script text and bindings. */
+int meta_foreach_active_version_brief(struct meta *m, meta_version_cb cb, void *arg);
 /* The active version of each worker of one tenant (no script text). */
 int meta_foreach_worker(struct meta *m, const char *tenant, meta_version_cb cb, void *arg);
 /* Every version of one worker, newest first (no script text). */

@@ -97,6 +97,7 @@ registry_free(struct registry *r)
 /* The building state of a reload. */
 struct registry_build {
 	struct registry *old;
+	struct meta *meta;
 	struct version **versions;
 	size_t n;
 	size_t cap;
@@ -113,6 +114,20 @@ registry_find(struct version **versions, size_t n, const char *tenant, const cha
 	return NULL;
 }
 
+/* A version not yet in memory: its script is read now, and only now. */
+static struct version *
+registry_load_version(struct meta *m, uint64_t id)
+{
+	struct meta_version full;
+	struct version *v;
+
+	if (meta_version_get(m, id, &full) != 1)
+		return NULL;
+	v = version_from_meta(&full);
+	meta_version_release(&full);
+	return v;
+}
+
 static int
 registry_add_version(const struct meta_version *mv, void *arg)
 {
@@ -126,7 +141,7 @@ registry_add_version(const struct meta_version *mv, void *arg)
 			break;
 		}
 	}
-	if (v == NULL && (v = version_from_meta(mv)) == NULL)
+	if (v == NULL && (v = registry_load_version(b->meta, mv->id)) == NULL)
 		return -1;
 	if (b->n == b->cap) {
 		size_t cap = b->cap ? b->cap * 2 : 16;
@@ -167,9 +182,10 @@ registry_reload(struct registry *r, struct meta *m)
 
 	memset(&b, 0, sizeof(b));
 	b.old = r;
+	b.meta = m;
 	if ((b.routes = route_table_new()) == NULL)
 		return -1;
-	if (meta_foreach_active_version(m, registry_add_version, &b) != 0 ||
+	if (meta_foreach_active_version_brief(m, registry_add_version, &b) != 0 ||
 	    meta_foreach_route(m, NULL, registry_add_route, &b) != 0) {
 		log_warnx("cannot load the registry from meta");
 		route_table_free(b.routes);
