@@ -63,7 +63,7 @@ main(int argc, char **argv)
 	    ipc_u64(12), ipc_u64(IPC_FORMAT_SERVICE_WORKER), ipc_str(script),
 	    ipc_str("{\"KV\":{\"type\":\"kv\"}}"), ipc_u64(500) }, 7);
 	gen_write("loaded", IPC_LOADED, 1, (struct ipc_value[]){ ipc_u64(0), ipc_u64(3),
-	    ipc_str("SyntaxError: unterminated string") }, 3);
+	    ipc_u64(9), ipc_str("SyntaxError: unterminated string") }, 4);
 	gen_write("req_head", IPC_REQ_HEAD, 77, (struct ipc_value[]){ ipc_str("POST"),
 	    ipc_str("https://example.com/p?q=1"), ipc_strlist(req_headers, 6), ipc_u64(1),
 	    ipc_u64(50) }, 5);
