@@ -70,3 +70,33 @@ rt.define(globalThis, 'setInterval', function (callback, ms) {
 });
 rt.define(globalThis, 'clearTimeout', clear);
 rt.define(globalThis, 'clearInterval', clear);
+
+/*
+ * scheduler.wait(ms, {signal}): a promise resolved after ms, like setTimeout;
+ * an abort of the signal clears the timer and rejects with its reason.
+ */
+var scheduler = {};
+rt.methods(scheduler, {
+	wait: function wait(ms, options) {
+		var signal = options !== undefined && options !== null ? options.signal : undefined;
+
+		return new rt.Promise(function (resolve, reject) {
+			var id;
+
+			if (signal !== undefined && signal !== null && signal.aborted) {
+				reject(signal.reason);
+				return;
+			}
+			id = schedule(function () { resolve(); }, ms, [], false);
+			if (signal !== undefined && signal !== null &&
+			    typeof signal.addEventListener === 'function') {
+				signal.addEventListener('abort', function () {
+					clear(id);
+					reject(signal.reason);
+				}, { once: true });
+			}
+		});
+	}
+});
+if (globalThis.scheduler === undefined)
+	rt.define(globalThis, 'scheduler', scheduler);
