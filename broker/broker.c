@@ -156,6 +156,13 @@ broker_main(int sup_fd, const struct broker_config *cfg)
 
 	log_init("broker", LOG_LEVEL_INFO);
 	signal(SIGPIPE, SIG_IGN);
+	/*
+	 * The supervisor forks the broker after it dropped to the service user,
+	 * so the broker is born unprivileged; only --dev without that user (or
+	 * an empty 'user') leaves it root, and then it says so.
+	 */
+	if (geteuid() == 0)
+		log_warnx("broker running as root: no service user to drop to");
 	memset(&b, 0, sizeof(b));
 	b.cfg = cfg;
 	TAILQ_INIT(&b.attachments);

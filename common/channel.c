@@ -117,6 +117,8 @@ channel_on_hello(struct channel *ch, const struct ipc_msg *msg)
 	}
 	ch->peer_pid = (pid_t)msg->field[IPC_HELLO_PID].u;
 	ch->state = ch->after_hello;
+	if (ch->ops.on_hello != NULL)
+		ch->ops.on_hello(ch, ch->arg);
 }
 
 /* Decodes and delivers one whole frame; false when the channel is closing. */

@@ -33,6 +33,8 @@ typedef void (*channel_closed_cb)(struct channel *ch, const char *reason, int vi
 struct channel_ops {
 	channel_msg_cb on_message;
 	channel_closed_cb on_closed;
+	/* Optional: the peer's HELLO arrived and was valid. */
+	void (*on_hello)(struct channel *ch, void *arg);
 };
 
 /* Descriptor passing, for trusted peers only (see channel_new). */

@@ -32,6 +32,8 @@ enum config_type {
 	CONFIG_T_LEVEL,  /* error|warn|info|debug */
 	CONFIG_T_NUMBER, /* decimal */
 	CONFIG_T_SIZE,   /* decimal bytes, or with KiB, MiB, GiB */
+	CONFIG_T_NAME,   /* a user name: [a-z_][a-z0-9_-]*, or empty */
+	CONFIG_T_LIST,   /* comma-separated words [a-z0-9_]; stored as "a,b,c" */
 };
 
 struct config_key {
@@ -76,6 +78,12 @@ static const struct config_key config_keys[] = {
 	{ "max_connections", CONFIG_T_NUMBER, FIELD(max_connections), 1, 1000000, "10000" },
 	{ "script_max_bytes", CONFIG_T_SIZE, FIELD(script_max_bytes), KiB, GiB, "10MiB" },
 	{ "drain_timeout", CONFIG_T_NUMBER, FIELD(drain_timeout_s), 0, 3600, "30" },
+
+	{ "user", CONFIG_T_NAME, FIELD(user), 0, 0, "edged" },
+	{ "sandbox_uid_base", CONFIG_T_NUMBER, FIELD(sandbox_uid_base), 1000, INT32_MAX,
+	    "200000" },
+	{ "required_layers", CONFIG_T_LIST, FIELD(required_layers), 0, 0,
+	    "seccomp,no_new_privs,rlimits,closed_fds" },
 };
 
 #define CONFIG_NKEYS (sizeof(config_keys) / sizeof(config_keys[0]))
@@ -197,6 +205,75 @@ config_token_is_valid(const char *s)
 	return true;
 }
 
+static bool
+config_name_is_valid(const char *s)
+{
+	if (*s == '\0')
+		return true;
+	if (!(*s == '_' || (*s >= 'a' && *s <= 'z')))
+		return false;
+	for (s++; *s != '\0'; s++)
+		if (!(*s == '_' || *s == '-' || (*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9')))
+			return false;
+	return true;
+}
+
+/* "a, b ,c" -> "a,b,c" into out (width bytes); -1 on a bad word or overflow. */
+static int
+config_normalize_list(const char *value, char *out, size_t width)
+{
+	size_t at = 0;
+	bool word = false, sep = false;
+
+	for (const char *p = value; *p != '\0'; p++) {
+		char ch = *p;
+
+		if (ch == ' ' || ch == '\t')
+			continue;
+		if (ch == ',') {
+			if (!word)
+				return -1;
+			word = false;
+			sep = true;
+			continue;
+		}
+		if (!(ch == '_' || (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9')))
+			return -1;
+		if (sep) {
+			if (at + 1 >= width)
+				return -1;
+			out[at++] = ',';
+			sep = false;
+		}
+		if (at + 1 >= width)
+			return -1;
+		out[at++] = ch;
+		word = true;
+	}
+	if (sep)
+		return -1;
+	out[at] = '\0';
+	return 0;
+}
+
+bool
+config_requires_layer(const struct config *c, const char *layer)
+{
+	size_t len = strlen(layer);
+
+	for (const char *p = c->required_layers; *p != '\0';) {
+		const char *end = strchr(p, ',');
+		size_t n = end != NULL ? (size_t)(end - p) : strlen(p);
+
+		if (n == len && strncmp(p, layer, len) == 0)
+			return true;
+		p += n;
+		if (*p == ',')
+			p++;
+	}
+	return false;
+}
+
 static int
 config_set_text(
     const struct config_key *k, char *field, const char *value, char *err, size_t errlen)
@@ -225,6 +302,17 @@ config_set_text(
 			    "without spaces",
 			    k->name);
 		break;
+	case CONFIG_T_NAME:
+		if (!config_name_is_valid(value))
+			return config_error(err, errlen, "'%s': '%s' is not a user name", k->name,
+			    value);
+		break;
+	case CONFIG_T_LIST:
+		memset(field, 0, k->width);
+		if (config_normalize_list(value, field, k->width) == -1)
+			return config_error(err, errlen,
+			    "'%s': '%s' is not a comma-separated list of names", k->name, value);
+		return 0;
 	default: assert(!"not a text key");
 	}
 	/* Zero the tail too: the struct compares and copies as plain bytes. */
@@ -429,6 +517,10 @@ config_check(const struct config *c, char *err, size_t errlen)
 	if (c->pool_blanks > c->max_sandboxes)
 		return config_error(err, errlen, "'pool_blanks' (%u) is above 'max_sandboxes' (%u)",
 		    c->pool_blanks, c->max_sandboxes);
+	if ((uint64_t)c->sandbox_uid_base + c->max_sandboxes > INT32_MAX)
+		return config_error(err, errlen,
+		    "'sandbox_uid_base' (%u) + 'max_sandboxes' (%u) is above %d", c->sandbox_uid_base,
+		    c->max_sandboxes, INT32_MAX);
 	if (c->wall_ms < c->cpu_ms)
 		return config_error(
 		    err, errlen, "'wall_ms' (%u) is below 'cpu_ms' (%u)", c->wall_ms, c->cpu_ms);

@@ -14,6 +14,8 @@
 #define CONFIG_ADDR_MAX 128
 #define CONFIG_PATH_MAX 1024
 #define CONFIG_TOKEN_MAX 256
+#define CONFIG_NAME_MAX 64
+#define CONFIG_LIST_MAX 256
 
 struct config {
 	char listen[CONFIG_ADDR_MAX];        /* listen: public HTTP, "ADDR:PORT" */
@@ -45,6 +47,10 @@ struct config {
 	size_t script_max_bytes;       /* script_max_bytes */
 	unsigned drain_timeout_s;      /* drain_timeout: SIGTERM grace, s */
 
+	char user[CONFIG_NAME_MAX];    /* user: service user the supervisor and broker drop to */
+	unsigned sandbox_uid_base;     /* sandbox_uid_base: as root, slot N runs as base + N */
+	char required_layers[CONFIG_LIST_MAX]; /* required_layers: "a,b,c" (normalized) */
+
 	bool dev;                      /* --dev only; not a file key */
 };
 
@@ -63,6 +69,11 @@ int config_set(struct config *c, const char *key, const char *value, char *err, 
  * "FILE:LINE: reason" in err.  Unknown keys are errors.
  */
 int config_load_file(struct config *c, const char *path, char *err, size_t errlen);
+
+/*
+ * Whether `layer` is listed in c->required_layers.
+ */
+bool config_requires_layer(const struct config *c, const char *layer);
 
 /* Checks cross-field rules (non-empty token, sane limits); -1 with err set. */
 int config_check(const struct config *c, char *err, size_t errlen);

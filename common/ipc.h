@@ -63,6 +63,7 @@ enum ipc_type {
 	IPC_SPAWN_FAILED = 12,/* launcher -> supervisor: slot, generation, reason */
 	IPC_CHILD_EXITED = 13,/* launcher -> supervisor: pid, wait status */
 	IPC_KILL = 14,        /* supervisor -> launcher: SIGKILL an unreaped child */
+	IPC_LAYERS = 15,      /* launcher -> supervisor: the start-up lock-down probe */
 
 	IPC_LOAD = 20,        /* supervisor -> sandbox: a script version */
 	IPC_LOADED = 21,      /* sandbox -> supervisor: ok, line, column, message */
@@ -85,6 +86,7 @@ enum { IPC_SPAWNED_SLOT, IPC_SPAWNED_GENERATION, IPC_SPAWNED_PID };
 enum { IPC_SPAWN_FAILED_SLOT, IPC_SPAWN_FAILED_GENERATION, IPC_SPAWN_FAILED_REASON };
 enum { IPC_CHILD_EXITED_PID, IPC_CHILD_EXITED_STATUS };
 enum { IPC_KILL_PID, IPC_KILL_SLOT, IPC_KILL_GENERATION };
+enum { IPC_LAYERS_LIST };  /* strlist of "layer=state:reason", one per layer */
 enum {
 	IPC_LOAD_TENANT,
 	IPC_LOAD_WORKER,

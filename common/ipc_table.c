@@ -24,6 +24,8 @@
 #define HEADER_ITEM_MAX_BYTES (16u << 10)
 #define LOG_MAX_BYTES (16u << 10)
 #define MESSAGE_MAX_BYTES 1024
+#define LAYERS_MAX 32               /* lock-down layers in a LAYERS report */
+#define LAYER_LINE_MAX_BYTES 256   /* "layer=state:reason" */
 #define U32 UINT32_MAX
 
 static const struct ipc_msg_spec ipc_table[] = {
@@ -41,6 +43,10 @@ static const struct ipc_msg_spec ipc_table[] = {
 	/* The launcher is the parent, so only it can kill without racing PID reuse. */
 	{ IPC_KILL, "KILL", SUP, LCH, IPC_ST_READY, 0, 3,
 	    { U64("pid", INT32_MAX), U64("slot", U32), U64("generation", U32) } },
+
+	/* Sent once, right after HELLO, before any SPAWNED. */
+	{ IPC_LAYERS, "LAYERS", LCH, SUP, IPC_ST_READY, 0, 1,
+	    { STRLIST("layers", LAYERS_MAX, LAYER_LINE_MAX_BYTES) } },
 
 	{ IPC_LOAD, "LOAD", SUP, SBX, IPC_ST_BLANK, 0, 7,
 	    { STR("tenant", NAME_MAX_BYTES), STR("worker", NAME_MAX_BYTES),

@@ -72,8 +72,17 @@ if grep -Eq '^[[:space:]]*admin_token[[:space:]]*=[[:space:]]*("")?[[:space:]]*$
 fi
 chmod 0640 "$conf"
 
+# The service user the supervisor and the broker drop to (edged.conf: user);
+# it reads the config on reload and owns the data directory.
+if ! getent passwd edged >/dev/null; then
+	useradd --system --no-create-home --home-dir "$state" --shell /usr/sbin/nologin edged ||
+		die "cannot create the system user 'edged'"
+	say "created the system user 'edged'"
+fi
+chgrp edged "$conf"
+
 # The data directory (systemd's StateDirectory= would create it too).
-install -d -m 0750 "$state"
+install -d -m 0750 -o edged -g edged "$state"
 
 # The unit.
 install -d -m 0755 "$unitdir"

@@ -41,6 +41,8 @@ struct launcher {
 	size_t children_cap;
 	int sig_fd;
 	const struct launcher_config *cfg;
+	unsigned long namespaces; /* CLONE_NEW* flags the probe got */
+	char namespaces_why[LOCKDOWN_REASON_MAX]; /* why none, for the sandboxes' reports */
 	struct sandbox_runtime *rt;
 	struct buf in;
 	struct buf out;
@@ -101,8 +103,25 @@ launcher_place_fd(int fd, int target)
 }
 
 /* In the forked child: fixed fds, lock-down, then the sandbox's life. */
+/* The lock-down recipe's parameters for a sandbox in `slot`. */
+static void
+launcher_lockdown_config(const struct launcher *l, uint64_t slot, struct lockdown_config *lc)
+{
+	memset(lc, 0, sizeof(*lc));
+	lc->address_space_bytes = l->cfg->address_space;
+	lc->cpu_seconds = l->cfg->cpu_seconds;
+	lc->namespaces = l->namespaces;
+	lc->namespaces_why = l->namespaces_why;
+	/* config_check keeps base + every slot below 2^31. */
+	if (geteuid() == 0 && l->cfg->uid_base != 0) {
+		lc->set_uid = true;
+		lc->uid = (uid_t)(l->cfg->uid_base + slot);
+		lc->gid = (gid_t)(l->cfg->uid_base + slot);
+	}
+}
+
 static void __attribute__((noreturn))
-launcher_become_sandbox(struct launcher *l, int sup_end, int broker_end)
+launcher_become_sandbox(struct launcher *l, uint64_t slot, int sup_end, int broker_end)
 {
 	static const int keep[] = { SANDBOX_FD_LOG, SANDBOX_FD_SUPERVISOR, SANDBOX_FD_BROKER };
 	struct lockdown_config lc;
@@ -126,11 +145,9 @@ launcher_become_sandbox(struct launcher *l, int sup_end, int broker_end)
 	    launcher_place_fd(hi_broker, SANDBOX_FD_BROKER) == -1)
 		goto fail;
 
-	memset(&lc, 0, sizeof(lc));
+	launcher_lockdown_config(l, slot, &lc);
 	lc.keep_fds = keep;
 	lc.nkeep = sizeof(keep) / sizeof(keep[0]);
-	lc.address_space_bytes = l->cfg->address_space;
-	lc.cpu_seconds = l->cfg->cpu_seconds;
 	if (lockdown_apply(&lc, &failed) == -1)
 		goto fail;
 	sandbox_serve(l->rt, SANDBOX_FD_SUPERVISOR, SANDBOX_FD_BROKER);
@@ -150,14 +167,15 @@ launcher_spawn(struct launcher *l, uint64_t slot, uint64_t generation)
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sup_pair) == -1 ||
 	    socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, broker_pair) == -1)
 		goto fail;
-	if ((pid = fork()) == -1)
+	/* The pid we get is the one the supervisor sees: see sandbox/lockdown.c. */
+	if ((pid = lockdown_clone(l->namespaces)) == -1)
 		goto fail;
 	if (pid == 0) {
 		close(l->sup_fd);
 		close(l->sig_fd);
 		close(sup_pair[0]);
 		close(broker_pair[0]);
-		launcher_become_sandbox(l, sup_pair[1], broker_pair[1]);
+		launcher_become_sandbox(l, slot, sup_pair[1], broker_pair[1]);
 	}
 	close(sup_pair[1]);
 	close(broker_pair[1]);
@@ -229,6 +247,36 @@ launcher_kill(struct launcher *l, pid_t pid, uint64_t slot, uint64_t generation)
 	}
 }
 
+/*
+ * Probes the lock-down once in a throwaway child and reports it to the
+ * supervisor (which decides whether the service may start); later sandboxes
+ * get the namespaces the probe got.
+ */
+static int
+launcher_probe(struct launcher *l)
+{
+	char lines[LOCKDOWN_NLAYERS][LOCKDOWN_LINE_MAX];
+	struct ipc_bytes list[LOCKDOWN_NLAYERS];
+	struct lockdown_report report;
+	struct lockdown_config lc;
+	struct ipc_value f[1];
+	size_t n;
+
+	launcher_lockdown_config(l, 0, &lc);
+	if (lockdown_probe(&lc, &l->namespaces, &report) == -1) {
+		log_warn("cannot run the lock-down probe");
+		return -1;
+	}
+	memcpy(l->namespaces_why, report.reason[LOCKDOWN_NAMESPACES], sizeof(l->namespaces_why));
+	n = lockdown_report_lines(&report, lines);
+	for (size_t i = 0; i < n; i++) {
+		list[i].ptr = lines[i];
+		list[i].len = strlen(lines[i]);
+	}
+	f[IPC_LAYERS_LIST] = ipc_strlist(list, n);
+	return launcher_send(l, IPC_LAYERS, f, 1, NULL, 0);
+}
+
 /* Reads and handles one message from the supervisor; -1 ends the launcher. */
 static int
 launcher_on_supervisor(struct launcher *l, unsigned *state)
@@ -285,6 +333,9 @@ launcher_main(int sup_fd, const struct launcher_config *cfg)
 	hello[IPC_HELLO_PID] = ipc_u64((uint64_t)getpid());
 	if (launcher_send(&l, IPC_HELLO, hello, 3, NULL, 0) == -1)
 		exit(0);
+	/* SIGCHLD is blocked and read from sig_fd: the probe reaps its own child. */
+	if (launcher_probe(&l) == -1)
+		exit(1);
 
 	for (;;) {
 		struct pollfd pfd[2] = {

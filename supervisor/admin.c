@@ -53,6 +53,7 @@ static void admin_status(struct admin_exchange *ex);
 static const struct admin_endpoint admin_endpoints[] = {
 	{ "GET", "/healthz", admin_healthz, false },
 	{ "GET", "/status", admin_status, true },
+	{ "GET", "/edged/v1/status", admin_status, true },
 	{ "PUT", "/edged/v1/tenants/:tenant", admin_tenant_put, true },
 	{ "GET", V4 "/scripts", admin_scripts_list, true },
 	{ "PUT", V4 "/scripts/:script", admin_script_put, true },

@@ -13,6 +13,7 @@
 #include <event2/event.h>
 
 #include "common/buf.h"
+#include "common/ipc.h"
 #include "common/log.h"
 #include "supervisor/admin.h"
 #include "supervisor/broker_link.h"
@@ -21,6 +22,7 @@
 #include "supervisor/meta.h"
 #include "supervisor/notify.h"
 #include "supervisor/pool.h"
+#include "supervisor/proc.h"
 #include "supervisor/registry.h"
 
 #define CORE_DRAIN_POLL_MS 50
@@ -42,6 +44,161 @@ core_changed(void *arg)
 		log_warnx("registry reload failed: serving the previous routes");
 }
 
+/* --- the lock-down layers ------------------------------------------------------ */
+
+void
+core_layers_received(struct core *core, const struct ipc_msg *msg)
+{
+	const struct ipc_value *list = &msg->field[IPC_LAYERS_LIST];
+	struct core_layers *l = &core->layers;
+
+	if (l->received) {
+		log_warnx("launcher sent a second lock-down report: ignored");
+		return;
+	}
+	l->n = 0;
+	for (size_t i = 0; i < list->count && l->n < CORE_LAYERS_MAX; i++) {
+		snprintf(l->line[l->n], CORE_LAYER_LINE_MAX, "%.*s", (int)list->list[i].len,
+		    list->list[i].ptr);
+		log_info("sandbox layer %s", l->line[l->n]);
+		l->n++;
+	}
+	l->received = true;
+}
+
+/*
+ * Finds `name` in the report: its state ("engaged" ...) and reason, both
+ * copied out.  false when the launcher did not report it.
+ */
+static bool
+core_layer_find(const struct core *core, const char *name, char *state, size_t state_len,
+    const char **reason)
+{
+	size_t len = strlen(name);
+
+	for (size_t i = 0; i < core->layers.n; i++) {
+		const char *line = core->layers.line[i], *colon;
+
+		if (strncmp(line, name, len) != 0 || line[len] != '=')
+			continue;
+		line += len + 1;
+		if ((colon = strchr(line, ':')) == NULL)
+			colon = line + strlen(line);
+		snprintf(state, state_len, "%.*s", (int)(colon - line), line);
+		*reason = *colon == ':' ? colon + 1 : "";
+		return true;
+	}
+	return false;
+}
+
+/* Waits (running the loop) for the launcher's report; -1 if it never comes. */
+static int
+core_wait_layers(struct core *core)
+{
+	while (!core->layers.received && core->pool != NULL && !core->draining)
+		if (event_base_loop(core->base, EVLOOP_ONCE) == -1)
+			return -1;
+	return core->layers.received ? 0 : -1;
+}
+
+/* The layer names in "a,b,c" (config text), one call per name. */
+static int
+core_check_required(struct core *core)
+{
+	const char *p = core->cfg.required_layers;
+	int rc = 0;
+
+	while (*p != '\0') {
+		char name[CONFIG_LIST_MAX], state[32];
+		const char *end = strchr(p, ','), *reason;
+		size_t n = end != NULL ? (size_t)(end - p) : strlen(p);
+
+		snprintf(name, sizeof(name), "%.*s", (int)n, p);
+		p += n + (end != NULL ? 1 : 0);
+		if (!core_layer_find(core, name, state, sizeof(state), &reason)) {
+			log_warnx("required layer '%s' did not engage: no such layer (the launcher "
+				  "reported none by that name)", name);
+			rc = -1;
+		} else if (strcmp(state, "engaged") != 0) {
+			log_warnx("required layer '%s' did not engage: %s%s%s", name, state,
+			    *reason != '\0' ? ": " : "", reason);
+			rc = -1;
+		}
+	}
+	return rc;
+}
+
+/* --dev: every start says which layers the sandboxes run without. */
+static void
+core_warn_missing_layers(const struct core *core)
+{
+	struct buf missing;
+	char state[32];
+
+	buf_init(&missing);
+	for (size_t i = 0; i < core->layers.n; i++) {
+		const char *line = core->layers.line[i], *eq = strchr(line, '='), *reason;
+		char name[64];
+
+		if (eq == NULL)
+			continue;
+		snprintf(name, sizeof(name), "%.*s", (int)(eq - line), line);
+		if (!core_layer_find(core, name, state, sizeof(state), &reason) ||
+		    strcmp(state, "engaged") == 0)
+			continue;
+		buf_printf(&missing, "%s%s (%s%s%s)", missing.len > 0 ? ", " : "", name, state,
+		    *reason != '\0' ? ": " : "", reason);
+	}
+	if (missing.len > 0)
+		log_warnx("DEVELOPMENT MODE: sandboxes run WITHOUT these layers: %.*s",
+		    (int)missing.len, (const char *)missing.data);
+	buf_release(&missing);
+}
+
+/* A JSON string literal of `s` (our own text, but escaped all the same). */
+static void
+core_json_string(struct buf *out, const char *s)
+{
+	buf_append(out, "\"", 1);
+	for (; *s != '\0'; s++) {
+		unsigned char ch = (unsigned char)*s;
+
+		if (ch == '"' || ch == '\\')
+			buf_printf(out, "\\%c", ch);
+		else if (ch < 0x20)
+			buf_printf(out, "\\u%04x", ch);
+		else
+			buf_append(out, s, 1);
+	}
+	buf_append(out, "\"", 1);
+}
+
+/* "\"layers\":{\"seccomp\":{\"state\":\"engaged\",\"reason\":\"\"},...}" */
+static void
+core_layers_json(const struct core *core, struct buf *out)
+{
+	buf_append_str(out, "\"layers\":{");
+	for (size_t i = 0; i < core->layers.n; i++) {
+		const char *line = core->layers.line[i], *eq = strchr(line, '='), *reason;
+		char name[64], state[32];
+
+		if (eq == NULL)
+			continue;
+		snprintf(name, sizeof(name), "%.*s", (int)(eq - line), line);
+		if (!core_layer_find(core, name, state, sizeof(state), &reason))
+			continue;
+		if (i > 0)
+			buf_append(out, ",", 1);
+		core_json_string(out, name);
+		buf_append_str(out, ":{\"state\":");
+		core_json_string(out, state);
+		buf_append_str(out, ",\"reason\":");
+		core_json_string(out, reason);
+		buf_append(out, "}", 1);
+	}
+	buf_append(out, "}", 1);
+}
+
 static char *
 core_status_json(void *arg)
 {
@@ -57,6 +214,8 @@ core_status_json(void *arg)
 	    registry_version_count(core->registry), registry_route_count(core->registry),
 	    http_server_connections(core->public_srv));
 	pool_status_json(core->pool, &out);
+	buf_append(&out, ",", 1);
+	core_layers_json(core, &out);
 	buf_printf(&out,
 	    ",\"stats\":{\"requests\":%llu,\"responses_5xx\":%llu,\"sandboxes_spawned\":%llu,"
 	    "\"broker_restarts\":%llu},\"kills\":{\"crash\":%llu,\"ipc_violation\":%llu,"
@@ -102,20 +261,16 @@ core_http_limits(const struct config *c, struct http_limits *l)
 	l->max_connections = c->max_connections;
 }
 
+/* Serves on an already bound listening socket `fd` (consumed). */
 static struct http_server *
-core_listen(struct core *core, const char *addr, const struct http_server_callbacks *cb,
-    void *arg, uint64_t body_max, char *actual, size_t actual_len)
+core_serve(struct core *core, int fd, const struct http_server_callbacks *cb, void *arg,
+    uint64_t body_max)
 {
 	struct http_limits limits;
 	struct http_server *srv;
-	int fd;
 
 	core_http_limits(&core->cfg, &limits);
 	limits.body_max = body_max;
-	if ((fd = http_listen_socket(addr, actual, actual_len)) == -1) {
-		log_warn("cannot listen on '%s'", addr);
-		return NULL;
-	}
 	if ((srv = http_server_new(core->base, &limits, cb, arg)) == NULL) {
 		close(fd);
 		return NULL;
@@ -127,14 +282,50 @@ core_listen(struct core *core, const char *addr, const struct http_server_callba
 	return srv;
 }
 
+/*
+ * Started as root: the data dir and what is in it belong to the service user,
+ * then we become it.  The launcher, forked earlier, stays root; the broker,
+ * forked later, is born unprivileged.
+ */
+static int
+core_drop_privileges(struct core *core)
+{
+	if (!core->drop_privileges)
+		return 0;
+	if (proc_chown_tree(core->cfg.data_dir, core->run_uid, core->run_gid) == -1) {
+		log_warn("cannot give '%s' to user '%s'", core->cfg.data_dir, core->cfg.user);
+		return -1;
+	}
+	if (proc_drop_privileges(core->run_uid, core->run_gid) == -1) {
+		log_warn("cannot drop to user '%s'", core->cfg.user);
+		return -1;
+	}
+	log_info("running as user '%s' (uid %lu)", core->cfg.user, (unsigned long)core->run_uid);
+	return 0;
+}
+
 int
 core_start(struct core *core, int launcher_fd)
 {
 	struct admin_limits admin_limits;
 	char path[CONFIG_PATH_MAX + 32];
+	int public_fd = -1, admin_fd = -1;
 
+	/* Bound first: a privileged port needs root, which goes below. */
+	if ((public_fd = http_listen_socket(core->cfg.listen, core->public_addr,
+		 sizeof(core->public_addr))) == -1) {
+		log_warn("cannot listen on '%s'", core->cfg.listen);
+		goto fail;
+	}
+	if ((admin_fd = http_listen_socket(core->cfg.admin_listen, core->admin_addr,
+		 sizeof(core->admin_addr))) == -1) {
+		log_warn("cannot listen on '%s'", core->cfg.admin_listen);
+		goto fail;
+	}
 	snprintf(path, sizeof(path), "%s/meta.sqlite", core->cfg.data_dir);
 	if ((core->meta = meta_open(path)) == NULL)
+		goto fail;
+	if (core_drop_privileges(core) == -1)
 		goto fail;
 	if ((core->registry = registry_new(core_retire_version, core)) == NULL ||
 	    registry_reload(core->registry, core->meta) == -1)
@@ -142,6 +333,17 @@ core_start(struct core *core, int launcher_fd)
 	if ((core->pool = pool_new(core, launcher_fd)) == NULL)
 		goto fail;
 	launcher_fd = -1;
+	if (core_wait_layers(core) == -1) {
+		log_warnx("the launcher sent no lock-down report");
+		goto fail;
+	}
+	if (core->cfg.dev)
+		core_warn_missing_layers(core);
+	if (core_check_required(core) == -1) {
+		log_warnx("refusing to start: a layer in 'required_layers' (%s) did not engage",
+		    core->cfg.required_layers);
+		goto fail;
+	}
 	if ((core->broker = broker_link_new(core)) == NULL)
 		goto fail;
 
@@ -151,18 +353,24 @@ core_start(struct core *core, int launcher_fd)
 	    core);
 	if (core->admin == NULL)
 		goto fail;
-	core->public_srv = core_listen(core, core->cfg.listen, exchange_http_callbacks(), core,
-	    core->cfg.request_body_max, core->public_addr, sizeof(core->public_addr));
+	core->public_srv = core_serve(core, public_fd, exchange_http_callbacks(), core,
+	    core->cfg.request_body_max);
+	public_fd = -1;
 	if (core->public_srv == NULL)
 		goto fail;
-	core->admin_srv = core_listen(core, core->cfg.admin_listen, admin_http_callbacks(),
-	    core->admin, admin_limits.body_max_bytes, core->admin_addr, sizeof(core->admin_addr));
+	core->admin_srv = core_serve(core, admin_fd, admin_http_callbacks(), core->admin,
+	    admin_limits.body_max_bytes);
+	admin_fd = -1;
 	if (core->admin_srv == NULL)
 		goto fail;
 	return 0;
 fail:
 	if (launcher_fd != -1)
 		close(launcher_fd);
+	if (public_fd != -1)
+		close(public_fd);
+	if (admin_fd != -1)
+		close(admin_fd);
 	return -1;
 }
 

@@ -20,6 +20,17 @@ struct admin;
 struct http_server;
 struct broker_link;
 struct event;
+struct ipc_msg;
+
+#define CORE_LAYERS_MAX 32
+#define CORE_LAYER_LINE_MAX 256
+
+/* The launcher's start-up lock-down probe, as it reported it. */
+struct core_layers {
+	bool received;
+	size_t n;
+	char line[CORE_LAYERS_MAX][CORE_LAYER_LINE_MAX]; /* "name=state:reason" */
+};
 
 /* Counters, reported by /status (and later /metrics). */
 struct core_stats {
@@ -51,16 +62,31 @@ struct core {
 	pid_t launcher_pid;
 	struct event *drain_timer;
 	struct timeval drain_deadline;
+	struct core_layers layers;
+	bool drop_privileges;         /* started as root with a service user */
+	uid_t run_uid;                /* the service user, when drop_privileges */
+	gid_t run_gid;
 	char public_addr[CONFIG_ADDR_MAX];   /* as bound, port resolved */
 	char admin_addr[CONFIG_ADDR_MAX];
 };
 
 /*
- * Builds the running service from core->cfg: processes, stores, listeners.
- * `launcher_fd` is the channel to the already started launcher (consumed).
- * Returns 0, or -1 with the reason logged.
+ * Builds the running service from core->cfg, in this order: binds the
+ * listeners and opens the metadata store (still as root when started so),
+ * drops to the service user (core->drop_privileges), waits for the
+ * launcher's lock-down report and refuses to go on when a layer of
+ * cfg.required_layers did not engage, then starts the broker (which
+ * inherits the service user) and serves.  `launcher_fd` is the channel to
+ * the already started launcher (consumed).  Returns 0, or -1 with the reason
+ * logged.
  */
 int core_start(struct core *core, int launcher_fd);
+
+/*
+ * The launcher's LAYERS message (called by the pool, which owns the launcher
+ * channel): stores it and logs one line per layer.  `msg` is borrowed.
+ */
+void core_layers_received(struct core *core, const struct ipc_msg *msg);
 
 /* Applies a re-read configuration (SIGHUP); settings that need a restart are logged. */
 void core_reload(struct core *core, const struct config *next);

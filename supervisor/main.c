@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -216,11 +217,48 @@ on_sigchld(evutil_socket_t sig, short what, void *arg)
 	}
 }
 
+/*
+ * Started as root: the supervisor and the broker will run as cfg.user (the
+ * launcher alone keeps root, for per-slot uids and namespaces).  A missing
+ * user stops the service, except in --dev, which keeps root and says so.
+ */
 static void
-prepare_data_dir(const char *dir)
+resolve_service_user(struct core *core)
 {
+	const char *user = core->cfg.user;
+	struct passwd *pw;
+
+	if (geteuid() != 0)
+		return;
+	if (user[0] == '\0') {
+		log_warnx("running as root with an empty 'user': the supervisor and the broker "
+			  "keep root");
+		return;
+	}
+	if ((pw = getpwnam(user)) == NULL) {
+		if (!core->cfg.dev)
+			fatalx("service user '%s' does not exist: create it (packaging/install.sh "
+			       "does: useradd --system %s) or set 'user'", user, user);
+		log_warnx("development mode: service user '%s' does not exist: the supervisor "
+			  "and the broker KEEP ROOT", user);
+		return;
+	}
+	if (pw->pw_uid == 0 || pw->pw_gid == 0)
+		fatalx("service user '%s' is root: name an unprivileged user", user);
+	core->drop_privileges = true;
+	core->run_uid = pw->pw_uid;
+	core->run_gid = pw->pw_gid;
+}
+
+static void
+prepare_data_dir(const struct core *core)
+{
+	const char *dir = core->cfg.data_dir;
+
 	if (mkdir(dir, 0750) == -1 && errno != EEXIST)
 		fatal("cannot create '%s'", dir);
+	if (core->drop_privileges && chown(dir, core->run_uid, core->run_gid) == -1)
+		fatal("cannot give '%s' to user '%s'", dir, core->cfg.user);
 	if (access(dir, R_OK | W_OK | X_OK) == -1)
 		fatal("cannot use '%s'", dir);
 }
@@ -243,7 +281,8 @@ main(int argc, char **argv)
 	if (load_config(&flags, &core.cfg, err, sizeof(err)) == -1)
 		fatalx("%s", err);
 	log_init("supervisor", (enum log_level)core.cfg.log_level);
-	prepare_data_dir(core.cfg.data_dir);
+	resolve_service_user(&core);
+	prepare_data_dir(&core);
 	if (core.cfg.dev && core.cfg.admin_token[0] == '\0')
 		dev_token(&core.cfg);
 	if (config_check(&core.cfg, err, sizeof(err)) == -1)
@@ -262,6 +301,7 @@ main(int argc, char **argv)
 	 */
 	lcfg.address_space = 2 * lcfg.memory_bytes + SANDBOX_AS_HEADROOM;
 	lcfg.cpu_seconds = SANDBOX_LIFETIME_CPU_S;
+	lcfg.uid_base = core.cfg.sandbox_uid_base;
 	core.launcher_pid = proc_spawn("launcher", launcher_child, &lcfg, &launcher_fd);
 	if (core.launcher_pid == -1)
 		fatalx("cannot start the launcher");

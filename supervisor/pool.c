@@ -165,6 +165,8 @@ pool_sandbox_free(struct pool *p, struct sandbox *sbx)
 
 	TAILQ_REMOVE(&p->all, sbx, all_entry);
 	p->nall--;
+	if (sbx->state == SBX_STARTING)
+		p->nstarting--;
 	if (sbx->in_blanks) {
 		TAILQ_REMOVE(&p->blanks, sbx, list_entry);
 		p->nblanks--;
@@ -330,9 +332,20 @@ pool_on_sandbox_message(struct channel *ch, const struct ipc_msg *msg, void *arg
 	}
 }
 
+static void
+pool_on_sandbox_hello(struct channel *ch, void *arg)
+{
+	struct sandbox *sbx = arg;
+
+	(void)ch;
+	if (sbx->state == SBX_STARTING && !sbx->closing)
+		pool_sandbox_ready(sbx->pool, sbx);
+}
+
 const struct channel_ops pool_sandbox_ops = {
 	.on_message = pool_on_sandbox_message,
 	.on_closed = pool_sandbox_closed,
+	.on_hello = pool_on_sandbox_hello,
 };
 
 /* --- assignment ------------------------------------------------------------ */
@@ -720,7 +733,7 @@ pool_busy(const struct pool *p)
 static const char *
 pool_state_name(const struct sandbox *sbx)
 {
-	static const char *const names[] = { "blank", "loading", "ready" };
+	static const char *const names[] = { "starting", "blank", "loading", "ready" };
 
 	return sbx->closing ? "closing" : names[sbx->state];
 }
@@ -732,9 +745,9 @@ pool_status_json(const struct pool *p, struct buf *out)
 	const char *sep = "";
 
 	if (buf_printf(out,
-	    "\"pool\":{\"sandboxes\":%u,\"blank\":%u,\"spawning\":%u,"
+	    "\"pool\":{\"sandboxes\":%u,\"blank\":%u,\"starting\":%u,\"spawning\":%u,"
 	    "\"validations_waiting\":%u,\"list\":[",
-	    p->nall, p->nblanks, p->nspawning, p->nvalidations) == -1)
+	    p->nall, p->nblanks, p->nstarting, p->nspawning, p->nvalidations) == -1)
 		return -1;
 	/* Names are [A-Za-z0-9_-] (meta_name_is_valid): no JSON escaping needed. */
 	TAILQ_FOREACH(sbx, &p->all, all_entry) {

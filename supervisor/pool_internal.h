@@ -22,7 +22,8 @@
 #define POOL_RESPAWN_DELAY_MS 1000  /* after the launcher failed to fork */
 
 enum sandbox_state {
-	SBX_BLANK,     /* forked and locked down, no script yet */
+	SBX_STARTING,  /* forked, locking itself down: its HELLO is awaited */
+	SBX_BLANK,     /* locked down (it said HELLO), no script yet */
 	SBX_LOADING,   /* LOAD sent, LOADED awaited */
 	SBX_READY,     /* serving its version */
 };
@@ -81,7 +82,8 @@ struct pool {
 	TAILQ_HEAD(, sandbox) blanks;
 	unsigned nall;
 	unsigned nblanks;
-	unsigned nspawning;
+	unsigned nspawning;                     /* asked of the launcher, not forked yet */
+	unsigned nstarting;                     /* forked, HELLO not yet received */
 	struct pool_slot *slots;
 	unsigned nslots;
 	TAILQ_HEAD(, version) wanting;          /* versions waiting for a blank */
@@ -115,6 +117,8 @@ int pool_launcher_open(struct pool *p, int launcher_fd);
 void pool_launcher_close(struct pool *p);
 /* Asks the launcher for blanks until the pool has what it wants. */
 void pool_refill(struct pool *p);
+/* A started sandbox said HELLO: it is locked down and joins the blanks. */
+void pool_sandbox_ready(struct pool *p, struct sandbox *sbx);
 /* Asks the launcher to kill a sandbox it forked. */
 void pool_send_kill(struct pool *p, struct sandbox *sbx);
 

@@ -85,11 +85,12 @@ pool_refill(struct pool *p)
 	/* While draining, queued requests and uploads still get their sandbox. */
 	if (p->launcher == NULL || p->shutting_down)
 		return;
-	while (p->nblanks + p->nspawning < pool_blanks_wanted(p)) {
+	while (p->nblanks + p->nstarting + p->nspawning < pool_blanks_wanted(p)) {
 		if ((slot = pool_free_slot(p)) == -1 ||
 		    p->nall + p->nspawning >= p->core->cfg.max_sandboxes) {
 			/* Full: make room only for someone actually waiting. */
-			if (p->nblanks + p->nspawning >= pool_blanks_wanted(p) - pool_standing_blanks(p) ||
+			if (p->nblanks + p->nstarting + p->nspawning >=
+				pool_blanks_wanted(p) - pool_standing_blanks(p) ||
 			    !pool_evict_idle(p))
 				return;
 			continue;
@@ -132,7 +133,7 @@ pool_on_spawned(struct pool *p, struct channel *ch, const struct ipc_msg *msg)
 	sbx->pid = (pid_t)msg->field[IPC_SPAWNED_PID].u;
 	sbx->has_cpu_clock = clock_getcpuclockid(sbx->pid, &sbx->cpu_clock) == 0;
 	sbx->broker_fd = broker_fd;
-	sbx->state = SBX_BLANK;
+	sbx->state = SBX_STARTING;
 	sbx->next_id = 1;
 	TAILQ_INIT(&sbx->exchanges);
 	sbx->ch = channel_new(p->core->base, sup_fd, IPC_PEER_SUPERVISOR, IPC_PEER_SANDBOX,
@@ -143,10 +144,19 @@ pool_on_spawned(struct pool *p, struct channel *ch, const struct ipc_msg *msg)
 		free(sbx);
 		return;
 	}
+	/* It becomes a blank once its HELLO says the lock-down is complete. */
 	TAILQ_INSERT_TAIL(&p->all, sbx, all_entry);
+	p->nall++;
+	p->nstarting++;
+}
+
+void
+pool_sandbox_ready(struct pool *p, struct sandbox *sbx)
+{
+	p->nstarting--;
+	sbx->state = SBX_BLANK;
 	TAILQ_INSERT_TAIL(&p->blanks, sbx, list_entry);
 	sbx->in_blanks = true;
-	p->nall++;
 	p->nblanks++;
 	p->core->stats.sandbox_spawned++;
 	log_debug("sandbox spawned (pid %ld, slot %u)", (long)sbx->pid, sbx->slot);
@@ -182,6 +192,9 @@ pool_on_launcher(struct channel *ch, const struct ipc_msg *msg, void *arg)
 		    msg->field[IPC_SPAWN_FAILED_REASON].b.ptr);
 		pool_timeval_ms(&tv, POOL_RESPAWN_DELAY_MS);
 		evtimer_add(p->respawn_timer, &tv);
+		break;
+	case IPC_LAYERS:
+		core_layers_received(p->core, msg);
 		break;
 	case IPC_CHILD_EXITED: {
 		int status = (int)msg->field[IPC_CHILD_EXITED_STATUS].u;

@@ -2,15 +2,20 @@
  * proc: forking the launcher and the broker with a clean descriptor table.
  * Runs in the supervisor.
  */
+#define _GNU_SOURCE
 #include "supervisor/proc.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <ftw.h>
+#include <grp.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -78,4 +83,48 @@ proc_spawn(const char *name, proc_main_fn main_fn, void *arg, int *fd)
 	close(pair[1]);
 	*fd = pair[0];
 	return pid;
+}
+
+int
+proc_drop_privileges(uid_t uid, gid_t gid)
+{
+	uid_t ruid, euid, suid;
+	gid_t rgid, egid, sgid;
+
+	if (uid == 0 || gid == 0) {
+		errno = EINVAL;
+		return -1;
+	}
+	if (setgroups(0, NULL) == -1 || setresgid(gid, gid, gid) == -1 ||
+	    setresuid(uid, uid, uid) == -1)
+		return -1;
+	if (getresuid(&ruid, &euid, &suid) == -1 || getresgid(&rgid, &egid, &sgid) == -1 ||
+	    ruid != uid || euid != uid || suid != uid || rgid != gid || egid != gid ||
+	    sgid != gid || setresuid(0, 0, 0) != -1) {
+		errno = EPERM;
+		return -1;
+	}
+	return 0;
+}
+
+/* nftw has no argument pointer: the walk is single-threaded, in the supervisor. */
+static uid_t proc_chown_uid;
+static gid_t proc_chown_gid;
+
+static int
+proc_chown_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)flag;
+	(void)ftw;
+	if (st->st_uid == proc_chown_uid && st->st_gid == proc_chown_gid)
+		return 0;
+	return lchown(path, proc_chown_uid, proc_chown_gid) == -1 ? -1 : 0;
+}
+
+int
+proc_chown_tree(const char *dir, uid_t uid, gid_t gid)
+{
+	proc_chown_uid = uid;
+	proc_chown_gid = gid;
+	return nftw(dir, proc_chown_entry, 16, FTW_PHYS | FTW_MOUNT);
 }

@@ -18,4 +18,16 @@ typedef void (*proc_main_fn)(int fd, void *arg);
  */
 pid_t proc_spawn(const char *name, proc_main_fn main, void *arg, int *fd);
 
+/*
+ * Becomes uid/gid for good (supplementary groups cleared, real, effective
+ * and saved ids all set, and a way back checked to fail).  0 or -1.
+ */
+int proc_drop_privileges(uid_t uid, gid_t gid);
+
+/*
+ * Gives `dir` and everything under it (not following symlinks, not leaving
+ * the file system) to uid/gid; entries already owned are left alone.  0 or -1.
+ */
+int proc_chown_tree(const char *dir, uid_t uid, gid_t gid);
+
 #endif

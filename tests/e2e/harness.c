@@ -178,6 +178,8 @@ edged_start(const char *extra_config)
 	    "data_dir = %s/data\n"
 	    "admin_token = %s\n"
 	    "pool_blanks = 2\n"
+	    /* Keep root: the temp dir and notify socket are root's (test_layers tests the drop). */
+	    "user =\n"
 	    "%s\n",
 	    e->dir, TEST_TOKEN, extra_config != NULL ? extra_config : "");
 	fclose(fp);

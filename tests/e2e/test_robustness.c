@@ -107,6 +107,8 @@ Test(robustness, sandbox_shows_seccomp_and_no_new_privs)
 	long pids[8];
 	int n, checked = 0;
 
+	/* A blank is listed once its HELLO said its lock-down is complete. */
+	cr_assert(edged_log_wait(e, "sandbox spawned", 20000), "no sandbox came up");
 	n = sandbox_pids("blank", false, pids, 8);
 	cr_assert_gt(n, 0, "no blank sandbox to look at");
 	for (int i = 0; i < n; i++) {

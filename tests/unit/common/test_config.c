@@ -382,6 +382,9 @@ static const char *const all_keys[] = {
 	"max_connections",
 	"script_max_bytes",
 	"drain_timeout",
+	"user",
+	"sandbox_uid_base",
+	"required_layers",
 };
 
 /*
@@ -435,7 +438,10 @@ Test(config, shipped_file_documents_every_key_with_its_default)
 	got.request_body_max = got.request_line_max = got.header_count_max = 77;
 	got.header_bytes_max = got.header_timeout_ms = got.keepalive_timeout_ms = 77;
 	got.max_connections = got.script_max_bytes = got.drain_timeout_s = 77;
+	got.sandbox_uid_base = 77;
 	strcpy(got.admin_token, "x");
+	strcpy(got.user, "x");
+	strcpy(got.required_layers, "x");
 	cr_assert_eq(
 	    config_load_file(&got, write_file(uncommented), err, sizeof(err)), 0, "%s", err);
 	free(uncommented);

@@ -26,6 +26,8 @@
 #include <sys/syscall.h>
 #include <sys/un.h>
 #include <sys/wait.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -59,6 +61,10 @@ struct child {
 };
 
 static pid_t test_pid;                /* the test process: the child's parent */
+/* Set by a test before child_spawn: clone flags and per-slot identity for the child. */
+static unsigned long test_namespaces;
+static bool test_set_uid;
+static uid_t test_uid;
 static void (*before_lockdown)(void); /* run in the child just before lockdown_apply */
 
 extern char **environ;
@@ -113,6 +119,10 @@ child_lock(int end3, int end4, int err_fd)
 	lc.nkeep = 3;
 	lc.address_space_bytes = TEST_AS_BYTES;
 	lc.cpu_seconds = TEST_CPU_SECONDS;
+	lc.namespaces = test_namespaces;
+	lc.set_uid = test_set_uid;
+	lc.uid = test_uid;
+	lc.gid = (gid_t)test_uid;
 	if (before_lockdown != NULL)
 		before_lockdown();
 	if (lockdown_apply(&lc, &failed) == -1) {
@@ -133,8 +143,8 @@ child_spawn(struct child *ch, void (*body)(void *), void *arg, int err_fd)
 	test_pid = getpid();
 	cr_assert_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, s3), 0);
 	cr_assert_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, s4), 0);
-	ch->pid = fork();
-	cr_assert_neq(ch->pid, -1, "fork: %s", strerror(errno));
+	ch->pid = lockdown_clone(test_namespaces);
+	cr_assert_neq(ch->pid, -1, "clone: %s", strerror(errno));
 	if (ch->pid == 0) {
 		close(s3[0]);
 		close(s4[0]);
@@ -959,4 +969,307 @@ Test(lockdown_allowed, stop_and_continue_while_polling, .timeout = 30)
 	status = child_wait(&ch);
 	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0,
 	    "a stopped and continued sandbox must live on: %s", status_text(status));
+}
+
+/* --- namespaces, per-slot uid, Landlock, the probe, the release binary ---------- */
+
+static void
+read_proc_file(pid_t pid, const char *name, char *text, size_t size)
+{
+	char path[64];
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%ld/%s", (long)pid, name);
+	fd = open(path, O_RDONLY);
+	cr_assert_neq(fd, -1, "%s: %s", path, strerror(errno));
+	cr_assert_gt(read_some(fd, text, size), 0);
+	close(fd);
+}
+
+/* Blocks until the test closes fd 3 (after saying "ready"). */
+static void
+wait_body(void *arg)
+{
+	char c;
+
+	(void)arg;
+	child_report("ready");
+	while (read(3, &c, 1) > 0)
+		;
+}
+
+static void skip_seccomp(void);
+
+/* The namespaces this host lets us create, or a visible SKIP. */
+static unsigned long
+namespaces_or_skip(void)
+{
+	unsigned long ns = lockdown_namespaces_wanted();
+	char reason[128];
+	int status;
+	pid_t pid = lockdown_clone(ns);
+
+	if (pid == -1) {
+		snprintf(reason, sizeof(reason), "clone with new namespaces: %s", strerror(errno));
+		skip_visibly("namespaces", reason);
+	}
+	if (pid == 0)
+		_exit(0);
+	cr_assert_eq(waitpid(pid, &status, 0), pid);
+	return ns;
+}
+
+static void
+ns_link(pid_t pid, const char *ns, char *out, size_t len)
+{
+	char path[64];
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "/proc/%ld/ns/%s", (long)pid, ns);
+	n = readlink(path, out, len - 1);
+	cr_assert_gt(n, 0, "readlink %s: %s", path, strerror(errno));
+	out[n] = '\0';
+}
+
+/* Spawns a locked child that waits; the test inspects it, then lets it go. */
+static void
+with_waiting_child(void (*inspect)(pid_t pid))
+{
+	struct child ch;
+	char ready[8];
+	int status;
+
+	child_spawn(&ch, wait_body, NULL, -1);
+	cr_assert_eq(read(ch.fd3, ready, 5), 5, "the child did not come up");
+	inspect(ch.pid);
+	shutdown(ch.fd3, SHUT_RDWR);
+	status = child_wait(&ch);
+	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0, "%s", status_text(status));
+}
+
+static const char *const ns_kinds[] = { "net", "ipc", "mnt", "pid" };
+
+/* Inside the locked child (seccomp skipped by the test hook): its own links. */
+static void
+ns_report_body(void *arg)
+{
+	(void)arg;
+	for (size_t i = 0; i < sizeof(ns_kinds) / sizeof(ns_kinds[0]); i++) {
+		char path[64], link[128];
+		ssize_t n;
+
+		snprintf(path, sizeof(path), "/proc/self/ns/%s", ns_kinds[i]);
+		n = readlink(path, link, sizeof(link) - 1);
+		link[n > 0 ? n : 0] = '\0';
+		child_report("%s\n", n > 0 ? link : strerror(errno));
+	}
+}
+
+Test(lockdown_layers, namespaces_are_new, .timeout = 30)
+{
+	char out[1024], mine[128], *line, *save = NULL;
+	struct child ch;
+	int status;
+
+	test_namespaces = namespaces_or_skip();
+	before_lockdown = skip_seccomp;
+	child_spawn(&ch, ns_report_body, NULL, -1);
+	read_some(ch.fd3, out, sizeof(out));
+	status = child_wait(&ch);
+	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0, "%s", status_text(status));
+	line = strtok_r(out, "\n", &save);
+	for (size_t i = 0; i < sizeof(ns_kinds) / sizeof(ns_kinds[0]); i++) {
+		cr_assert_not_null(line, "the child reported %zu namespaces", i);
+		ns_link(getpid(), ns_kinds[i], mine, sizeof(mine));
+		cr_assert(strncmp(line, ns_kinds[i], strlen(ns_kinds[i])) == 0,
+		    "child's %s: %s", ns_kinds[i], line);
+		cr_assert_str_neq(mine, line, "the sandbox shares our %s namespace (%s)",
+		    ns_kinds[i], mine);
+		line = strtok_r(NULL, "\n", &save);
+	}
+}
+
+static void
+inspect_uid(pid_t pid)
+{
+	char status[4096], want[96];
+
+	read_proc_file(pid, "status", status, sizeof(status));
+	snprintf(want, sizeof(want), "\nUid:\t%lu\t%lu\t%lu\t%lu\n", (unsigned long)test_uid,
+	    (unsigned long)test_uid, (unsigned long)test_uid, (unsigned long)test_uid);
+	cr_assert(strstr(status, want) != NULL, "no '%s' in:\n%s", want + 1, status);
+	snprintf(want, sizeof(want), "\nGid:\t%lu\t%lu\t%lu\t%lu\n", (unsigned long)test_uid,
+	    (unsigned long)test_uid, (unsigned long)test_uid, (unsigned long)test_uid);
+	cr_assert(strstr(status, want) != NULL, "no '%s' in:\n%s", want + 1, status);
+	{
+		const char *groups = strstr(status, "\nGroups:");
+
+		cr_assert_not_null(groups, "no Groups line in:\n%s", status);
+		groups += strlen("\nGroups:");
+		cr_assert_eq(strspn(groups, " \t"), strcspn(groups, "\n"),
+		    "supplementary groups left:\n%s", status);
+	}
+}
+
+Test(lockdown_layers, per_slot_uid_when_root, .timeout = 30)
+{
+	if (geteuid() != 0)
+		skip_visibly("uid", "not running as root");
+	test_set_uid = true;
+	test_uid = 200000 + 7;
+	with_waiting_child(inspect_uid);
+}
+
+Test(lockdown_layers, uid_unavailable_without_root_says_so, .timeout = 30)
+{
+	struct lockdown_config lc;
+	struct lockdown_report r;
+	const char *failed;
+	int p[2], status;
+	pid_t pid;
+
+	cr_assert_eq(pipe(p), 0);
+	pid = fork();
+	cr_assert_neq(pid, -1);
+	if (pid == 0) {
+		int keep[] = { 2, 3 };
+
+		child_place_fd(p[1], 3);
+		memset(&lc, 0, sizeof(lc));
+		lc.keep_fds = keep;
+		lc.nkeep = 2;
+		lc.namespaces_why = "test: not requested";
+		(void)lockdown_apply_report(&lc, &failed, &r);
+		_exit(write(3, &r, sizeof(r)) == (ssize_t)sizeof(r) ? 0 : 1);
+	}
+	close(p[1]);
+	cr_assert_eq(read(p[0], &r, sizeof(r)), (ssize_t)sizeof(r));
+	close(p[0]);
+	cr_assert_eq(waitpid(pid, &status, 0), pid);
+	cr_assert_eq(r.state[LOCKDOWN_UID], LOCKDOWN_UNAVAILABLE);
+	cr_assert_str_eq(r.reason[LOCKDOWN_UID], "not started as root");
+	cr_assert_eq(r.state[LOCKDOWN_NAMESPACES], LOCKDOWN_UNAVAILABLE);
+	cr_assert_str_eq(r.reason[LOCKDOWN_NAMESPACES], "test: not requested");
+	cr_assert_eq(r.state[LOCKDOWN_SECCOMP], LOCKDOWN_ENGAGED);
+}
+
+/* The Landlock ABI version, or a visible SKIP. */
+static long
+landlock_abi_or_skip(void)
+{
+	long abi = syscall(444 /* landlock_create_ruleset */, NULL, 0, 1u);
+
+	if (abi < 0)
+		skip_visibly("landlock", errno == ENOSYS ? "kernel built without landlock" :
+		    errno == EOPNOTSUPP ? "landlock not enabled at boot" : strerror(errno));
+	return abi;
+}
+
+static void
+skip_seccomp(void)
+{
+	lockdown_test_skip_seccomp = true;
+}
+
+/* Under every layer but seccomp: Landlock alone must refuse. */
+static void
+landlock_body(void *arg)
+{
+	long abi = *(long *)arg;
+	struct sockaddr_in sin = { .sin_family = AF_INET, .sin_port = htons(9) };
+	int fd, rc;
+
+	errno = 0;
+	fd = open("/etc/passwd", O_RDONLY);
+	child_report("open=%d:%d ", fd, fd == -1 ? errno : 0);
+	fd = open("/", O_RDONLY | O_DIRECTORY);
+	child_report("opendir=%d:%d ", fd, fd == -1 ? errno : 0);
+	if (abi >= 4) {
+		sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+		fd = socket(AF_INET, SOCK_STREAM, 0);
+		rc = fd == -1 ? -1 : connect(fd, (struct sockaddr *)&sin, sizeof(sin));
+		child_report("connect=%d:%d ", rc, rc == -1 ? errno : 0);
+	}
+	if (abi >= 6) {
+		rc = kill(test_pid, 0);
+		child_report("kill=%d:%d ", rc, rc == -1 ? errno : 0);
+	}
+}
+
+Test(lockdown_layers, landlock_denies_files_tcp_and_signals, .timeout = 30)
+{
+	long abi = landlock_abi_or_skip();
+	char out[256], want[64];
+	struct child ch;
+	int status;
+
+	before_lockdown = skip_seccomp;
+	child_spawn(&ch, landlock_body, &abi, -1);
+	read_some(ch.fd3, out, sizeof(out));
+	status = child_wait(&ch);
+	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0, "%s", status_text(status));
+	snprintf(want, sizeof(want), "open=-1:%d opendir=-1:%d ", EACCES, EACCES);
+	cr_assert(strncmp(out, want, strlen(want)) == 0, "want '%s...', got '%s'", want, out);
+	if (abi < 4)
+		fprintf(stderr, "SKIP(landlock tcp unavailable: abi %ld)\n", abi);
+	else {
+		snprintf(want, sizeof(want), "connect=-1:%d ", EACCES);
+		cr_assert(strstr(out, want) != NULL, "want '%s', got '%s'", want, out);
+	}
+	if (abi < 6)
+		fprintf(stderr, "SKIP(landlock signal scope unavailable: abi %ld)\n", abi);
+	else {
+		snprintf(want, sizeof(want), "kill=-1:%d ", EPERM);
+		cr_assert(strstr(out, want) != NULL, "want '%s', got '%s'", want, out);
+	}
+}
+
+Test(lockdown_layers, probe_reports_every_layer, .timeout = 30)
+{
+	char lines[LOCKDOWN_NLAYERS][LOCKDOWN_LINE_MAX];
+	struct lockdown_config lc;
+	struct lockdown_report r;
+	unsigned long ns = 0;
+
+	memset(&lc, 0, sizeof(lc));
+	lc.address_space_bytes = TEST_AS_BYTES;
+	lc.cpu_seconds = TEST_CPU_SECONDS;
+	lc.set_uid = geteuid() == 0;
+	lc.uid = lc.gid = 200000;
+	cr_assert_eq(lockdown_probe(&lc, &ns, &r), 0);
+	lockdown_report_lines(&r, lines);
+	for (size_t i = 0; i < LOCKDOWN_NLAYERS; i++) {
+		fprintf(stderr, "probe: %s\n", lines[i]);
+		cr_assert(r.state[i] == LOCKDOWN_ENGAGED || r.state[i] == LOCKDOWN_UNAVAILABLE,
+		    "%s", lines[i]);
+		if (r.state[i] == LOCKDOWN_UNAVAILABLE)
+			fprintf(stderr, "SKIP(%s unavailable: %s)\n", lockdown_layer_name(i),
+			    r.reason[i]);
+	}
+	/* What always works must have engaged. */
+	cr_assert_eq(r.state[LOCKDOWN_SECCOMP], LOCKDOWN_ENGAGED, "%s", lines[LOCKDOWN_SECCOMP]);
+	cr_assert_eq(r.state[LOCKDOWN_NO_NEW_PRIVS], LOCKDOWN_ENGAGED);
+	cr_assert_eq(r.state[LOCKDOWN_RLIMITS], LOCKDOWN_ENGAGED);
+	cr_assert_eq(r.state[LOCKDOWN_CLOSED_FDS], LOCKDOWN_ENGAGED);
+	cr_assert_eq(ns != 0, r.state[LOCKDOWN_NAMESPACES] == LOCKDOWN_ENGAGED);
+}
+
+Test(lockdown_release, binary_has_no_test_hooks, .timeout = 30)
+{
+	char cmd[1200], line[512];
+	bool has_lockdown = false, has_hook = false;
+	FILE *fp;
+
+	snprintf(cmd, sizeof(cmd), "nm '%s' 2>&1", EDGED_BINARY);
+	fp = popen(cmd, "r");
+	cr_assert_not_null(fp);
+	while (fgets(line, sizeof(line), fp) != NULL) {
+		if (strstr(line, " lockdown_apply") != NULL)
+			has_lockdown = true;
+		if (strstr(line, "lockdown_test_") != NULL)
+			has_hook = true;
+	}
+	pclose(fp);
+	cr_assert(has_lockdown, "no lockdown_apply symbol in %s: cannot check", EDGED_BINARY);
+	cr_assert(!has_hook, "the release binary %s has a lockdown_test_ symbol", EDGED_BINARY);
 }
