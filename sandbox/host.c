@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "common/log.h"
+#include "sandbox/crypto.h"
 #include "sandbox/runtime_parts.h"
 
 /* Stash keys: the runtime's shared object (the `rt` of every part). */
@@ -92,6 +93,7 @@ sandbox_runtime_new(const struct sandbox_limits *limits)
 		log_warn("cannot allocate the sandbox runtime");
 		return NULL;
 	}
+	(void)crypto_init();  /* before fork and lock-down; failure is logged, crypto then fails */
 	alloc_init(&rt->alloc, limits != NULL ? limits->memory_bytes : 0);
 	rt->ctx = duk_create_heap(alloc_malloc, alloc_realloc, alloc_free, rt, edged_duk_fatal);
 	if (rt->ctx == NULL) {

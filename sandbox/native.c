@@ -182,4 +182,6 @@ void
 native_register(duk_context *ctx)
 {
 	duk_put_function_list(ctx, -1, native_functions);
+	native_crypto_register(ctx);
+	native_url_register(ctx);
 }
