@@ -2,8 +2,13 @@
  * edged-jsc: the build-time compiler of the sdk-js runtime.  Compiles each
  * runtime file with Duktape to bytecode and writes a C file that embeds the
  * parts (sandbox/runtime_parts.h).  Runs only at build time.
+ *
+ * `edged-jsc --check FILE` is edgectl's compatibility check: it compiles a
+ * built Worker script as a global program, as a sandbox does, and prints
+ * "LINE: MESSAGE" on stdout when Duktape rejects it (exit 1).
  */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,9 +43,12 @@ jsc_basename(const char *path)
 	return slash != NULL ? slash + 1 : path;
 }
 
-/* Pushes the wrapped source of `path`; -1 (logged) when it cannot be read. */
+/*
+ * Pushes the source of `path`, wrapped as a runtime part's function body when
+ * `wrap`; -1 (logged) when it cannot be read.
+ */
 static int
-jsc_push_source(duk_context *ctx, const char *path)
+jsc_push_source(duk_context *ctx, const char *path, bool wrap)
 {
 	FILE *f;
 	char chunk[8192];
@@ -51,7 +59,7 @@ jsc_push_source(duk_context *ctx, const char *path)
 		fprintf(stderr, "edged-jsc: cannot open '%s': %s\n", path, strerror(errno));
 		return -1;
 	}
-	duk_push_string(ctx, jsc_prefix);
+	duk_push_string(ctx, wrap ? jsc_prefix : "");
 	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0) {
 		duk_push_lstring(ctx, chunk, n);
 		parts++;
@@ -62,7 +70,7 @@ jsc_push_source(duk_context *ctx, const char *path)
 		return -1;
 	}
 	fclose(f);
-	duk_push_string(ctx, jsc_suffix);
+	duk_push_string(ctx, wrap ? jsc_suffix : "");
 	duk_concat(ctx, parts + 1);
 	return 0;
 }
@@ -71,7 +79,7 @@ jsc_push_source(duk_context *ctx, const char *path)
 static int
 jsc_compile(duk_context *ctx, const char *path)
 {
-	if (jsc_push_source(ctx, path) == -1)
+	if (jsc_push_source(ctx, path, true) == -1)
 		return -1;
 	duk_push_string(ctx, jsc_basename(path));
 	if (duk_pcompile(ctx, DUK_COMPILE_FUNCTION | DUK_COMPILE_STRICT) != 0) {
@@ -86,6 +94,45 @@ jsc_compile(duk_context *ctx, const char *path)
 		return -1;
 	}
 	duk_dump_function(ctx);
+	return 0;
+}
+
+/* The message of the error on the stack, without the " (line N)" Duktape appends. */
+static void
+jsc_print_error(duk_context *ctx)
+{
+	const char *msg;
+	const char *at;
+	long line = 0;
+
+	if (duk_is_error(ctx, -1)) {
+		duk_get_prop_string(ctx, -1, "lineNumber");
+		line = (long)duk_get_int_default(ctx, -1, 0);
+		duk_pop(ctx);
+	}
+	msg = duk_safe_to_string(ctx, -1);
+	at = strstr(msg, " (line ");
+	if (at != NULL && msg[strlen(msg) - 1] == ')')
+		printf("%ld: %.*s\n", line, (int)(at - msg), msg);
+	else
+		printf("%ld: %s\n", line, msg);
+}
+
+/*
+ * --check: compiles `path` as a global (non-strict) program, the way a sandbox
+ * compiles an uploaded script.  0 when it compiles, 1 when Duktape rejects it
+ * ("LINE: MESSAGE" on stdout), 2 when the file cannot be read.
+ */
+static int
+jsc_check(duk_context *ctx, const char *path)
+{
+	if (jsc_push_source(ctx, path, false) == -1)
+		return 2;
+	duk_push_string(ctx, jsc_basename(path));
+	if (duk_pcompile(ctx, 0) != 0) {
+		jsc_print_error(ctx);
+		return 1;
+	}
 	return 0;
 }
 
@@ -130,13 +177,20 @@ main(int argc, char **argv)
 	char tmp[4096];
 	int rc;
 
-	if (argc < 2) {
-		fprintf(stderr, "usage: edged-jsc OUT.c file.js ...\n");
+	if (argc < 2 || (strcmp(argv[1], "--check") == 0 && argc != 3)) {
+		fprintf(stderr,
+		    "usage: edged-jsc OUT.c file.js ...\n"
+		    "       edged-jsc --check FILE.js\n");
 		return 2;
 	}
 	if ((ctx = duk_create_heap_default()) == NULL) {
 		fprintf(stderr, "edged-jsc: cannot create a duktape heap\n");
 		return 1;
+	}
+	if (strcmp(argv[1], "--check") == 0) {
+		rc = jsc_check(ctx, argv[2]);
+		duk_destroy_heap(ctx);
+		return rc;
 	}
 	snprintf(tmp, sizeof(tmp), "%s.tmp", argv[1]);
 	if ((out = fopen(tmp, "w")) == NULL) {

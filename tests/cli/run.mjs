@@ -1,0 +1,394 @@
+// End-to-end tests of edgectl (sdk-js/cli) against a real edged.
+// Usage: node tests/cli/run.mjs EDGED_BIN EDGED_JSC   (ctest: cli_edgectl)
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import http from 'node:http';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const HERE = path.dirname(fileURLToPath(import.meta.url));
+const SOURCE = path.resolve(HERE, '../..');
+const CLI_DIR = path.join(SOURCE, 'sdk-js/cli');
+const EDGECTL = path.join(CLI_DIR, 'bin/edgectl.js');
+const FIXTURES = path.join(HERE, 'fixtures');
+const [EDGED_BIN, EDGED_JSC] = process.argv.slice(2).map((p) => path.resolve(p));
+
+if (!EDGED_BIN || !EDGED_JSC) {
+  console.error('usage: node tests/cli/run.mjs EDGED_BIN EDGED_JSC');
+  process.exit(2);
+}
+if (!fs.existsSync(path.join(CLI_DIR, 'node_modules/esbuild'))) {
+  console.error("sdk-js/cli/node_modules is missing: run 'npm ci' in sdk-js/cli (scripts/test does)");
+  process.exit(1);
+}
+
+const { startEdged } = await import(path.join(CLI_DIR, 'lib/edged.js'));
+const { hasLookbehind, regexpProblems } = await import(path.join(CLI_DIR, 'lib/checks.js'));
+
+let edged;
+const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'edgectl-test-'));
+
+before(async () => {
+  edged = await startEdged({ bin: EDGED_BIN, dir: fs.mkdtempSync(path.join(scratch, 'edged-')) });
+});
+
+after(async () => {
+  if (edged) await edged.stop();
+  fs.rmSync(scratch, { recursive: true, force: true });
+});
+
+function baseEnv(extra = {}) {
+  const env = { ...process.env };
+  delete env.EDGED_ACCOUNT;
+  return { ...env, EDGED_BIN, EDGED_JSC, ...extra };
+}
+
+// Runs edgectl to completion: { code, stdout, stderr }.
+function edgectl(args, { cwd, env = {} } = {}) {
+  const child = spawn(process.execPath, [EDGECTL, ...args], {
+    cwd,
+    env: baseEnv({ EDGED_API: edged.admin, EDGED_TOKEN: edged.token, ...env }),
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (c) => { stdout += c; });
+  child.stderr.on('data', (c) => { stderr += c; });
+  return new Promise((resolve, reject) => {
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+function assertOk(r) {
+  assert.equal(r.code, 0, `edgectl failed:\n${r.stdout}${r.stderr}`);
+}
+
+// GET http://HOST/PATH through edged's public listener.
+function get(host, urlPath = '/', base = edged.public) {
+  const u = new URL(base);
+  return new Promise((resolve, reject) => {
+    http.get({ host: u.hostname, port: u.port, path: urlPath, headers: { host } }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (c) => { body += c; });
+      res.on('end', () => resolve({ status: res.statusCode, body }));
+    }).on('error', reject);
+  });
+}
+
+async function getJson(host, urlPath) {
+  const r = await get(host, urlPath);
+  assert.equal(r.status, 200, `GET ${host}${urlPath}: ${r.status} ${r.body}`);
+  return JSON.parse(r.body);
+}
+
+// A copy of a fixture project in the scratch dir, with files replaced or added.
+function project(fixture, files = {}) {
+  const dir = fs.mkdtempSync(path.join(scratch, `${fixture || 'inline'}-`));
+  if (fixture) fs.cpSync(path.join(FIXTURES, fixture), dir, { recursive: true });
+  for (const [name, text] of Object.entries(files)) {
+    fs.mkdirSync(path.dirname(path.join(dir, name)), { recursive: true });
+    fs.writeFileSync(path.join(dir, name), text);
+  }
+  return dir;
+}
+
+async function adminGet(urlPath) {
+  const res = await fetch(edged.admin + urlPath, { headers: { authorization: `Bearer ${edged.token}` } });
+  return (await res.json()).result;
+}
+
+describe('edgectl deploy: a modern TypeScript Worker lowered to ES5', () => {
+  let answer;
+  before(async () => {
+    assertOk(await edgectl(['deploy'], { cwd: path.join(FIXTURES, 'modern') }));
+    answer = await getJson('modern.cli.test', '/');
+  });
+
+  // Each feature's result as Node computes it from the same source.
+  const expected = {
+    classSuper: 'a square of side 2',
+    classPrivate: { area: 25, history: [2, 3], isShape: true },
+    asyncAwait: 42,
+    asyncGenerator: [3, 2, 1],
+    spread: { array: [0, 1, 2, 3], object: { x: 1, y: 5, z: 6 }, max: 2 },
+    destructuring: { a: 1, first: 2, rest: [3, 4], others: { c: 5, d: 6 }, x: 10, z: 'z' },
+    optionalChaining: ['fallback', 'none', null, 0],
+    templateLiteral: ['3 x 3 = 9', 'a|b|c1,2'],
+    mapForOf: ['a=1', 'b=2', 'c=3'],
+    setForOf: { size: 3, order: [3, 1, 2], spread: 'helo' },
+    objectEntries: [['x', 1], ['y', 'two']],
+    arrayIncludes: [true, false],
+    vars: { greeting: 'hello from wrangler.toml', max: 3, names: ['a', 'b'] },
+  };
+  for (const [feature, value] of Object.entries(expected)) {
+    test(feature, () => assert.deepEqual(answer[feature], value));
+  }
+
+  test('every route of wrangler.toml serves it, once', async () => {
+    assert.deepEqual((await getJson('modern.cli.test', '/v2/x')).classSuper, expected.classSuper);
+    const routes = await adminGet('/client/v4/accounts/cli-modern/workers/routes');
+    assert.deepEqual(routes.map((r) => [r.pattern, r.script]).sort(),
+      [['modern.cli.test/*', 'modern'], ['modern.cli.test/v2/*', 'modern']]);
+  });
+});
+
+describe('edgectl deploy: vars, redeploys and routes', () => {
+  test('the worker sees vars; a second deploy changes the answer; routes stay single', async () => {
+    const dir = project('vars');
+    const env = { EDGED_ACCOUNT: 'cli-vars' };
+    const first = await edgectl(['deploy'], { cwd: dir, env });
+    assertOk(first);
+    const v1 = /deployed vars version (\d+)/.exec(first.stdout);
+    assert.ok(v1, first.stdout);
+    assert.deepEqual(await getJson('vars.cli.test', '/'),
+      { greeting: 'hello', limits: { max: 3, names: ['a', 'b'] }, revision: 1 });
+
+    const toml = fs.readFileSync(path.join(dir, 'wrangler.toml'), 'utf8');
+    fs.writeFileSync(path.join(dir, 'wrangler.toml'), toml.replace('GREETING = "hello"', 'GREETING = "bonjour"'));
+    const source = fs.readFileSync(path.join(dir, 'src/index.ts'), 'utf8');
+    fs.writeFileSync(path.join(dir, 'src/index.ts'), source.replace('REVISION = 1', 'REVISION = 2'));
+    const second = await edgectl(['deploy', '--config', path.join(dir, 'wrangler.toml')], { env });
+    assertOk(second);
+    const v2 = /deployed vars version (\d+)/.exec(second.stdout);
+    assert.ok(v2 && Number(v2[1]) > Number(v1[1]), second.stdout);
+    assert.deepEqual(await getJson('vars.cli.test', '/'),
+      { greeting: 'bonjour', limits: { max: 3, names: ['a', 'b'] }, revision: 2 });
+    const routes = await adminGet('/client/v4/accounts/cli-vars/workers/routes');
+    assert.deepEqual(routes.map((r) => r.pattern), ['vars.cli.test/*']);
+  });
+
+  test('wrangler.json works like wrangler.toml', async () => {
+    const dir = project('vars', {
+      'wrangler.json': JSON.stringify({
+        name: 'json-vars', main: 'src/index.ts', account_id: 'cli-json',
+        routes: [{ pattern: 'json.cli.test/*' }], vars: { GREETING: 'from json', LIMITS: { max: 1, names: [] } },
+      }),
+    });
+    fs.rmSync(path.join(dir, 'wrangler.toml'));
+    assertOk(await edgectl(['deploy'], { cwd: dir }));
+    assert.deepEqual(await getJson('json.cli.test', '/'),
+      { greeting: 'from json', limits: { max: 1, names: [] }, revision: 1 });
+  });
+
+  test('an unsupported config key is refused by name', async () => {
+    const dir = project('vars');
+    fs.appendFileSync(path.join(dir, 'wrangler.toml'), '\n[[kv_namespaces]]\nbinding = "KV"\nid = "x"\n');
+    const r = await edgectl(['deploy'], { cwd: dir, env: { EDGED_ACCOUNT: 'cli-vars' } });
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /wrangler\.toml: 'kv_namespaces' is not supported by edged/);
+  });
+
+  test("the API's error is told at the original file and line", async () => {
+    const dir = project(null, {
+      'wrangler.toml': 'name = "throws"\nmain = "src/index.ts"\naccount_id = "cli-throws"\n',
+      'src/index.ts': [
+        '// The global scope throws: the upload is refused.',
+        'const config: { port?: number } = {};',
+        'if (config.port === undefined) {',
+        "  throw new Error('port is not configured');",
+        '}',
+        'export default { fetch: () => new Response(String(config.port)) };',
+        '',
+      ].join('\n'),
+    });
+    const r = await edgectl(['deploy'], { cwd: dir });
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /^src\/index\.ts:4: edged rejected the script: Error: port is not configured$/m);
+  });
+
+  test('a wrong token is reported with the API message', async () => {
+    const r = await edgectl(['deploy'], { cwd: path.join(FIXTURES, 'vars'), env: { EDGED_TOKEN: 'wrong', EDGED_ACCOUNT: 'cli-vars' } });
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /auth/i);
+  });
+});
+
+describe('edgectl build: what edged cannot run is refused at its source', () => {
+  test('a RegExp lookbehind names the original file and line', async () => {
+    const r = await edgectl(['build', 'src/index.ts', '-o', path.join(scratch, 'lookbehind.js')],
+      { cwd: path.join(FIXTURES, 'lookbehind') });
+    assert.notEqual(r.code, 0);
+    assert.equal(r.stderr.trim(), "src/index.ts:7: RegExp lookbehind is not supported by edged's JavaScript engine");
+    assert.equal(fs.existsSync(path.join(scratch, 'lookbehind.js')), false);
+  });
+
+  test('BigInt literals, u flags and top-level await name their line', async () => {
+    const dir = project(null, {
+      'big.ts': 'export const a = 1;\nexport const b = 2n ** 64n;\n',
+      'uflag.ts': "import { x } from './lib/x';\nexport default { x };\n",
+      'lib/x.ts': '// a dependency\nexport const x = /\\p{L}+/u;\n',
+      'tla.ts': 'const c = await Promise.resolve(1);\nexport default { c };\n',
+    });
+    const big = await edgectl(['build', 'big.ts', '-o', 'out.js'], { cwd: dir });
+    assert.equal(big.code, 1);
+    assert.equal(big.stderr.trim(), "big.ts:2: BigInt literals are not supported by edged's JavaScript engine");
+    const uflag = await edgectl(['build', 'uflag.ts', '-o', 'out.js'], { cwd: dir });
+    assert.equal(uflag.code, 1);
+    assert.equal(uflag.stderr.trim(), "lib/x.ts:2: RegExp flag 'u' is not supported by edged's JavaScript engine");
+    const tla = await edgectl(['build', 'tla.ts', '-o', 'out.js'], { cwd: dir });
+    assert.equal(tla.code, 1);
+    assert.match(tla.stderr, /^tla\.ts:1: top-level await is not supported by edged/);
+  });
+
+  test('look-alikes in strings, comments, templates and classes pass', async () => {
+    const dir = project(null, {
+      'ok.ts': [
+        '// a comment: /(?<=a)b/u and 10n',
+        '/* block: 2n ** 64n, /x/v */',
+        'const s = "/(?<=\\\\$)\\\\d+/u 5n";',
+        'const t = `${s} /(?<!a)/u ${1 + 2}n`;',
+        'const escaped = /\\(?<=x\\)/g;',
+        'const inClass = /[(?<=]+/;',
+        'const named = /(?<year>\\d{4})/;',
+        'export default { fetch: () => new Response(s + t + escaped.source + inClass.source + named.source) };',
+        '',
+      ].join('\n'),
+    });
+    const r = await edgectl(['build', 'ok.ts', '-o', 'out.js', '--sourcemap'], { cwd: dir });
+    assertOk(r);
+    assert.equal(r.stderr, '');
+    const out = fs.readFileSync(path.join(dir, 'out.js'), 'utf8');
+    assert.match(out, /var __worker =/);
+    assert.doesNotMatch(out, /=>|\bconst\b|`/);
+    assert.match(out, /\/\/# sourceMappingURL=out\.js\.map\n$/);
+    const map = JSON.parse(fs.readFileSync(path.join(dir, 'out.js.map'), 'utf8'));
+    assert.deepEqual(map.sources, ['ok.ts']);
+  });
+
+  test('the pre-check reads RegExp patterns, not text', () => {
+    assert.equal(hasLookbehind('(?<=a)b'), true);
+    assert.equal(hasLookbehind('(?<!a)b'), true);
+    assert.equal(hasLookbehind('\\(?<=a'), false);
+    assert.equal(hasLookbehind('[(?<=]'), false);
+    assert.equal(hasLookbehind('(?<name>a)'), false);
+    assert.deepEqual(regexpProblems('a', 'gi'), []);
+    assert.equal(regexpProblems('a', 'v')[0].fatal, true);
+    assert.equal(regexpProblems('a', 's')[0].fatal, false);
+  });
+
+  test("what only Duktape refuses is found by edged-jsc and mapped back", async () => {
+    const dir = project(null, {
+      'src/index.ts': "import { matches } from './match';\nexport default { fetch: () => new Response(String(matches('b'))) };\n",
+      'src/match.ts': [
+        '// Quantified lookahead: Annex B JavaScript, but not for Duktape.',
+        'export function matches(s: string): boolean {',
+        '  const ok = s.length > 0;',
+        '  return ok && /(?=a)*b/.test(s);',
+        '}',
+        '',
+      ].join('\n'),
+    });
+    const r = await edgectl(['build', 'src/index.ts', '-o', 'out.js'], { cwd: dir });
+    assert.equal(r.code, 1);
+    assert.equal(r.stderr.trim(),
+      "src/match.ts:4: edged's JavaScript engine cannot compile this: SyntaxError: quantifier without preceding atom");
+    assert.deepEqual(fs.readdirSync(dir).filter((f) => f.startsWith('out.js')), []);
+  });
+
+  test('cloudflare:workers resolves to base classes, node:* to the runtime', async () => {
+    const dir = project(null, {
+      'do.ts': [
+        "import { DurableObject, WorkerEntrypoint } from 'cloudflare:workers';",
+        "import { Buffer } from 'node:buffer';",
+        'export class Room extends DurableObject { hello() { return (this as any).env; } }',
+        'export class Api extends WorkerEntrypoint {}',
+        'export default { fetch: () => new Response(typeof Buffer) };',
+        '',
+      ].join('\n'),
+    });
+    assertOk(await edgectl(['build', 'do.ts', '-o', 'out.js'], { cwd: dir }));
+    const out = fs.readFileSync(path.join(dir, 'out.js'), 'utf8');
+    assert.match(out, /__edged_builtin\("cloudflare:workers"\)/);
+    assert.match(out, /load\("node:buffer"\)/);
+  });
+});
+
+describe('edged-jsc --check', () => {
+  test('prints LINE: MESSAGE and exits 1 on what Duktape rejects', async () => {
+    const bad = path.join(scratch, 'bad.js');
+    const good = path.join(scratch, 'good.js');
+    fs.writeFileSync(bad, 'var a = 1;\nvar b = 2;\nvar r = /(?<=a)b/;\n');
+    fs.writeFileSync(good, 'var __worker = { default: { fetch: function () { return 1; } } };\n');
+    const run = (file) => new Promise((resolve) => {
+      const child = spawn(EDGED_JSC, ['--check', file]);
+      let out = '';
+      child.stdout.on('data', (c) => { out += c; });
+      child.on('close', (code) => resolve({ code, out }));
+    });
+    assert.deepEqual(await run(bad), { code: 1, out: '3: SyntaxError: invalid regexp group\n' });
+    assert.deepEqual(await run(good), { code: 0, out: '' });
+    assert.equal((await run(path.join(scratch, 'missing.js'))).code, 2);
+  });
+});
+
+describe('edgectl dev', () => {
+  test('serves on localhost, redeploys on change, stops edged on Ctrl-C', { timeout: 120000 }, async () => {
+    const dir = project('vars');
+    const child = spawn(process.execPath, [EDGECTL, 'dev'], {
+      cwd: dir, env: baseEnv(), stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr.on('data', (c) => { stderr += c; });
+    const lines = [];
+    const waiters = [];
+    let pending = '';
+    child.stdout.setEncoding('utf8');
+    child.stdout.on('data', (chunk) => {
+      pending += chunk;
+      let nl;
+      while ((nl = pending.indexOf('\n')) !== -1) {
+        lines.push(pending.slice(0, nl));
+        pending = pending.slice(nl + 1);
+        for (const w of [...waiters]) w();
+      }
+    });
+    const exited = new Promise((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
+    // Resolves with the first stdout line matching `re`; rejects if edgectl exits first.
+    const waitLine = (re) => new Promise((resolve, reject) => {
+      const check = () => {
+        const hit = lines.find((l) => re.test(l));
+        if (!hit) return;
+        waiters.splice(waiters.indexOf(check), 1);
+        resolve(hit);
+      };
+      waiters.push(check);
+      check();
+      // A failed deploy does not end dev (it waits for a fix); here it ends the wait.
+      const failed = () => {
+        if (lines.some((l) => /^deploy failed/.test(l))) reject(new Error(`edgectl dev:\n${lines.join('\n')}\n${stderr}`));
+      };
+      waiters.push(failed);
+      failed();
+      exited.then(() => reject(new Error(`edgectl dev exited:\n${lines.join('\n')}\n${stderr}`)));
+    });
+    try {
+      const serving = await waitLine(/curl http:\/\/localhost:\d+\//);
+      const base = `http://127.0.0.1:${/localhost:(\d+)/.exec(serving)[1]}`;
+      await waitLine(/^deployed vars version \d+$/);
+      let r = await get('localhost', '/', base);
+      assert.equal(r.status, 200, r.body);
+      assert.equal(JSON.parse(r.body).revision, 1);
+
+      const file = path.join(dir, 'src/index.ts');
+      fs.writeFileSync(file, fs.readFileSync(file, 'utf8').replace('REVISION = 1', 'REVISION = 2'));
+      await waitLine(/^redeployed vars version \d+$/);
+      r = await get('localhost', '/', base);
+      assert.equal(JSON.parse(r.body).revision, 2);
+
+      child.kill('SIGINT');
+      assert.deepEqual(await exited, { code: 0, signal: null });
+      await assert.rejects(get('localhost', '/', base), /ECONNREFUSED/);
+    } finally {
+      // SIGTERM, not SIGKILL: edgectl dev then stops its edged too.
+      if (child.exitCode === null && child.signalCode === null) {
+        child.kill('SIGTERM');
+        await exited;
+      }
+    }
+  });
+});
