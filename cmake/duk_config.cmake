@@ -25,5 +25,10 @@ duk_replace("#undef DUK_USE_FATAL_HANDLER\n"
 duk_replace("#undef DUK_USE_DATE_GET_LOCAL_TZOFFSET\n"
 	"/* edged: Workers run in UTC; localtime() would open /etc/localtime under seccomp */\n#define DUK_USE_DATE_GET_LOCAL_TZOFFSET(d) 0\n")
 
+# Date.now() moves only across I/O, as on Workers: see sandbox/clock.h.  Weak,
+# so that edged-jsc (which has no clock module) keeps the real time.
+duk_replace("#undef DUK_USE_DATE_GET_NOW\n"
+	"/* edged: the sandbox clock, frozen while JS runs; see sandbox/clock.h */\nextern double edged_duk_date_now(void) __attribute__((weak));\n#define DUK_USE_DATE_GET_NOW(ctx) (edged_duk_date_now != 0 ? edged_duk_date_now() : duk_bi_date_get_now_gettimeofday())\n")
+
 file(WRITE "${OUT}.tmp" "/* Generated at build time from ${IN} by cmake/duk_config.cmake. */\n${cfg}")
 file(RENAME "${OUT}.tmp" "${OUT}")

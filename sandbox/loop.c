@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "common/log.h"
+#include "sandbox/clock.h"
 
 #define LOOP_READ_CHUNK (64u << 10)
 
@@ -277,6 +278,7 @@ loop_run(struct loop *l)
 			log_warn("poll");
 			loop_exit(l, 1);
 		}
+		clock_tick();  /* I/O happened: tenant time moves now, never while JS runs */
 		if (pfd.revents & POLLOUT)
 			loop_flush(l);
 		if (pfd.revents & (POLLIN | POLLHUP | POLLERR))

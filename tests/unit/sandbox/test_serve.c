@@ -618,7 +618,7 @@ Test(serve, console_levels)
 	    "} } };\n", NULL);
 	r = fetch(14, "GET", "http://example.com/", NULL, NULL, 50);
 	cr_assert_eq(r.status, 200);
-	cr_assert(strstr(logs(), "2 at start 1 { a: [ 1, \"x\" ] }\n") != NULL, "logs: %s", logs());
+	cr_assert(strstr(logs(), "2 at start 1 { a: [ 1, 'x' ] }\n") != NULL, "logs: %s", logs());
 	cr_assert(strstr(logs(), "1 careful\n") != NULL, "logs: %s", logs());
 	cr_assert(strstr(logs(), "0 TypeError: bad") != NULL, "logs: %s", logs());
 	resp_release(&r);
