@@ -12,7 +12,7 @@
 
 #include "harness.h"
 
-#define WPT EDGED_SOURCE_DIR "/../shared/conformance/wpt/"
+#define WPT EDGED_SOURCE_DIR "/tests/data/wpt/"
 
 /* Answers {suite: {passed, failed: [messages]}} for both data sets. */
 static const char checker[] =

@@ -10,7 +10,7 @@
 
 #include "sandbox/base64.h"
 
-#define WPT EDGED_SHARED_DIR "/conformance/wpt/"
+#define WPT EDGED_WPT_DIR "/"
 
 Test(base64, every_wpt_case_passes)
 {

@@ -13,7 +13,7 @@
 
 #include "sandbox/url.h"
 
-#define WPT EDGED_SHARED_DIR "/conformance/wpt/"
+#define WPT EDGED_WPT_DIR "/"
 
 static const struct {
 	const char *name;
