@@ -97,7 +97,10 @@ native_timer_clear(duk_context *ctx)
 	return 0;
 }
 
-/* respond(handle, status, [name, value, ...], body or null); items are strings or bytes. */
+/*
+ * respond(handle, status, [name, value, ...], body or null or true); items are
+ * strings or bytes.  `true`: the body follows through respondChunk.
+ */
 static duk_ret_t
 native_respond(duk_context *ctx)
 {
@@ -108,6 +111,7 @@ native_respond(duk_context *ctx)
 	struct ipc_bytes *list;
 	const char *body = NULL;
 	size_t body_len = 0;
+	bool streaming = duk_is_boolean(ctx, 3) && duk_get_boolean(ctx, 3);
 
 	duk_require_object(ctx, 2);
 	count = duk_get_length(ctx, 2);
@@ -122,11 +126,28 @@ native_respond(duk_context *ctx)
 			return duk_error(ctx, DUK_ERR_TYPE_ERROR, "header items must be strings");
 		duk_pop(ctx);
 	}
-	if (!duk_is_null_or_undefined(ctx, 3) &&
+	if (!streaming && !duk_is_null_or_undefined(ctx, 3) &&
 	    (body = native_bytes(ctx, 3, &body_len)) == NULL)
 		return duk_error(ctx, DUK_ERR_TYPE_ERROR, "the body must be bytes");
 	if (s != NULL)
-		serve_respond(s, handle, status, list, count, body, body_len);
+		serve_respond(s, handle, status, list, count, body, body_len, streaming);
+	return 0;
+}
+
+/* respondChunk(handle, bytes or null, last): the next piece of a streaming body. */
+static duk_ret_t
+native_respond_chunk(duk_context *ctx)
+{
+	struct serve *s = native_serve(ctx);
+	uint32_t handle = duk_require_uint(ctx, 0);
+	bool last = duk_to_boolean(ctx, 2);
+	const char *chunk = NULL;
+	size_t len = 0;
+
+	if (!duk_is_null_or_undefined(ctx, 1) && (chunk = native_bytes(ctx, 1, &len)) == NULL)
+		return duk_error(ctx, DUK_ERR_TYPE_ERROR, "a body chunk must be bytes");
+	if (s != NULL)
+		serve_respond_chunk(s, handle, chunk, len, last);
 	return 0;
 }
 
@@ -173,6 +194,7 @@ static const duk_function_list_entry native_functions[] = {
 	{ "timerSet", native_timer_set, 2 },
 	{ "timerClear", native_timer_clear, 1 },
 	{ "respond", native_respond, 4 },
+	{ "respondChunk", native_respond_chunk, 3 },
 	{ "fail", native_fail, 2 },
 	{ "done", native_done, 1 },
 	{ NULL, NULL, 0 },

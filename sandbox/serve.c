@@ -33,6 +33,7 @@ struct serve_req {
 	bool has_body;
 	bool body_done;       /* REQ_BODY with last=1 seen, or no body */
 	bool responded;       /* RESP_HEAD or RESP_ERROR queued */
+	bool streaming;       /* RESP_HEAD queued, RESP_BODY with last=1 not yet */
 };
 
 struct serve {
@@ -100,6 +101,7 @@ serve_send_error(struct serve *s, struct serve_req *r, unsigned code)
 	struct ipc_value f[1];
 
 	r->responded = true;
+	r->streaming = false;
 	f[IPC_RESP_ERROR_CODE] = ipc_u64(code);
 	if (loop_send(&s->loop, IPC_RESP_ERROR, r->id, f, 1) == -1)
 		log_warn("cannot queue RESP_ERROR");
@@ -121,7 +123,7 @@ serve_fail(struct serve *s, uint32_t handle, unsigned code)
 {
 	struct serve_req *r = serve_req_by_handle(s, handle);
 
-	if (r == NULL || r->responded)
+	if (r == NULL || (r->responded && !r->streaming))
 		return;
 	/* An exception while the allocator refused memory is the memory limit. */
 	if (code == SERVE_ERROR_EXCEPTION && alloc_hit_cap(&s->rt->alloc)) {
@@ -131,32 +133,37 @@ serve_fail(struct serve *s, uint32_t handle, unsigned code)
 	serve_send_error(s, r, code);
 }
 
+/* Queues `body` in RESP_BODY chunks; `last` marks the final one (an empty one if len is 0). */
 static int
-serve_send_body(struct serve *s, struct serve_req *r, const uint8_t *body, size_t len)
+serve_send_body(struct serve *s, struct serve_req *r, const uint8_t *body, size_t len,
+    bool last)
 {
 	size_t at = 0;
 
-	while (at < len) {
+	do {
 		size_t n = len - at > IPC_BODY_CHUNK_MAX ? IPC_BODY_CHUNK_MAX : len - at;
 		struct ipc_value f[2];
 
-		f[IPC_RESP_BODY_CHUNK] = ipc_bytes(body + at, n);
-		f[IPC_RESP_BODY_LAST] = ipc_u64(at + n == len);
+		if (n == 0 && !last)
+			break;
+		f[IPC_RESP_BODY_CHUNK] = ipc_bytes(n > 0 ? body + at : (const uint8_t *)"", n);
+		f[IPC_RESP_BODY_LAST] = ipc_u64(last && at + n == len);
 		if (loop_send(&s->loop, IPC_RESP_BODY, r->id, f, 2) == -1)
 			return -1;
 		at += n;
-	}
+	} while (at < len);
 	return 0;
 }
 
 void
 serve_respond(struct serve *s, uint32_t handle, unsigned status,
-    const struct ipc_bytes *headers, size_t count, const void *body, size_t len)
+    const struct ipc_bytes *headers, size_t count, const void *body, size_t len,
+    bool streaming)
 {
 	static const char too_big[] = "the response headers exceed the limits (256 fields of 16 KiB)";
 	struct serve_req *r = serve_req_by_handle(s, handle);
 	struct ipc_value f[3];
-	bool has_body = body != NULL && len > 0;
+	bool has_body = streaming || (body != NULL && len > 0);
 
 	if (r == NULL || r->responded)
 		return;
@@ -169,11 +176,27 @@ serve_respond(struct serve *s, uint32_t handle, unsigned status,
 		return;
 	}
 	r->responded = true;
-	if (has_body && serve_send_body(s, r, body, len) == -1) {
+	r->streaming = streaming;
+	if (!streaming && has_body && serve_send_body(s, r, body, len, true) == -1) {
 		/* Only memory can fail here; the supervisor sees a truncated body. */
 		log_warn("cannot queue the response body of request %llu", (unsigned long long)r->id);
 		loop_exit(&s->loop, 1);
 	}
+}
+
+void
+serve_respond_chunk(struct serve *s, uint32_t handle, const void *chunk, size_t len, bool last)
+{
+	struct serve_req *r = serve_req_by_handle(s, handle);
+
+	if (r == NULL || !r->streaming)
+		return;
+	if (serve_send_body(s, r, chunk, len, last) == -1) {
+		log_warn("cannot queue the response body of request %llu", (unsigned long long)r->id);
+		loop_exit(&s->loop, 1);
+	}
+	if (last)
+		r->streaming = false;
 }
 
 /* ---- timers and request ends -------------------------------------------- */
@@ -205,6 +228,9 @@ serve_end(struct serve *s, uint32_t handle)
 
 	if (r == NULL)
 		return;
+	/* The supervisor waits for the end of a body: tell it there is none. */
+	if (r->streaming)
+		serve_send_error(s, r, SERVE_ERROR_EXCEPTION);
 	TAILQ_REMOVE(&s->reqs, r, entry);
 	free(r);
 }
@@ -279,8 +305,10 @@ serve_abort(struct serve *s, uint32_t handle, unsigned code)
 
 	if (r == NULL)
 		return;
-	if (code != 0 && !r->responded)
+	if (code != 0 && (!r->responded || r->streaming))
 		serve_send_error(s, r, code);
+	/* Cancelled by the supervisor: it expects nothing more. */
+	r->streaming = false;
 	serve_end(s, handle);
 	do {
 		c.nids = serve_take_timers(s, handle, c.ids, sizeof(c.ids) / sizeof(c.ids[0]));

@@ -25,17 +25,35 @@ void serve_timer_clear(struct serve *s, uint32_t id);
 /*
  * Sends the response of request `handle` (the JS-side number of a request):
  * RESP_HEAD, then the body in RESP_BODY chunks when `body` is not NULL and
- * not empty.  Borrowed pointers, used before returning.  Ignored when the
- * request is gone or has already been answered; headers over the IPC caps
- * turn into RESP_ERROR 1101 with a LOG line.
+ * not empty.  With `streaming`, `body` is ignored: RESP_HEAD announces a body
+ * that serve_respond_chunk sends as it is produced.  Borrowed pointers, used
+ * before returning.  Ignored when the request is gone or has already been
+ * answered; headers over the IPC caps turn into RESP_ERROR 1101 with a LOG line.
  */
 void serve_respond(struct serve *s, uint32_t handle, unsigned status,
-    const struct ipc_bytes *headers, size_t count, const void *body, size_t len);
+    const struct ipc_bytes *headers, size_t count, const void *body, size_t len,
+    bool streaming);
 
-/* Sends RESP_ERROR `code` for request `handle` unless it is gone or answered. */
+/*
+ * Sends the next piece of a streaming response body (serve_respond with
+ * `streaming`), in RESP_BODY chunks of at most IPC_BODY_CHUNK_MAX; `last`
+ * ends the body (`len` may then be 0).  Borrowed pointer.  Ignored unless
+ * request `handle` is streaming its body.
+ */
+void serve_respond_chunk(struct serve *s, uint32_t handle, const void *chunk, size_t len,
+    bool last);
+
+/*
+ * Sends RESP_ERROR `code` for request `handle` unless it is gone or answered;
+ * a response whose body is still streaming counts as unanswered (the
+ * supervisor then cuts the client's connection).
+ */
 void serve_fail(struct serve *s, uint32_t handle, unsigned code);
 
-/* Forgets request `handle` (answered and its waitUntil work settled). */
+/*
+ * Forgets request `handle` (answered and its waitUntil work settled).  A body
+ * still streaming is cut with RESP_ERROR 1101.
+ */
 void serve_end(struct serve *s, uint32_t handle);
 
 /* Disarms up to `max` timers of request `handle`, ids into ids[]; returns how many. */

@@ -344,7 +344,14 @@ http_conn_process(struct http_conn *c)
 	c->in_process = true;
 	in = bufferevent_get_input(c->bev);
 	while (http_conn_can_parse(c)) {
-		if (evbuffer_peek(in, -1, NULL, &v, 1) < 1 || v.iov_len == 0)
+		/*
+		 * Parse what arrived as one piece (bounded by the input high water):
+		 * each piece of body becomes one on_body call, and each of those
+		 * travels on to the sandbox as one message.
+		 */
+		if (evbuffer_pullup(in, (ev_ssize_t)(evbuffer_get_length(in) < HTTP_INPUT_HIGH_WATER ?
+			evbuffer_get_length(in) : HTTP_INPUT_HIGH_WATER)) == NULL ||
+		    evbuffer_peek(in, -1, NULL, &v, 1) < 1 || v.iov_len == 0)
 			break;
 		c->error_status = 0;
 		c->lf_pending = false;
@@ -496,6 +503,8 @@ http_conn_adopt(struct http_server *srv, struct bufferevent *bev, const char *pe
 	c->parser.data = c;
 	bufferevent_setcb(bev, http_conn_read_cb, http_conn_write_cb, http_conn_event_cb, c);
 	bufferevent_setwatermark(bev, EV_READ, 0, HTTP_INPUT_HIGH_WATER);
+	/* Large reads, so a body reaches the owner in a few big pieces. */
+	bufferevent_set_max_single_read(bev, HTTP_INPUT_HIGH_WATER);
 	if (srv->limits.body_timeout_ms > 0) {
 		/* A client that stops reading its response is dropped. */
 		tv.tv_sec = srv->limits.body_timeout_ms / 1000;

@@ -1,12 +1,14 @@
 /*
  * The Body mixin shared by Request and Response: the bytes of a body (known
- * at once, or arriving from the host in chunks), the Fetch spec's "extract a
- * body" for every BodyInit, and text/json/arrayBuffer/bytes/blob/formData.
+ * at once, arriving from the host in chunks, or read from a ReadableStream),
+ * the Fetch spec's "extract a body" for every BodyInit, the body as a
+ * ReadableStream, and text/json/arrayBuffer/bytes/blob/formData.
  */
 'use strict';
 
 /* The runtime's own Promise and constructors, whatever tenant code does to the globals. */
 var Promise = rt.Promise;
+var ReadableStream = rt.ReadableStream;
 var SearchParams = globalThis.URLSearchParams;
 var BODY = native.hidden('body');
 var BOUNDARY_CHARS = '0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ';
@@ -16,12 +18,128 @@ var LATIN1_CHUNK = 8192;
  * A body: `bytes` null and `done` for no body; otherwise the bytes once done.
  * A body still arriving keeps its chunks; `followers` are the bodies of
  * clones (and of a Request built from this one) that get every later chunk.
+ * Once `stream` is set (a ReadableStream body, or `.body` was asked for), the
+ * stream is the body: reads go through it, and chunks still arriving are
+ * enqueued through `controller`.
  */
 function bodyState(bytes, done) {
 	return {
 		bytes: bytes, done: done, chunks: [], size: 0, waiters: [], used: false,
-		followers: [], detached: false
+		followers: [], detached: false, stream: null, controller: null
 	};
+}
+
+/* A body read from `stream`. */
+function streamState(stream) {
+	var st = bodyState(null, false);
+
+	st.stream = stream;
+	return st;
+}
+
+function isReadableStream(x) {
+	return typeof ReadableStream === 'function' && x instanceof ReadableStream;
+}
+
+/*
+ * Whether a stream has been read from or cancelled.  The spec's [[disturbed]]
+ * slot has no public accessor; web-streams-polyfill keeps it as `_disturbed`.
+ */
+function isDisturbed(stream) {
+	return stream._disturbed === true;
+}
+
+function hasBody(st) {
+	return st.stream !== null || st.bytes !== null || !st.done;
+}
+
+function isUsed(st) {
+	return st.used || (st.stream !== null && isDisturbed(st.stream));
+}
+
+/* A stream chunk as bytes (a view of it, not a copy); TypeError for anything else. */
+function chunkBytes(chunk) {
+	if (chunk instanceof Uint8Array)
+		return chunk;
+	if (chunk instanceof ArrayBuffer)
+		return new Uint8Array(chunk);
+	if (ArrayBuffer.isView(chunk))
+		return new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+	throw new TypeError('This ReadableStream did not return bytes: a body stream must ' +
+	    'produce ArrayBuffer or ArrayBufferView chunks, not ' + typeof chunk + '.');
+}
+rt.chunkBytes = chunkBytes;
+rt.isReadableStream = isReadableStream;
+
+/* Reads a (unlocked) stream to its end: a promise of all its bytes. */
+function readAll(stream) {
+	var reader = stream.getReader();
+	var parts = [];
+
+	function next() {
+		return reader.read().then(function (r) {
+			var bytes;
+
+			if (r.done)
+				return rt.concatBytes(parts);
+			try {
+				bytes = chunkBytes(r.value);
+			} catch (e) {
+				reader.cancel(e);
+				throw e;
+			}
+			if (bytes.length > 0)
+				parts.push(new Uint8Array(bytes));
+			return next();
+		});
+	}
+	return next();
+}
+
+/* A closed stream that has been read from: the body of a body already consumed. */
+function usedStream() {
+	var s = new ReadableStream({
+		start: function (controller) {
+			controller.close();
+		}
+	});
+
+	s.getReader().read();
+	return s;
+}
+
+/* The ReadableStream of a body (made on first use); null for no body. */
+function streamOf(st) {
+	if (st.stream !== null)
+		return st.stream;
+	if (!hasBody(st))
+		return null;
+	if (st.used) {
+		st.stream = usedStream();
+		return st.stream;
+	}
+	st.stream = new ReadableStream({
+		start: function (controller) {
+			var i;
+
+			if (st.done) {
+				if (st.bytes.length > 0)
+					controller.enqueue(new Uint8Array(st.bytes));
+				controller.close();
+				return;
+			}
+			for (i = 0; i < st.chunks.length; i++)
+				controller.enqueue(st.chunks[i]);
+			st.chunks = [];
+			st.size = 0;
+			st.controller = controller;
+		},
+		cancel: function () {
+			st.controller = null;
+			st.detached = true;
+		}
+	});
+	return st.stream;
 }
 
 function randomBoundary() {
@@ -71,6 +189,11 @@ rt.bodyFromInit = function (init) {
 
 	if (init === undefined || init === null)
 		return { state: bodyState(null, true), contentType: null };
+	if (isReadableStream(init)) {
+		if (init.locked || isDisturbed(init))
+			throw new TypeError('This ReadableStream is disturbed (has already been read from) or locked, and cannot be used as a body.');
+		return { state: streamState(init), contentType: null };
+	}
 	if (typeof init === 'string')
 		return { state: bodyState(rt.utf8(init), true), contentType: 'text/plain;charset=UTF-8' };
 	bytes = rt.copyBytes(init);
@@ -126,6 +249,23 @@ rt.bodyPush = function (st, chunk, last) {
 		return;
 	if (last)
 		st.followers = [];
+	if (st.controller !== null) {
+		try {
+			if (chunk.length > 0)
+				st.controller.enqueue(chunk);
+			if (last)
+				st.controller.close();
+		} catch (e) {
+			/* The stream was errored or cancelled: nobody reads what follows. */
+			st.controller = null;
+			st.detached = true;
+		}
+		if (last) {
+			st.controller = null;
+			st.done = true;
+		}
+		return;
+	}
 	if (st.detached) {
 		if (last)
 			st.done = true;
@@ -158,8 +298,14 @@ function consume(obj) {
 
 	if (st === undefined)
 		return Promise.reject(new TypeError('Illegal invocation: not a Request or Response'));
-	if (st.used)
+	if (isUsed(st))
 		return Promise.reject(new TypeError('Body has already been used. It can only be used once.'));
+	if (st.stream !== null) {
+		if (st.stream.locked)
+			return Promise.reject(new TypeError('The body stream is locked to a reader.'));
+		st.used = true;
+		return readAll(st.stream);
+	}
 	if (st.bytes === null && st.done)
 		return Promise.resolve(new Uint8Array(0));
 	st.used = true;
@@ -174,27 +320,54 @@ function consume(obj) {
 rt.bodyBytes = function (obj) {
 	var st = obj[BODY];
 
-	if (st.used)
+	if (isUsed(st))
 		throw new TypeError('the response body has already been used');
-	if (!st.done)
+	if (st.stream !== null || !st.done)
 		throw new TypeError('a streaming body cannot be returned yet');
 	return st.bytes;
 };
 
+/*
+ * What to send of a body: null for none, its bytes when they are all here
+ * and nobody asked for the stream, else the ReadableStream to pump.
+ */
+rt.bodyForSend = function (obj) {
+	var st = obj[BODY];
+
+	if (isUsed(st))
+		throw new TypeError('the response body has already been used');
+	if (st.stream === null && st.done)
+		return st.bytes;
+	if (streamOf(st).locked)
+		throw new TypeError('the response body stream is locked to a reader');
+	return st.stream;
+};
+
+/* Whether a body state (as rt.bodyFromInit returns) holds a body. */
+rt.bodyStateHasBody = hasBody;
+
 rt.bodyIsNull = function (obj) {
-	return obj[BODY].bytes === null && obj[BODY].done;
+	return !hasBody(obj[BODY]);
 };
 
 rt.bodyUsed = function (obj) {
-	return obj[BODY].used;
+	return isUsed(obj[BODY]);
 };
 
 /* A copy of obj's body for a clone; TypeError once it has been used. */
 rt.bodyClone = function (obj) {
 	var st = obj[BODY];
+	var pair;
 
-	if (st.used)
+	if (isUsed(st))
 		throw new TypeError('Body has already been used. It can only be used once.');
+	if (st.stream !== null) {
+		if (st.stream.locked)
+			throw new TypeError('Cannot clone a body whose stream is locked to a reader.');
+		pair = st.stream.tee();
+		st.stream = pair[0];
+		return streamState(pair[1]);
+	}
 	return follow(st);
 };
 
@@ -206,8 +379,14 @@ rt.bodyTake = function (obj) {
 	var st = obj[BODY];
 	var taken;
 
-	if (st.used)
+	if (isUsed(st))
 		throw new TypeError('Cannot construct a Request with a Request object that has already been used.');
+	if (st.stream !== null) {
+		if (st.stream.locked)
+			throw new TypeError('Cannot construct a Request with a Request whose body is locked.');
+		st.used = true;
+		return streamState(st.stream);
+	}
 	if (st.bytes === null && st.done)
 		return bodyState(null, true);
 	if (st.done) {
@@ -440,12 +619,12 @@ rt.bodyMixin = function (proto, headersOf) {
 
 		if (st === undefined)
 			throw new TypeError('Illegal invocation');
-		return st.used;
+		return isUsed(st);
 	});
-	/* Streams come later: null for now, whether or not there is a body. */
+	/* A ReadableStream of Uint8Array chunks, or null when there is no body. */
 	rt.getter(proto, 'body', function () {
 		if (this[BODY] === undefined)
 			throw new TypeError('Illegal invocation');
-		return null;
+		return streamOf(this[BODY]);
 	});
 };

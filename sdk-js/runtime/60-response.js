@@ -77,7 +77,7 @@ function make(st, body) {
 
 /* Sets up r from its init and an extracted body, as the Fetch spec's "initialize a response". */
 function withBody(st, extracted) {
-	if (extracted.state.bytes !== null && NULL_BODY_STATUS.indexOf(st.status) !== -1)
+	if (rt.bodyStateHasBody(extracted.state) && NULL_BODY_STATUS.indexOf(st.status) !== -1)
 		throw new TypeError('Response with null body status (101, 204, 205, or 304) cannot have a body.');
 	if (extracted.contentType !== null && !st.headers.has('content-type'))
 		rt.headersAppend(st.headers, 'content-type', extracted.contentType);
@@ -176,13 +176,16 @@ rt.methods(Response, {
 	}
 });
 
-/* What the host sends for a Response: [status, [name, value, ...], bytes or null]. */
+/*
+ * What the host sends for a Response: [status, [name, value, ...], body], the
+ * body being null, bytes, or a ReadableStream to send as it produces.
+ */
 rt.responseParts = function (r) {
 	var st = state(r);
 
 	if (st.type === 'error')
 		throw new TypeError('Return value from serve handler must not be an error response (like Response.error()).');
-	return [st.status, rt.headersToList(st.headers), rt.bodyBytes(r)];
+	return [st.status, rt.headersToList(st.headers), rt.bodyForSend(r)];
 };
 
 rt.Response = Response;

@@ -1,8 +1,9 @@
 /*
  * Request dispatch: the host's entry points for REQ_HEAD, REQ_BODY and
- * REQ_CANCEL.  Runs the fetch handler and sends its Response (native.respond)
- * or error 1101 (native.fail); a request ends when it has responded and its
- * waitUntil promises have settled (native.done).
+ * REQ_CANCEL.  Runs the fetch handler and sends its Response (native.respond,
+ * then native.respondChunk for a body streamed as it is produced) or error
+ * 1101 (native.fail); a request ends when it has responded, its body has been
+ * sent and its waitUntil promises have settled (native.done).
  */
 'use strict';
 
@@ -21,7 +22,7 @@ function end(st) {
 }
 
 function maybeEnd(st) {
-	if (st.responded && st.pending === 0)
+	if (st.responded && !st.streaming && st.pending === 0)
 		end(st);
 }
 
@@ -53,6 +54,49 @@ function wireHeaders(list) {
 	return list;
 }
 
+/* The stream body went out whole, or failed: 1101 then cuts the client's connection. */
+function streamDone(st, error) {
+	if (!st.streaming)
+		return;
+	st.streaming = false;
+	st.reader = null;
+	if (error !== undefined) {
+		rt.reportError(error, 'Uncaught (in response body)');
+		native.fail(st.handle, ERROR_EXCEPTION);
+	}
+	maybeEnd(st);
+}
+
+/* Sends what `stream` produces, chunk by chunk, as it produces it. */
+function pump(st, stream) {
+	var reader = stream.getReader();
+
+	st.reader = reader;
+	function next() {
+		reader.read().then(function (r) {
+			var bytes;
+
+			if (st.ended || !st.streaming)
+				return;
+			if (r.done) {
+				native.respondChunk(st.handle, null, true);
+				streamDone(st);
+				return;
+			}
+			bytes = rt.chunkBytes(r.value);
+			if (bytes.length > 0)
+				native.respondChunk(st.handle, bytes, false);
+			next();
+		}).then(undefined, function (e) {
+			if (st.ended || !st.streaming)
+				return;
+			reader.cancel(e).then(undefined, function () {});
+			streamDone(st, e);
+		});
+	}
+	next();
+}
+
 function deliver(st, response) {
 	var parts;
 
@@ -70,6 +114,12 @@ function deliver(st, response) {
 		return;
 	}
 	st.responded = true;
+	if (rt.isReadableStream(parts[2])) {
+		native.respond(st.handle, parts[0], wireHeaders(parts[1]), true);
+		st.streaming = true;
+		pump(st, parts[2]);
+		return;
+	}
 	native.respond(st.handle, parts[0], wireHeaders(parts[1]), parts[2]);
 	maybeEnd(st);
 }
@@ -108,7 +158,10 @@ function invoke(st, request) {
 rt.onRequest = function (handle, method, url, headerList, hasBody) {
 	var body = rt.incomingBody(hasBody);
 	var request = rt.incomingRequest(method, url, headerList, body);
-	var st = { handle: handle, body: body, pending: 0, responded: false, ended: false };
+	var st = {
+		handle: handle, body: body, pending: 0, responded: false, ended: false,
+		streaming: false, reader: null
+	};
 	var result;
 
 	requests[handle] = st;
@@ -140,6 +193,10 @@ rt.onCancel = function (handle, timerIds) {
 	if (st !== undefined) {
 		st.ended = true;
 		delete requests[handle];
+		/* The client is gone: stop the source of a streaming body. */
+		if (st.reader !== null)
+			st.reader.cancel(new Error('the request was cancelled')).then(undefined,
+			    function () {});
 	}
 	rt.dropTimers(timerIds);
 };
