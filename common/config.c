@@ -62,6 +62,10 @@ static const struct config_key config_keys[] = {
 	{ "request_queue_max", CONFIG_T_NUMBER, FIELD(queue_max), 0, 1000000, "256" },
 	{ "sandbox_idle_timeout", CONFIG_T_NUMBER, FIELD(sandbox_idle_s), 1, 604800, "300" },
 	{ "recycle_after_requests", CONFIG_T_NUMBER, FIELD(recycle_requests), 0, UINT_MAX, "0" },
+	{ "recycle_after_cpu_s", CONFIG_T_NUMBER, FIELD(recycle_cpu_s), 0, 31536000, "0" },
+	{ "recycle_after_rss_mb", CONFIG_T_NUMBER, FIELD(recycle_rss_mb), 0, 65536, "0" },
+	{ "recycle_after_age_s", CONFIG_T_NUMBER, FIELD(recycle_age_s), 0, 31536000, "0" },
+	{ "tenant_queue_max", CONFIG_T_NUMBER, FIELD(tenant_queue_max), 0, 1000000, "512" },
 
 	{ "cpu_ms", CONFIG_T_NUMBER, FIELD(cpu_ms), 1, 600000, "50" },
 	{ "wall_ms", CONFIG_T_NUMBER, FIELD(wall_ms), 1, 3600000, "30000" },

@@ -30,7 +30,11 @@ struct config {
 	unsigned sandbox_concurrency;  /* sandbox_concurrency: requests at once per sandbox */
 	unsigned queue_max;            /* request_queue_max: waiting requests per version */
 	unsigned sandbox_idle_s;       /* sandbox_idle_timeout: idle warm sandbox lifetime, s */
-	unsigned recycle_requests;     /* recycle_after_requests: 0 = never */
+	unsigned recycle_requests;     /* recycle_after_requests: 0 = never (±10% jitter) */
+	unsigned recycle_cpu_s;        /* recycle_after_cpu_s: lifetime CPU, s; 0 = never */
+	unsigned recycle_rss_mb;       /* recycle_after_rss_mb: resident set, MiB; 0 = never */
+	unsigned recycle_age_s;        /* recycle_after_age_s: since spawn, s; 0 = never */
+	unsigned tenant_queue_max;     /* tenant_queue_max: waiting requests per tenant */
 
 	unsigned cpu_ms;               /* cpu_ms: CPU per request */
 	unsigned wall_ms;              /* wall_ms: wall time per request */

@@ -55,6 +55,7 @@ static const struct admin_endpoint admin_endpoints[] = {
 	{ "GET", "/status", admin_status, true },
 	{ "GET", "/edged/v1/status", admin_status, true },
 	{ "PUT", "/edged/v1/tenants/:tenant", admin_tenant_put, true },
+	{ "GET", "/edged/v1/tenants/:tenant", admin_tenant_get, true },
 	{ "GET", V4 "/scripts", admin_scripts_list, true },
 	{ "PUT", V4 "/scripts/:script", admin_script_put, true },
 	{ "DELETE", V4 "/scripts/:script", admin_script_delete, true },

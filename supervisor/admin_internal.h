@@ -102,6 +102,7 @@ bool admin_tenant_check(struct admin_exchange *ex);
 
 /* Handlers. */
 void admin_tenant_put(struct admin_exchange *ex);
+void admin_tenant_get(struct admin_exchange *ex);
 void admin_scripts_list(struct admin_exchange *ex);
 void admin_script_put(struct admin_exchange *ex);
 void admin_script_delete(struct admin_exchange *ex);

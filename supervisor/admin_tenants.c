@@ -1,21 +1,152 @@
 /*
  * admin_tenants: the tenant (account) endpoints of the admin API, in the
- * supervisor.  PUT creates a tenant or confirms that it exists.
+ * supervisor.  PUT creates a tenant or confirms that it exists, and sets its
+ * own limits when the body has "limits"; GET reads a tenant back.
  */
 #include "supervisor/admin_internal.h"
 
+#include <stddef.h>
+#include <string.h>
+
 #include "common/log.h"
+
+/* A limit a tenant may be given: its JSON key, range and place in meta_limits. */
+struct admin_limit_key {
+	const char *name;
+	json_int_t min, max;
+	size_t offset;
+};
+
+/* The ranges match edged.conf's for the same settings. */
+static const struct admin_limit_key admin_limit_keys[] = {
+	{ "cpu_ms", 1, 600000, offsetof(struct meta_limits, cpu_ms) },
+	{ "wall_ms", 1, 3600000, offsetof(struct meta_limits, wall_ms) },
+	{ "max_sandboxes_per_version", 1, 65536, offsetof(struct meta_limits, max_per_version) },
+	{ "request_queue_max", 0, 1000000, offsetof(struct meta_limits, queue_max) },
+};
+
+#define ADMIN_LIMIT_COUNT (sizeof(admin_limit_keys) / sizeof(admin_limit_keys[0]))
+
+/* Keys of the API that this edged does not enforce per tenant yet, with why. */
+static const struct {
+	const char *name;
+	const char *why;
+} admin_limit_unsupported[] = {
+	{ "memory_mb", "the sandbox heap cap is global (memory_mb in edged.conf)" },
+	{ "subrequests", "subrequests are not counted per tenant yet" },
+};
+
+static unsigned *
+admin_limit_field(struct meta_limits *l, const struct admin_limit_key *k)
+{
+	return (unsigned *)(void *)((char *)l + k->offset);
+}
+
+static unsigned
+admin_limit_value(const struct meta_limits *l, const struct admin_limit_key *k)
+{
+	unsigned v;
+
+	memcpy(&v, (const char *)l + k->offset, sizeof(v));
+	return v;
+}
+
+/* Parses "limits" into *out; false when it answered 400 (ex is gone). */
+static bool
+admin_limits_parse(struct admin_exchange *ex, json_t *limits, struct meta_limits *out)
+{
+	const char *key;
+	json_t *value;
+
+	memset(out, 0, sizeof(*out));
+	if (!json_is_object(limits)) {
+		admin_reply_error(ex, 400, ADMIN_E_MALFORMED, "'limits' must be a JSON object");
+		return false;
+	}
+	json_object_foreach(limits, key, value) {
+		const struct admin_limit_key *k = NULL;
+		json_int_t n;
+
+		for (size_t i = 0; i < ADMIN_LIMIT_COUNT; i++)
+			if (strcmp(admin_limit_keys[i].name, key) == 0)
+				k = &admin_limit_keys[i];
+		if (k == NULL) {
+			for (size_t i = 0; i < sizeof(admin_limit_unsupported) /
+			    sizeof(admin_limit_unsupported[0]); i++) {
+				if (strcmp(admin_limit_unsupported[i].name, key) == 0) {
+					admin_reply_error(ex, 400, ADMIN_E_MALFORMED,
+					    "'limits.%s' cannot be set per tenant: %s", key,
+					    admin_limit_unsupported[i].why);
+					return false;
+				}
+			}
+			/* The key is the caller's text: admin_reply_error cleans it. */
+			admin_reply_error(ex, 400, ADMIN_E_MALFORMED,
+			    "unknown key 'limits.%.64s' (known: cpu_ms, wall_ms, "
+			    "max_sandboxes_per_version, request_queue_max)", key);
+			return false;
+		}
+		if (json_is_null(value))
+			continue; /* explicitly unset: the configured value applies */
+		if (!json_is_integer(value) || (n = json_integer_value(value)) < k->min ||
+		    n > k->max) {
+			admin_reply_error(ex, 400, ADMIN_E_MALFORMED,
+			    "'limits.%s' must be an integer from %lld to %lld (or null)", k->name,
+			    (long long)k->min, (long long)k->max);
+			return false;
+		}
+		*admin_limit_field(out, k) = (unsigned)n;
+		if (k->offset == offsetof(struct meta_limits, queue_max))
+			out->queue_max_set = true;
+	}
+	if (out->cpu_ms > 0 && out->wall_ms > 0 && out->wall_ms < out->cpu_ms) {
+		admin_reply_error(ex, 400, ADMIN_E_MALFORMED,
+		    "'limits.wall_ms' (%u) is below 'limits.cpu_ms' (%u)", out->wall_ms, out->cpu_ms);
+		return false;
+	}
+	return true;
+}
+
+/* {"cpu_ms": 100, ...}: the limits the tenant has of its own (unset ones left out). */
+static json_t *
+admin_limits_json(const struct meta_limits *l)
+{
+	json_t *o = json_object();
+
+	if (o == NULL)
+		return NULL;
+	for (size_t i = 0; i < ADMIN_LIMIT_COUNT; i++) {
+		const struct admin_limit_key *k = &admin_limit_keys[i];
+		unsigned v = admin_limit_value(l, k);
+		bool set = k->offset == offsetof(struct meta_limits, queue_max) ? l->queue_max_set
+										 : v > 0;
+
+		if (set && json_object_set_new(o, k->name, json_integer(v)) == -1) {
+			json_decref(o);
+			return NULL;
+		}
+	}
+	return o;
+}
 
 void
 admin_tenant_put(struct admin_exchange *ex)
 {
 	const char *tenant = ex->params[0];
-	json_t *body;
+	struct meta_limits limits;
+	json_t *body, *given;
+	bool set_limits;
 	int rc;
 
-	/* The body (tenant settings) is optional and not used yet, but must be JSON. */
+	/* The body is optional; of its members only "limits" is used. */
 	if ((body = admin_body_json(ex, true)) == NULL)
 		return;
+	given = json_object_get(body, "limits");
+	set_limits = given != NULL && !json_is_null(given);
+	if (set_limits && !admin_limits_parse(ex, given, &limits)) {
+		json_decref(body);
+		return;
+	}
 	json_decref(body);
 	if ((rc = meta_tenant_put(ex->admin->meta, tenant)) == -1) {
 		admin_reply_error(ex, 500, ADMIN_E_INTERNAL, "internal error");
@@ -23,5 +154,40 @@ admin_tenant_put(struct admin_exchange *ex)
 	}
 	if (rc == 1)
 		log_info("admin: created tenant '%s'", tenant);
-	admin_reply(ex, 200, json_pack("{s:s, s:b}", "id", tenant, "created", rc == 1));
+	if (set_limits) {
+		if (meta_tenant_limits_put(ex->admin->meta, tenant, &limits) != 1) {
+			admin_reply_error(ex, 500, ADMIN_E_INTERNAL, "internal error");
+			return;
+		}
+		log_info("admin: tenant '%s': limits set", tenant);
+		/* Running versions take the new limits with the next request. */
+		if (ex->admin->hooks.changed != NULL)
+			ex->admin->hooks.changed(ex->admin->core);
+	}
+	if (meta_tenant_limits_get(ex->admin->meta, tenant, &limits) != 1) {
+		admin_reply_error(ex, 500, ADMIN_E_INTERNAL, "internal error");
+		return;
+	}
+	admin_reply(ex, 200, json_pack("{s:s, s:b, s:o*}", "id", tenant, "created", rc == 1,
+	    "limits", admin_limits_json(&limits)));
+}
+
+void
+admin_tenant_get(struct admin_exchange *ex)
+{
+	const char *tenant = ex->params[0];
+	struct meta_limits limits;
+	int rc;
+
+	if ((rc = meta_tenant_limits_get(ex->admin->meta, tenant, &limits)) == -1) {
+		admin_reply_error(ex, 500, ADMIN_E_INTERNAL, "internal error");
+		return;
+	}
+	if (rc == 0) {
+		admin_reply_error(ex, 404, ADMIN_E_ACCOUNT_NOT_FOUND, "account '%s' not found",
+		    tenant);
+		return;
+	}
+	admin_reply(ex, 200, json_pack("{s:s, s:o*}", "id", tenant, "limits",
+	    admin_limits_json(&limits)));
 }

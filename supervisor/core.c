@@ -218,14 +218,27 @@ core_status_json(void *arg)
 	core_layers_json(core, &out);
 	buf_printf(&out,
 	    ",\"stats\":{\"requests\":%llu,\"responses_5xx\":%llu,\"sandboxes_spawned\":%llu,"
-	    "\"broker_restarts\":%llu},\"kills\":{\"crash\":%llu,\"ipc_violation\":%llu,"
-	    "\"cpu_hard\":%llu,\"wall\":%llu,\"startup\":%llu,\"recycled\":%llu}}",
+	    "\"broker_restarts\":%llu,\"queue_full_version\":%llu,\"queue_full_tenant\":%llu},",
 	    (unsigned long long)st->requests, (unsigned long long)st->responses_5xx,
 	    (unsigned long long)st->sandbox_spawned, (unsigned long long)st->broker_restarts,
+	    (unsigned long long)st->queue_full_version, (unsigned long long)st->queue_full_tenant);
+	buf_printf(&out,
+	    "\"kills\":{\"crash\":%llu,\"ipc_violation\":%llu,\"cpu_hard\":%llu,\"wall\":%llu,"
+	    "\"startup\":%llu,\"cpu_soft\":%llu,\"memory\":%llu,\"seccomp\":%llu,"
+	    "\"recycled\":%llu},",
 	    (unsigned long long)st->sandbox_killed_crash, (unsigned long long)st->sandbox_killed_ipc,
 	    (unsigned long long)st->sandbox_killed_cpu, (unsigned long long)st->sandbox_killed_wall,
 	    (unsigned long long)st->sandbox_killed_startup,
+	    (unsigned long long)st->sandbox_killed_cpu_soft,
+	    (unsigned long long)st->sandbox_killed_memory,
+	    (unsigned long long)st->sandbox_killed_seccomp,
 	    (unsigned long long)st->sandbox_recycled);
+	buf_printf(&out,
+	    "\"recycles\":{\"requests\":%llu,\"cpu\":%llu,\"rss\":%llu,\"age\":%llu,"
+	    "\"idle\":%llu,\"evicted\":%llu}}",
+	    (unsigned long long)st->recycled_requests, (unsigned long long)st->recycled_cpu,
+	    (unsigned long long)st->recycled_rss, (unsigned long long)st->recycled_age,
+	    (unsigned long long)st->recycled_idle, (unsigned long long)st->recycled_evicted);
 	if (buf_append(&out, "", 1) == -1) {
 		buf_release(&out);
 		return NULL;
@@ -394,6 +407,10 @@ core_reload(struct core *core, const struct config *next)
 	c->queue_max = next->queue_max;
 	c->sandbox_idle_s = next->sandbox_idle_s;
 	c->recycle_requests = next->recycle_requests;
+	c->recycle_cpu_s = next->recycle_cpu_s;
+	c->recycle_rss_mb = next->recycle_rss_mb;
+	c->recycle_age_s = next->recycle_age_s;
+	c->tenant_queue_max = next->tenant_queue_max;
 	c->cpu_ms = next->cpu_ms;
 	c->wall_ms = next->wall_ms;
 	c->startup_cpu_ms = next->startup_cpu_ms;

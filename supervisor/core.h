@@ -42,7 +42,18 @@ struct core_stats {
 	uint64_t sandbox_killed_wall;
 	uint64_t sandbox_killed_cpu;
 	uint64_t sandbox_killed_startup;
-	uint64_t sandbox_recycled;
+	uint64_t sandbox_killed_cpu_soft;  /* 1102 for CPU from the sandbox (which lives on) */
+	uint64_t sandbox_killed_memory;    /* 1102 for memory from the sandbox (then recycled) */
+	uint64_t sandbox_killed_seccomp;   /* died of SIGSYS */
+	uint64_t sandbox_recycled;         /* ended on purpose: every reason below, and more */
+	uint64_t recycled_requests;        /* recycle_after_requests */
+	uint64_t recycled_cpu;             /* recycle_after_cpu_s */
+	uint64_t recycled_rss;             /* recycle_after_rss_mb */
+	uint64_t recycled_age;             /* recycle_after_age_s */
+	uint64_t recycled_idle;            /* sandbox_idle_timeout */
+	uint64_t recycled_evicted;         /* made room for another version */
+	uint64_t queue_full_version;       /* 503: the version's queue was full */
+	uint64_t queue_full_tenant;        /* 503: the tenant's queue was full */
 	uint64_t broker_restarts;
 };
 

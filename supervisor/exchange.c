@@ -41,7 +41,7 @@ exchange_cpu_allowance_ms(const struct exchange *ex)
 	const struct config *c = &ex->core->cfg;
 	unsigned share = c->sandbox_concurrency > 0 ? c->sandbox_concurrency : 1;
 
-	return (int64_t)c->cpu_ms * share + EXCHANGE_CPU_GRACE_MS;
+	return (int64_t)version_cpu_ms(ex->version, c) * share + EXCHANGE_CPU_GRACE_MS;
 }
 
 static void
@@ -217,7 +217,7 @@ exchange_dispatch(struct exchange *ex, struct sandbox *sbx, uint64_t id)
 	f[IPC_REQ_HEAD_URL] = ipc_str((const char *)url.data);
 	f[IPC_REQ_HEAD_HEADERS] = ipc_strlist(headers, nheaders);
 	f[IPC_REQ_HEAD_HAS_BODY] = ipc_u64(http_request_has_body(req) ? 1 : 0);
-	f[IPC_REQ_HEAD_CPU_MS] = ipc_u64(ex->core->cfg.cpu_ms);
+	f[IPC_REQ_HEAD_CPU_MS] = ipc_u64(version_cpu_ms(ex->version, &ex->core->cfg));
 	rc = pool_send(sbx, IPC_REQ_HEAD, id, f, 5);
 	buf_release(&url);
 	if (rc == -1 || !http_request_has_body(req))
@@ -334,6 +334,8 @@ exchange_on_error(struct exchange *ex, const struct ipc_msg *msg)
 	uint64_t code = msg->field[IPC_RESP_ERROR_CODE].u;
 	char body[64];
 
+	if (code == 1102 && ex->sbx != NULL)
+		pool_resource_limit(ex->sbx);
 	pool_exchange_done(ex->core->pool, ex, 0);
 	snprintf(body, sizeof(body), "error code: %llu\n", (unsigned long long)code);
 	exchange_fail(ex, code == 1102 ? 503 : 500, body);
@@ -357,19 +359,26 @@ exchange_on_message(struct exchange *ex, const struct ipc_msg *msg)
 
 /* --- the public listener --------------------------------------------------------- */
 
-/* 503 with Retry-After: the worker's queue is full. */
+/* 503 with Retry-After: the worker's or the tenant's queue is full. */
 static void
-front_overloaded(struct core *core, struct http_request *req)
+front_overloaded(struct core *core, struct http_request *req, int why)
 {
-	static const char body[] = "too many requests queued for this worker\n";
 	static const struct http_header headers[] = {
 		{ "Retry-After", "1" },
 		{ "Content-Type", "text/plain; charset=utf-8" },
 	};
+	const char *body = why == POOL_FULL_TENANT
+	    ? "too many requests queued for this account\n"
+	    : "too many requests queued for this worker\n";
+	size_t len = strlen(body);
 
 	core->stats.responses_5xx++;
-	if (http_response_start(req, 503, headers, 2, (int64_t)sizeof(body) - 1) == 0)
-		http_response_body(req, body, sizeof(body) - 1);
+	if (why == POOL_FULL_TENANT)
+		core->stats.queue_full_tenant++;
+	else
+		core->stats.queue_full_version++;
+	if (http_response_start(req, 503, headers, 2, (int64_t)len) == 0)
+		http_response_body(req, body, len);
 	http_response_end(req);
 }
 
@@ -380,6 +389,7 @@ front_on_request(struct http_request *req, void *arg)
 	struct version *v;
 	struct exchange *ex;
 	struct timeval tv;
+	int rc;
 
 	core->stats.requests++;
 	v = registry_match(core->registry, http_request_host(req), http_request_path(req));
@@ -405,14 +415,13 @@ front_on_request(struct http_request *req, void *arg)
 		http_response_simple(req, 503, "text/plain; charset=utf-8", "out of memory\n");
 		return;
 	}
-	tv.tv_sec = core->cfg.wall_ms / 1000;
-	tv.tv_usec = (core->cfg.wall_ms % 1000) * 1000;
+	exchange_timeval_ms(&tv, version_wall_ms(v, &core->cfg));
 	evtimer_add(ex->wall_timer, &tv);
 	http_request_set_data(req, ex);
-	if (pool_submit(core->pool, ex) == -1) {
+	if ((rc = pool_submit(core->pool, ex)) != 0) {
 		http_request_set_data(req, NULL);
 		exchange_free(ex);
-		front_overloaded(core, req);
+		front_overloaded(core, req, rc);
 	}
 }
 

@@ -49,7 +49,18 @@ static const char meta_schema[] =
 	"  worker TEXT NOT NULL,"
 	"  created_at INTEGER NOT NULL);"
 	"CREATE INDEX IF NOT EXISTS routes_by_host ON routes(host);"
-	"CREATE INDEX IF NOT EXISTS routes_by_tenant ON routes(tenant);";
+	"CREATE INDEX IF NOT EXISTS routes_by_tenant ON routes(tenant);"
+	/*
+	 * Added after the first release: a table of its own (not a column on
+	 * tenants) so that an older meta.sqlite gains it with IF NOT EXISTS and
+	 * needs no migration.  NULL = not set.
+	 */
+	"CREATE TABLE IF NOT EXISTS tenant_limits ("
+	"  tenant TEXT PRIMARY KEY NOT NULL REFERENCES tenants(name) ON DELETE CASCADE,"
+	"  cpu_ms INTEGER,"
+	"  wall_ms INTEGER,"
+	"  max_sandboxes_per_version INTEGER,"
+	"  request_queue_max INTEGER);";
 
 /* The columns every version query returns, in this order. */
 #define META_VERSION_COLUMNS \
@@ -62,6 +73,8 @@ enum meta_stmt_id {
 	META_ROLLBACK,
 	META_TENANT_INSERT,
 	META_TENANT_EXISTS,
+	META_LIMITS_PUT,
+	META_LIMITS_GET,
 	META_WORKER_INSERT,
 	META_WORKER_ACTIVATE,
 	META_WORKER_DELETE,
@@ -87,6 +100,12 @@ static const char *const meta_sql[META_STMT_COUNT] = {
 	[META_TENANT_INSERT] =
 	    "INSERT OR IGNORE INTO tenants(name, created_at) VALUES (?1, ?2)",
 	[META_TENANT_EXISTS] = "SELECT 1 FROM tenants WHERE name = ?1",
+	[META_LIMITS_PUT] =
+	    "INSERT OR REPLACE INTO tenant_limits(tenant, cpu_ms, wall_ms,"
+	    " max_sandboxes_per_version, request_queue_max) VALUES (?1, ?2, ?3, ?4, ?5)",
+	[META_LIMITS_GET] =
+	    "SELECT l.cpu_ms, l.wall_ms, l.max_sandboxes_per_version, l.request_queue_max"
+	    " FROM tenants t LEFT JOIN tenant_limits l ON l.tenant = t.name WHERE t.name = ?1",
 	[META_WORKER_INSERT] =
 	    "INSERT OR IGNORE INTO workers(tenant, name, active_version, created_at, modified_on)"
 	    " VALUES (?1, ?2, NULL, ?3, ?3)",
@@ -323,6 +342,77 @@ meta_tenant_exists(struct meta *m, const char *tenant)
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
 		meta_log_db(m, "look up a tenant");
 	return rc == SQLITE_ROW;
+}
+
+/* Binds a limit: NULL when unset. */
+static int
+meta_bind_limit(sqlite3_stmt *st, int idx, unsigned v, bool set)
+{
+	if (!set)
+		return sqlite3_bind_null(st, idx) == SQLITE_OK ? 0 : -1;
+	return meta_bind_int(st, idx, v);
+}
+
+int
+meta_tenant_limits_put(struct meta *m, const char *tenant, const struct meta_limits *l)
+{
+	sqlite3_stmt *st;
+
+	if (!meta_name_is_valid(tenant))
+		return -1;
+	if (!meta_tenant_exists(m, tenant))
+		return 0;
+	st = meta_stmt(m, META_LIMITS_PUT);
+	if (meta_bind_text(st, 1, tenant) == -1 ||
+	    meta_bind_limit(st, 2, l->cpu_ms, l->cpu_ms > 0) == -1 ||
+	    meta_bind_limit(st, 3, l->wall_ms, l->wall_ms > 0) == -1 ||
+	    meta_bind_limit(st, 4, l->max_per_version, l->max_per_version > 0) == -1 ||
+	    meta_bind_limit(st, 5, l->queue_max, l->queue_max_set) == -1)
+		return -1;
+	return meta_exec_stmt(m, st, "store tenant limits") == -1 ? -1 : 1;
+}
+
+/* A stored limit: 0 for NULL, and for anything a hand-edited database made invalid. */
+static unsigned
+meta_column_limit(sqlite3_stmt *st, int col, bool *set)
+{
+	sqlite3_int64 v;
+
+	if (set != NULL)
+		*set = false;
+	if (sqlite3_column_type(st, col) != SQLITE_INTEGER)
+		return 0;
+	v = sqlite3_column_int64(st, col);
+	if (v < 0 || v > UINT32_MAX)
+		return 0;
+	if (set != NULL)
+		*set = true;
+	return (unsigned)v;
+}
+
+int
+meta_tenant_limits_get(struct meta *m, const char *tenant, struct meta_limits *out)
+{
+	sqlite3_stmt *st = meta_stmt(m, META_LIMITS_GET);
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	if (meta_bind_text(st, 1, tenant) == -1)
+		return -1;
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		out->cpu_ms = meta_column_limit(st, 0, NULL);
+		out->wall_ms = meta_column_limit(st, 1, NULL);
+		out->max_per_version = meta_column_limit(st, 2, NULL);
+		out->queue_max = meta_column_limit(st, 3, &out->queue_max_set);
+	}
+	sqlite3_reset(st);
+	if (rc == SQLITE_ROW)
+		return 1;
+	if (rc == SQLITE_DONE)
+		return 0;
+	meta_log_db(m, "read tenant limits");
+	return -1;
 }
 
 /* --- versions ------------------------------------------------------------ */

@@ -26,6 +26,26 @@ bool meta_name_is_valid(const char *name);
 int meta_tenant_put(struct meta *m, const char *tenant);
 bool meta_tenant_exists(struct meta *m, const char *tenant);
 
+/*
+ * A tenant's own limits; 0 in a field means "not set": the configured
+ * (edged.conf) value applies.
+ */
+struct meta_limits {
+	unsigned cpu_ms;            /* CPU per request */
+	unsigned wall_ms;           /* wall time per request */
+	unsigned max_per_version;   /* sandboxes per script version */
+	unsigned queue_max;         /* waiting requests per script version */
+	bool queue_max_set;         /* queue_max may be 0 (no waiting at all) */
+};
+
+/*
+ * Replaces the tenant's limits with *l (all fields; a zeroed struct clears
+ * them).  1 stored, 0 no such tenant, -1 error.
+ */
+int meta_tenant_limits_put(struct meta *m, const char *tenant, const struct meta_limits *l);
+/* The tenant's limits into *out (zeroed when none are set): 1 found, 0 no such tenant, -1 error. */
+int meta_tenant_limits_get(struct meta *m, const char *tenant, struct meta_limits *out);
+
 /* One script version, as stored.  Strings are owned by the struct. */
 struct meta_version {
 	uint64_t id;            /* global, increasing */

@@ -4,13 +4,19 @@
  * death.  The launcher side is in pool_spawn.c, upload validations in
  * pool_validate.c.  Runs in the supervisor.
  */
+#define _GNU_SOURCE /* SCHED_IDLE */
 #include "supervisor/pool.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <sched.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/queue.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -77,8 +83,83 @@ pool_count_kill(struct pool *p, const char *reason)
 		st->sandbox_killed_crash++;
 	else if (strcmp(reason, "cpu_hard") == 0)
 		st->sandbox_killed_cpu++;
-	else
+	else if (strcmp(reason, "seccomp") == 0)
+		st->sandbox_killed_seccomp++;
+	else {
+		/* Ended on purpose; the recycling reasons have their own counters too. */
 		st->sandbox_recycled++;
+		if (strcmp(reason, "recycle_requests") == 0)
+			st->recycled_requests++;
+		else if (strcmp(reason, "recycle_cpu") == 0)
+			st->recycled_cpu++;
+		else if (strcmp(reason, "recycle_rss") == 0)
+			st->recycled_rss++;
+		else if (strcmp(reason, "recycle_age") == 0)
+			st->recycled_age++;
+		else if (strcmp(reason, "idle") == 0)
+			st->recycled_idle++;
+		else if (strcmp(reason, "evicted") == 0)
+			st->recycled_evicted++;
+	}
+}
+
+/* --- per-tenant accounting ------------------------------------------------- */
+
+/* The tenant's counters, created on first use; NULL when out of memory. */
+static struct pool_tenant *
+pool_tenant_get(struct pool *p, struct version *v)
+{
+	struct pool_tenant *t;
+
+	if (v->pool_tenant != NULL)
+		return v->pool_tenant;
+	TAILQ_FOREACH(t, &p->tenants, entry)
+		if (strcmp(t->name, v->tenant) == 0)
+			break;
+	if (t == NULL) {
+		if ((t = calloc(1, sizeof(*t))) == NULL)
+			return NULL;
+		memcpy(t->name, v->tenant, sizeof(t->name));
+		TAILQ_INSERT_TAIL(&p->tenants, t, entry);
+	}
+	v->pool_tenant = t;
+	return t;
+}
+
+static unsigned
+pool_tenant_sandboxes(const struct version *v)
+{
+	return v->pool_tenant != NULL ? v->pool_tenant->nsandboxes : 0;
+}
+
+/* Queues a request on its version (and so on its tenant). */
+static void
+pool_enqueue(struct version *v, struct exchange *ex)
+{
+	TAILQ_INSERT_TAIL(&v->waiting, ex, entry);
+	v->nwaiting++;
+	if (v->pool_tenant != NULL)
+		v->pool_tenant->nwaiting++;
+}
+
+static void
+pool_dequeue(struct version *v, struct exchange *ex)
+{
+	TAILQ_REMOVE(&v->waiting, ex, entry);
+	v->nwaiting--;
+	if (v->pool_tenant != NULL && v->pool_tenant->nwaiting > 0)
+		v->pool_tenant->nwaiting--;
+}
+
+struct version *
+pool_fairest_wanting(const struct pool *p)
+{
+	struct version *v, *best = NULL;
+
+	TAILQ_FOREACH(v, &p->wanting, want_entry)
+		if (best == NULL || pool_tenant_sandboxes(v) < pool_tenant_sandboxes(best))
+			best = v;
+	return best;
 }
 
 /* Marks a sandbox as going: nothing may lease it from now on. */
@@ -151,8 +232,7 @@ pool_fail_work(struct pool *p, struct sandbox *sbx, const char *reason)
 		struct version *v = sbx->version;
 
 		while ((ex = TAILQ_FIRST(&v->waiting)) != NULL) {
-			TAILQ_REMOVE(&v->waiting, ex, entry);
-			v->nwaiting--;
+			pool_dequeue(v, ex);
 			exchange_fail(ex, 502, "error code: 502\n");
 		}
 	}
@@ -173,6 +253,8 @@ pool_sandbox_free(struct pool *p, struct sandbox *sbx)
 	} else if (v != NULL) {
 		TAILQ_REMOVE(&v->sandboxes, sbx, list_entry);
 		v->nsandboxes--;
+		if (v->pool_tenant != NULL && v->pool_tenant->nsandboxes > 0)
+			v->pool_tenant->nsandboxes--;
 	}
 	if (sbx->slot < p->nslots)
 		p->slots[sbx->slot].used = false;
@@ -205,6 +287,8 @@ pool_sandbox_closed(struct channel *ch, const char *reason, int violation, void 
 		log_warnx("sandbox %ld (tenant '%s', worker '%s', slot %u) ended: %s",
 		    (long)sbx->pid, pool_sandbox_tenant(sbx), pool_sandbox_worker(sbx), sbx->slot, reason);
 		pool_count_kill(p, "crash");
+		/* The launcher's exit report may come later and say it was seccomp. */
+		p->crashed[p->crashed_next++ % POOL_CRASHED_RING] = sbx->pid;
 		pool_send_kill(p, sbx);
 	}
 	pool_mark_closing(p, sbx);
@@ -256,8 +340,7 @@ pool_on_loaded(struct pool *p, struct sandbox *sbx, const struct ipc_msg *msg)
 		    v->tenant, v->worker, (unsigned long long)v->id, message ? message : "?", line);
 		free(message);
 		while ((ex = TAILQ_FIRST(&v->waiting)) != NULL) {
-			TAILQ_REMOVE(&v->waiting, ex, entry);
-			v->nwaiting--;
+			pool_dequeue(v, ex);
 			exchange_fail(ex, 500, "error code: 1101\n");
 		}
 		pool_close_sandbox(sbx, "load_failed");
@@ -273,8 +356,18 @@ pool_on_loaded(struct pool *p, struct sandbox *sbx, const struct ipc_msg *msg)
 static void
 pool_on_log(struct sandbox *sbx, const struct ipc_msg *msg)
 {
+	static const char memory_line[] = "exceeded resource limits: memory";
 	const struct ipc_bytes *m = &msg->field[IPC_LOG_MESSAGE].b;
 	int len = m->len > 16384 ? 16384 : (int)m->len;
+
+	/*
+	 * The sandbox says which limit ended a request just before its 1102
+	 * (sandbox/serve.c).  A script can print the same words, but that only
+	 * changes how its own 1102 is counted.
+	 */
+	if (msg->field[IPC_LOG_LEVEL].u == LOG_LEVEL_ERROR)
+		sbx->said_memory = m->len == sizeof(memory_line) - 1 &&
+		    memcmp(m->ptr, memory_line, m->len) == 0;
 
 	switch (msg->field[IPC_LOG_LEVEL].u) {
 	case LOG_LEVEL_ERROR:
@@ -427,6 +520,8 @@ pool_assign_version(struct pool *p, struct sandbox *sbx, struct version *v)
 	sbx->version = v;
 	TAILQ_INSERT_TAIL(&v->sandboxes, sbx, list_entry);
 	v->nsandboxes++;
+	if (pool_tenant_get(p, v) != NULL)
+		v->pool_tenant->nsandboxes++;
 	pool_attach_broker(p, sbx);
 	if (pool_send_load(p, sbx, v->tenant, v->worker, v->id, v->format, v->script,
 	    v->bindings) == -1)
@@ -447,7 +542,8 @@ pool_use_blanks(struct pool *p)
 			pool_assign_validation(p, pool_take_blank(p), val);
 			continue;
 		}
-		if ((v = TAILQ_FIRST(&p->wanting)) == NULL)
+		/* Fair across tenants: the one with the fewest sandboxes goes first. */
+		if ((v = pool_fairest_wanting(p)) == NULL)
 			break;
 		TAILQ_REMOVE(&p->wanting, v, want_entry);
 		v->wants_blank = false;
@@ -499,8 +595,7 @@ pool_dispatch(struct pool *p, struct sandbox *sbx, struct exchange *ex)
 {
 	struct version *v = ex->version;
 
-	TAILQ_REMOVE(&v->waiting, ex, entry);
-	v->nwaiting--;
+	pool_dequeue(v, ex);
 	TAILQ_INSERT_TAIL(&sbx->exchanges, ex, entry);
 	sbx->inflight++;
 	ex->sbx = sbx;
@@ -525,21 +620,143 @@ pool_pump(struct pool *p, struct version *v)
 	/* A retired version still serves the requests routed to it before. */
 	if (TAILQ_EMPTY(&v->waiting))
 		return;
-	if (v->nsandboxes < p->core->cfg.max_per_version && !pool_version_is_loading(v))
+	if (v->nsandboxes < version_max_sandboxes(v, &p->core->cfg) && !pool_version_is_loading(v))
 		pool_want_blank(p, v);
+}
+
+/*
+ * Requests a version may hold waiting: its queue (request_queue_max), plus
+ * one per request slot of the sandboxes it may still start -- those wait for
+ * a sandbox that is coming, not behind busy ones.
+ */
+static unsigned
+pool_version_room(const struct pool *p, const struct version *v)
+{
+	const struct config *c = &p->core->cfg;
+	unsigned cap = version_max_sandboxes(v, c);
+	unsigned starting = cap > v->nsandboxes ? cap - v->nsandboxes : 0;
+
+	return version_queue_max(v, c) + starting * c->sandbox_concurrency;
 }
 
 int
 pool_submit(struct pool *p, struct exchange *ex)
 {
 	struct version *v = ex->version;
+	struct pool_tenant *t = pool_tenant_get(p, v);
+	struct sandbox *sbx;
 
-	if (v->nwaiting >= p->core->cfg.queue_max)
-		return -1;
-	TAILQ_INSERT_TAIL(&v->waiting, ex, entry);
-	v->nwaiting++;
+	if (t == NULL)
+		return POOL_FULL_VERSION;
+	/* Nothing ahead of it and a sandbox free: no queue involved. */
+	if (TAILQ_EMPTY(&v->waiting) && (sbx = pool_find_ready(p, v)) != NULL) {
+		pool_enqueue(v, ex);
+		pool_dispatch(p, sbx, ex);
+		return 0;
+	}
+	if (v->nwaiting >= pool_version_room(p, v))
+		return POOL_FULL_VERSION;
+	/* The tenant's bound is on requests queued behind busy sandboxes. */
+	if (v->nwaiting >= pool_version_room(p, v) - version_queue_max(v, &p->core->cfg) &&
+	    t->nwaiting >= p->core->cfg.tenant_queue_max)
+		return POOL_FULL_TENANT;
+	pool_enqueue(v, ex);
 	pool_pump(p, v);
 	return 0;
+}
+
+/* A splitmix64 step: the jitter is fixed per sandbox, spread across sandboxes. */
+static uint64_t
+pool_mix(uint64_t x)
+{
+	x += 0x9e3779b97f4a7c15ULL;
+	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
+	x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
+	return x ^ (x >> 31);
+}
+
+/* recycle_after_requests for this sandbox: within +-10%, the same every time asked. */
+static uint64_t
+pool_recycle_threshold(const struct sandbox *sbx, unsigned n)
+{
+	uint64_t spread = n / 10, seed;
+
+	if (spread == 0)
+		return n;
+	seed = pool_mix(((uint64_t)sbx->slot << 32 | sbx->generation) ^ (uint64_t)sbx->pid);
+	return n - spread + seed % (2 * spread + 1);
+}
+
+int64_t
+pool_sandbox_rss(const struct sandbox *sbx)
+{
+	char path[64], text[128];
+	unsigned long long size, resident;
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%ld/statm", (long)sbx->pid);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+		return -1;
+	n = read(fd, text, sizeof(text) - 1);
+	close(fd);
+	if (n <= 0)
+		return -1;
+	text[n] = '\0';
+	if (sscanf(text, "%llu %llu", &size, &resident) != 2)
+		return -1;
+	return (int64_t)resident * sysconf(_SC_PAGESIZE);
+}
+
+/* Why the sandbox should be recycled now that a request ended, or NULL. */
+static const char *
+pool_recycle_reason(struct pool *p, const struct sandbox *sbx)
+{
+	const struct config *c = &p->core->cfg;
+	int64_t v;
+
+	if (c->recycle_requests > 0 && sbx->served >= pool_recycle_threshold(sbx, c->recycle_requests))
+		return "recycle_requests";
+	if (c->recycle_age_s > 0 && pool_now() - sbx->started >= (time_t)c->recycle_age_s)
+		return "recycle_age";
+	if (c->recycle_cpu_s > 0 && (v = pool_sandbox_cpu_ns(sbx)) >= 0 &&
+	    (uint64_t)v >= (uint64_t)c->recycle_cpu_s * 1000000000ULL)
+		return "recycle_cpu";
+	if (c->recycle_rss_mb > 0 && (v = pool_sandbox_rss(sbx)) >= 0 &&
+	    (uint64_t)v >= (uint64_t)c->recycle_rss_mb << 20)
+		return "recycle_rss";
+	return NULL;
+}
+
+/* Marks a sandbox to drain: it takes no new request and closes once idle. */
+static void
+pool_retire_sandbox(struct sandbox *sbx, const char *reason)
+{
+	if (sbx->retiring)
+		return;
+	sbx->retiring = true;
+	sbx->recycle_reason = reason;
+	log_info("recycling sandbox %ld (tenant '%s', worker '%s', served %llu): %s",
+	    (long)sbx->pid, pool_sandbox_tenant(sbx), pool_sandbox_worker(sbx),
+	    (unsigned long long)sbx->served, reason);
+}
+
+/*
+ * The pool is full and another tenant waits for a blank while this idle
+ * sandbox's tenant holds more than one sandbox more than that tenant: it
+ * gives its slot up, so a flood of one tenant cannot hold every slot.
+ */
+static bool
+pool_should_yield(struct pool *p, const struct sandbox *sbx)
+{
+	struct version *w;
+	unsigned mine = pool_tenant_sandboxes(sbx->version);
+
+	if (sbx->inflight > 0 || p->nblanks > 0 || p->nall + p->nspawning < p->core->cfg.max_sandboxes)
+		return false;
+	if ((w = pool_fairest_wanting(p)) == NULL || w->pool_tenant == sbx->version->pool_tenant)
+		return false;
+	return pool_tenant_sandboxes(w) + 1 < mine;
 }
 
 void
@@ -548,6 +765,7 @@ pool_exchange_done(struct pool *p, struct exchange *ex, int cancel)
 	struct sandbox *sbx = ex->sbx;
 	struct version *v = ex->version;
 	struct ipc_value f[1];
+	const char *reason;
 
 	if (sbx == NULL) {
 		/* Still queued (or already detached by a dying sandbox). */
@@ -555,8 +773,7 @@ pool_exchange_done(struct pool *p, struct exchange *ex, int cancel)
 
 		TAILQ_FOREACH(it, &v->waiting, entry) {
 			if (it == ex) {
-				TAILQ_REMOVE(&v->waiting, ex, entry);
-				v->nwaiting--;
+				pool_dequeue(v, ex);
 				break;
 			}
 		}
@@ -571,17 +788,103 @@ pool_exchange_done(struct pool *p, struct exchange *ex, int cancel)
 		f[IPC_REQ_CANCEL_REASON] = ipc_u64(0);
 		channel_send(sbx->ch, IPC_REQ_CANCEL, ex->id, f, 1);
 	}
-	if (p->core->cfg.recycle_requests > 0 && sbx->served >= p->core->cfg.recycle_requests)
+	if (!sbx->retiring && (reason = pool_recycle_reason(p, sbx)) != NULL)
+		pool_retire_sandbox(sbx, reason);
+	if (!sbx->retiring && pool_should_yield(p, sbx)) {
 		sbx->retiring = true;
+		sbx->recycle_reason = "evicted";
+		log_info("sandbox %ld (tenant '%s', worker '%s') gives its slot to tenant '%s'",
+		    (long)sbx->pid, v->tenant, v->worker, pool_fairest_wanting(p)->tenant);
+	}
 	if (sbx->retiring) {
 		if (sbx->inflight == 0)
-			pool_close_sandbox(sbx, "recycled");
+			pool_close_sandbox(sbx, sbx->recycle_reason != NULL ? sbx->recycle_reason
+									     : "recycled");
 		return;
 	}
 	if (v->nwaiting > 0)
 		pool_pump(p, v);
 	else if (v->retired)
 		pool_retire_version(p, v);
+	else if (sbx->inflight == 0 && !TAILQ_EMPTY(&p->wanting))
+		pool_refill(p); /* idle now: room for a version waiting when the pool is full */
+}
+
+/*
+ * A sandbox that keeps running into the CPU limit is a CPU bomb: it goes to
+ * the idle scheduling class so that it only gets CPU nobody else wants.
+ * Best effort: a sandbox running under another uid may refuse (EPERM).
+ */
+static void
+pool_demote(struct sandbox *sbx)
+{
+	struct sched_param sp = { .sched_priority = 0 };
+
+	if (sbx->demoted || ++sbx->limit_hits < POOL_DEMOTE_AFTER)
+		return;
+	sbx->demoted = true;
+	if (sched_setscheduler(sbx->pid, SCHED_IDLE, &sp) == -1 &&
+	    setpriority(PRIO_PROCESS, (id_t)sbx->pid, 19) == -1) {
+		log_debug("cannot lower the priority of sandbox %ld: %s", (long)sbx->pid,
+		    strerror(errno));
+		return;
+	}
+	log_info("sandbox %ld (tenant '%s', worker '%s') hit the CPU limit %u times: idle priority",
+	    (long)sbx->pid, pool_sandbox_tenant(sbx), pool_sandbox_worker(sbx), sbx->limit_hits);
+}
+
+void
+pool_resource_limit(struct sandbox *sbx)
+{
+	struct core_stats *st = &sbx->pool->core->stats;
+
+	if (sbx->said_memory) {
+		st->sandbox_killed_memory++;
+		log_warnx("sandbox %ld (tenant '%s', worker '%s'): request stopped at the memory "
+			  "limit (1102)", (long)sbx->pid, pool_sandbox_tenant(sbx),
+		    pool_sandbox_worker(sbx));
+		/* Its heap may stay full of what the script kept: start afresh. */
+		pool_retire_sandbox(sbx, "memory");
+	} else {
+		st->sandbox_killed_cpu_soft++;
+		log_info("sandbox %ld (tenant '%s', worker '%s'): request stopped at the soft CPU "
+			 "limit (1102)", (long)sbx->pid, pool_sandbox_tenant(sbx),
+		    pool_sandbox_worker(sbx));
+		pool_demote(sbx);
+	}
+	sbx->said_memory = false;
+}
+
+void
+pool_sandbox_sigsys(struct pool *p, pid_t pid)
+{
+	struct core_stats *st = &p->core->stats;
+	struct sandbox *sbx;
+
+	TAILQ_FOREACH(sbx, &p->all, all_entry) {
+		if (sbx->pid != pid)
+			continue;
+		if (!sbx->closing) {
+			log_warnx("sandbox %ld (tenant '%s', worker '%s') was killed by the seccomp "
+				  "filter (SIGSYS)", (long)pid, pool_sandbox_tenant(sbx),
+			    pool_sandbox_worker(sbx));
+			pool_kill(sbx, "seccomp");
+			return;
+		}
+		break;
+	}
+	/* Its channel ended first and it was counted as a crash: it was seccomp. */
+	for (unsigned i = 0; i < POOL_CRASHED_RING; i++) {
+		if (p->crashed[i] == pid) {
+			p->crashed[i] = 0;
+			if (st->sandbox_killed_crash > 0)
+				st->sandbox_killed_crash--;
+			st->sandbox_killed_seccomp++;
+			log_warnx("sandbox %ld was killed by the seccomp filter (SIGSYS)",
+			    (long)pid);
+			return;
+		}
+	}
 }
 
 int
@@ -623,7 +926,7 @@ pool_close_retired(struct pool *p)
 				break;
 		if (sbx == NULL)
 			return;
-		pool_close_sandbox(sbx, "retired");
+		pool_close_sandbox(sbx, sbx->recycle_reason != NULL ? sbx->recycle_reason : "retired");
 	}
 }
 
@@ -673,6 +976,7 @@ pool_new(struct core *core, int launcher_fd)
 	TAILQ_INIT(&p->blanks);
 	TAILQ_INIT(&p->wanting);
 	TAILQ_INIT(&p->validations);
+	TAILQ_INIT(&p->tenants);
 	p->nslots = core->cfg.max_sandboxes;
 	if ((p->slots = calloc(p->nslots, sizeof(*p->slots))) == NULL) {
 		close(launcher_fd);
@@ -693,6 +997,7 @@ pool_free(struct pool *p)
 	struct sandbox *sbx;
 	struct validation *val;
 	struct version *v;
+	struct pool_tenant *t;
 
 	if (p == NULL)
 		return;
@@ -709,6 +1014,10 @@ pool_free(struct pool *p)
 		version_unref(v);
 	}
 	pool_launcher_close(p);
+	while ((t = TAILQ_FIRST(&p->tenants)) != NULL) {
+		TAILQ_REMOVE(&p->tenants, t, entry);
+		free(t);
+	}
 	free(p->slots);
 	free(p);
 }
@@ -742,6 +1051,7 @@ int
 pool_status_json(const struct pool *p, struct buf *out)
 {
 	const struct sandbox *sbx;
+	const struct pool_tenant *t;
 	const char *sep = "";
 
 	if (buf_printf(out,
@@ -756,6 +1066,15 @@ pool_status_json(const struct pool *p, struct buf *out)
 		    "\"worker\":\"%s\",\"inflight\":%u,\"served\":%llu}",
 		    sep, (long)sbx->pid, sbx->slot, pool_state_name(sbx), pool_sandbox_tenant(sbx),
 		    pool_sandbox_worker(sbx), sbx->inflight, (unsigned long long)sbx->served) == -1)
+			return -1;
+		sep = ",";
+	}
+	if (buf_append_str(out, "],\"tenants\":[") == -1)
+		return -1;
+	sep = "";
+	TAILQ_FOREACH(t, &p->tenants, entry) {
+		if (buf_printf(out, "%s{\"tenant\":\"%s\",\"sandboxes\":%u,\"queued\":%u}", sep,
+		    t->name, t->nsandboxes, t->nwaiting) == -1)
 			return -1;
 		sep = ",";
 	}

@@ -31,13 +31,23 @@ struct pool *pool_new(struct core *core, int launcher_fd);
 /* Kills every sandbox (through the launcher) and frees.  NULL is ignored. */
 void pool_free(struct pool *p);
 
+#define POOL_FULL_VERSION (-1)  /* the version's queue (request_queue_max) is full */
+#define POOL_FULL_TENANT (-2)   /* the tenant's queue (tenant_queue_max) is full */
+
 /*
  * Gives a new exchange (holding a reference to its version) to the pool: it
  * is dispatched at once to a warm sandbox, or queued until one is ready.
- * Returns 0, or -1 when the version's queue is full (the caller answers 503;
- * the exchange was not taken).
+ * Returns 0, or POOL_FULL_VERSION / POOL_FULL_TENANT when a queue is full
+ * (the caller answers 503; the exchange was not taken).
  */
 int pool_submit(struct pool *p, struct exchange *ex);
+
+/*
+ * The sandbox ended a request with 1102 (it lives on): counted as "memory"
+ * when its last log line said so (the sandbox is then recycled), else as
+ * "cpu_soft".  Call before pool_exchange_done.
+ */
+void pool_resource_limit(struct sandbox *sbx);
 
 /*
  * The exchange is over (answered or abandoned): it leaves its sandbox or its

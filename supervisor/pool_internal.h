@@ -20,6 +20,8 @@
 #define POOL_LOAD_GRACE_MS 5000     /* wall time past the startup CPU limit */
 #define POOL_SWEEP_MS 5000          /* idle sandbox sweep period */
 #define POOL_RESPAWN_DELAY_MS 1000  /* after the launcher failed to fork */
+#define POOL_CRASHED_RING 32        /* recent crashes a late SIGSYS report may reclassify */
+#define POOL_DEMOTE_AFTER 3         /* CPU limit hits before a sandbox runs at idle priority */
 
 enum sandbox_state {
 	SBX_STARTING,  /* forked, locking itself down: its HELLO is awaited */
@@ -53,8 +55,24 @@ struct sandbox {
 	uint64_t next_id;
 	uint64_t served;
 	bool retiring;
+	const char *recycle_reason;       /* why it is retiring ("recycle_age" ...), or NULL */
 	struct event *load_timer;
 	time_t last_used;
+	time_t started;                   /* CLOCK_MONOTONIC seconds at spawn */
+	bool said_memory;                 /* its last limit log line named memory */
+	unsigned limit_hits;              /* requests it ended with 1102 */
+	bool demoted;                     /* running at idle CPU priority */
+};
+
+/*
+ * Per-tenant counters, so that no tenant takes more than its share: created
+ * when a tenant's first request arrives, kept until the pool goes.
+ */
+struct pool_tenant {
+	TAILQ_ENTRY(pool_tenant) entry;
+	char name[META_NAME_MAX + 1];
+	unsigned nwaiting;                /* requests queued over all its versions */
+	unsigned nsandboxes;              /* sandboxes assigned to its versions */
 };
 
 struct validation {
@@ -92,6 +110,9 @@ struct pool {
 	struct event *sweep_timer;
 	struct event *respawn_timer;
 	bool shutting_down;                     /* pool_free runs: spawn nothing */
+	TAILQ_HEAD(, pool_tenant) tenants;
+	pid_t crashed[POOL_CRASHED_RING];       /* pids last counted as "crash" */
+	unsigned crashed_next;
 };
 
 /* pool.c */
@@ -109,9 +130,17 @@ int pool_send_load(struct pool *p, struct sandbox *sbx, const char *tenant, cons
 void pool_count_kill(struct pool *p, const char *reason);
 /* Closes every retiring sandbox that is idle. */
 void pool_close_retired(struct pool *p);
+/* The version waiting for a blank whose tenant has the fewest sandboxes; NULL if none. */
+struct version *pool_fairest_wanting(const struct pool *p);
+/* The sandbox's resident set in bytes (/proc/PID/statm), or -1. */
+int64_t pool_sandbox_rss(const struct sandbox *sbx);
+/* A sandbox died of SIGSYS (launcher report): counted as "seccomp". */
+void pool_sandbox_sigsys(struct pool *p, pid_t pid);
 extern const struct channel_ops pool_sandbox_ops;
 
 /* pool_spawn.c */
+/* Seconds on CLOCK_MONOTONIC. */
+time_t pool_now(void);
 /* Opens the launcher channel (consumed) and starts the timers; 0 or -1. */
 int pool_launcher_open(struct pool *p, int launcher_fd);
 void pool_launcher_close(struct pool *p);

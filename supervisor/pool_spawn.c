@@ -5,6 +5,7 @@
  */
 #include <signal.h>
 #include <stdlib.h>
+#include <time.h>
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -32,6 +33,15 @@ pool_send_kill(struct pool *p, struct sandbox *sbx)
 
 /* --- spawning ----------------------------------------------------------------- */
 
+time_t
+pool_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec;
+}
+
 static int
 pool_free_slot(struct pool *p)
 {
@@ -41,19 +51,58 @@ pool_free_slot(struct pool *p)
 	return -1;
 }
 
-/* Closes the least recently used idle sandbox to make room; false if none. */
-static bool
-pool_evict_idle(struct pool *p)
+static unsigned
+pool_tenant_count(const struct version *v)
 {
-	struct sandbox *sbx, *lru = NULL;
+	return v != NULL && v->pool_tenant != NULL ? v->pool_tenant->nsandboxes : 0;
+}
 
-	TAILQ_FOREACH(sbx, &p->all, all_entry)
-		if (sbx->state == SBX_READY && sbx->inflight == 0 &&
-		    (lru == NULL || sbx->last_used < lru->last_used))
-			lru = sbx;
-	if (lru == NULL)
+/*
+ * What a tenant holds or is about to: its sandboxes, and blanks on their way
+ * to its other versions that wait for one (they may not be assigned yet).
+ */
+static unsigned
+pool_tenant_claim(const struct pool *p, const struct version *v)
+{
+	const struct version *w;
+	unsigned n;
+
+	if (v == NULL)
+		return 0;
+	n = pool_tenant_count(v);
+	TAILQ_FOREACH(w, &p->wanting, want_entry)
+		if (w != v && w->pool_tenant == v->pool_tenant)
+			n++;
+	return n;
+}
+
+/*
+ * Closes an idle sandbox to make room for `for_version` (NULL: an upload):
+ * one of the tenant holding the most sandboxes, least recently used first.
+ * A tenant's last sandbox goes only for a tenant that has none, so a tenant
+ * with many never takes a quiet tenant's warm sandbox.  False if none may go.
+ */
+static bool
+pool_evict_idle(struct pool *p, const struct version *for_version)
+{
+	struct sandbox *sbx, *victim = NULL;
+	unsigned have = pool_tenant_claim(p, for_version), count;
+
+	TAILQ_FOREACH(sbx, &p->all, all_entry) {
+		if (sbx->state != SBX_READY || sbx->inflight > 0 || sbx->closing)
+			continue;
+		count = pool_tenant_count(sbx->version);
+		if (victim == NULL || count > pool_tenant_count(victim->version) ||
+		    (count == pool_tenant_count(victim->version) && sbx->last_used < victim->last_used))
+			victim = sbx;
+	}
+	if (victim == NULL)
 		return false;
-	pool_close_sandbox(lru, "evicted");
+	count = pool_tenant_count(victim->version);
+	if (for_version != NULL && victim->version->pool_tenant != for_version->pool_tenant &&
+	    count <= 1 && have > 0)
+		return false;
+	pool_close_sandbox(victim, "evicted");
 	return true;
 }
 
@@ -91,7 +140,7 @@ pool_refill(struct pool *p)
 			/* Full: make room only for someone actually waiting. */
 			if (p->nblanks + p->nstarting + p->nspawning >=
 				pool_blanks_wanted(p) - pool_standing_blanks(p) ||
-			    !pool_evict_idle(p))
+			    !pool_evict_idle(p, pool_fairest_wanting(p)))
 				return;
 			continue;
 		}
@@ -134,6 +183,7 @@ pool_on_spawned(struct pool *p, struct channel *ch, const struct ipc_msg *msg)
 	sbx->has_cpu_clock = clock_getcpuclockid(sbx->pid, &sbx->cpu_clock) == 0;
 	sbx->broker_fd = broker_fd;
 	sbx->state = SBX_STARTING;
+	sbx->started = pool_now();
 	sbx->next_id = 1;
 	TAILQ_INIT(&sbx->exchanges);
 	sbx->ch = channel_new(p->core->base, sup_fd, IPC_PEER_SUPERVISOR, IPC_PEER_SANDBOX,
@@ -199,7 +249,9 @@ pool_on_launcher(struct channel *ch, const struct ipc_msg *msg, void *arg)
 	case IPC_CHILD_EXITED: {
 		int status = (int)msg->field[IPC_CHILD_EXITED_STATUS].u;
 
-		if (WIFSIGNALED(status) && WTERMSIG(status) != SIGKILL)
+		if (WIFSIGNALED(status) && WTERMSIG(status) == SIGSYS)
+			pool_sandbox_sigsys(p, (pid_t)msg->field[IPC_CHILD_EXITED_PID].u);
+		else if (WIFSIGNALED(status) && WTERMSIG(status) != SIGKILL)
 			log_warnx("sandbox %llu killed by signal %d",
 			    (unsigned long long)msg->field[IPC_CHILD_EXITED_PID].u, WTERMSIG(status));
 		else if (WIFEXITED(status) && WEXITSTATUS(status) != 0)
@@ -235,15 +287,24 @@ static void
 pool_sweep_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct pool *p = arg;
+	const struct config *c = &p->core->cfg;
 	struct sandbox *sbx;
-	time_t now = time(NULL);
+	time_t now = time(NULL), mono = pool_now();
 
 	(void)fd;
 	(void)what;
-	TAILQ_FOREACH(sbx, &p->all, all_entry)
-		if (sbx->state == SBX_READY && sbx->inflight == 0 &&
-		    now - sbx->last_used >= (time_t)p->core->cfg.sandbox_idle_s)
+	TAILQ_FOREACH(sbx, &p->all, all_entry) {
+		if (sbx->state != SBX_READY || sbx->retiring || sbx->closing)
+			continue;
+		/* Busy ones past their age drain: they close when their requests end. */
+		if (c->recycle_age_s > 0 && mono - sbx->started >= (time_t)c->recycle_age_s) {
 			sbx->retiring = true;
+			sbx->recycle_reason = "recycle_age";
+		} else if (sbx->inflight == 0 && now - sbx->last_used >= (time_t)c->sandbox_idle_s) {
+			sbx->retiring = true;
+			sbx->recycle_reason = "idle";
+		}
+	}
 	pool_close_retired(p);
 }
 

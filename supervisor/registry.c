@@ -34,6 +34,30 @@ version_unref(struct version *v)
 	free(v);
 }
 
+unsigned
+version_cpu_ms(const struct version *v, const struct config *c)
+{
+	return v->limits.cpu_ms > 0 ? v->limits.cpu_ms : c->cpu_ms;
+}
+
+unsigned
+version_wall_ms(const struct version *v, const struct config *c)
+{
+	return v->limits.wall_ms > 0 ? v->limits.wall_ms : c->wall_ms;
+}
+
+unsigned
+version_max_sandboxes(const struct version *v, const struct config *c)
+{
+	return v->limits.max_per_version > 0 ? v->limits.max_per_version : c->max_per_version;
+}
+
+unsigned
+version_queue_max(const struct version *v, const struct config *c)
+{
+	return v->limits.queue_max_set ? v->limits.queue_max : c->queue_max;
+}
+
 static struct version *
 version_from_meta(const struct meta_version *mv)
 {
@@ -143,6 +167,11 @@ registry_add_version(const struct meta_version *mv, void *arg)
 	}
 	if (v == NULL && (v = registry_load_version(b->meta, mv->id)) == NULL)
 		return -1;
+	/* Limits change without a new version: read them on every reload. */
+	if (meta_tenant_limits_get(b->meta, v->tenant, &v->limits) == -1) {
+		version_unref(v);
+		return -1;
+	}
 	if (b->n == b->cap) {
 		size_t cap = b->cap ? b->cap * 2 : 16;
 		struct version **p = reallocarray(b->versions, cap, sizeof(*p));

@@ -13,10 +13,12 @@
 #include <stdint.h>
 #include <sys/queue.h>
 
+#include "common/config.h"
 #include "supervisor/meta.h"
 
 struct sandbox;
 struct exchange;
+struct pool_tenant;
 
 /* One immutable script version, shared by its sandboxes and requests. */
 struct version {
@@ -29,6 +31,7 @@ struct version {
 	size_t script_len;
 	char *bindings;          /* JSON array */
 	bool retired;            /* no longer active: its sandboxes drain and go */
+	struct meta_limits limits; /* its tenant's own limits, refreshed on every reload */
 
 	/* Pool state, managed by pool.c. */
 	TAILQ_HEAD(, sandbox) sandboxes;  /* loading and ready, of this version */
@@ -37,7 +40,14 @@ struct version {
 	unsigned nwaiting;
 	TAILQ_ENTRY(version) want_entry;  /* in pool's list of versions wanting a blank */
 	bool wants_blank;
+	struct pool_tenant *pool_tenant;  /* the pool's per-tenant counters (pool.c) */
 };
+
+/* The limits in force for a version: its tenant's where set, else the configured ones. */
+unsigned version_cpu_ms(const struct version *v, const struct config *c);
+unsigned version_wall_ms(const struct version *v, const struct config *c);
+unsigned version_max_sandboxes(const struct version *v, const struct config *c);
+unsigned version_queue_max(const struct version *v, const struct config *c);
 
 void version_ref(struct version *v);
 /* Drops a reference; the last one frees the version.  NULL is ignored. */
@@ -53,8 +63,9 @@ void registry_free(struct registry *r);
 
 /*
  * Rebuilds the route table and active versions from meta.  Versions whose id
- * is unchanged keep their object (and their warm sandboxes).  On failure the
- * previous view stays in place and -1 is returned.
+ * is unchanged keep their object (and their warm sandboxes); every active
+ * version's tenant limits are read again.  On failure the previous view stays
+ * in place and -1 is returned.
  */
 int registry_reload(struct registry *r, struct meta *m);
 

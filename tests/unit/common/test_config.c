@@ -369,6 +369,10 @@ static const char *const all_keys[] = {
 	"request_queue_max",
 	"sandbox_idle_timeout",
 	"recycle_after_requests",
+	"recycle_after_cpu_s",
+	"recycle_after_rss_mb",
+	"recycle_after_age_s",
+	"tenant_queue_max",
 	"cpu_ms",
 	"wall_ms",
 	"startup_cpu_ms",
@@ -439,6 +443,7 @@ Test(config, shipped_file_documents_every_key_with_its_default)
 	got.header_bytes_max = got.header_timeout_ms = got.keepalive_timeout_ms = 77;
 	got.max_connections = got.script_max_bytes = got.drain_timeout_s = 77;
 	got.sandbox_uid_base = 77;
+	got.recycle_cpu_s = got.recycle_rss_mb = got.recycle_age_s = got.tenant_queue_max = 77;
 	strcpy(got.admin_token, "x");
 	strcpy(got.user, "x");
 	strcpy(got.required_layers, "x");

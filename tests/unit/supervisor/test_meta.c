@@ -9,6 +9,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <sqlite3.h>
+
 #include "common/ipc.h"
 #include "supervisor/meta.h"
 
@@ -327,4 +329,73 @@ Test(meta, route_needs_tenant)
 	struct meta_route r;
 
 	cr_assert_eq(meta_route_add(m, "ghost", "example.com/*", NULL, &r), -1);
+}
+
+/* --- tenant limits ---------------------------------------------------------------- */
+
+Test(meta, tenant_limits_round_trip_survive_reopen_and_clear)
+{
+	struct meta_limits l = { .cpu_ms = 250, .wall_ms = 1000, .max_per_version = 2,
+		.queue_max = 0, .queue_max_set = true };
+	struct meta_limits got;
+
+	cr_assert_eq(meta_tenant_limits_get(m, "acme", &got), 0, "no such tenant yet");
+	cr_assert_eq(meta_tenant_limits_put(m, "acme", &l), 0, "limits for a missing tenant");
+	cr_assert_eq(meta_tenant_put(m, "acme"), 1);
+
+	/* A tenant without limits of its own: every field unset. */
+	memset(&got, 0xff, sizeof(got));
+	cr_assert_eq(meta_tenant_limits_get(m, "acme", &got), 1);
+	cr_assert_eq(got.cpu_ms, 0);
+	cr_assert_eq(got.wall_ms, 0);
+	cr_assert_eq(got.max_per_version, 0);
+	cr_assert_not(got.queue_max_set);
+
+	cr_assert_eq(meta_tenant_limits_put(m, "acme", &l), 1);
+	meta_close(m);
+	m = meta_open(meta_path);
+	cr_assert_not_null(m);
+	cr_assert_eq(meta_tenant_limits_get(m, "acme", &got), 1);
+	cr_assert_eq(got.cpu_ms, 250);
+	cr_assert_eq(got.wall_ms, 1000);
+	cr_assert_eq(got.max_per_version, 2);
+	cr_assert(got.queue_max_set, "a queue of 0 is a limit, not 'unset'");
+	cr_assert_eq(got.queue_max, 0);
+
+	/* Replacing with fewer keys drops the others. */
+	memset(&l, 0, sizeof(l));
+	l.wall_ms = 5000;
+	cr_assert_eq(meta_tenant_limits_put(m, "acme", &l), 1);
+	cr_assert_eq(meta_tenant_limits_get(m, "acme", &got), 1);
+	cr_assert_eq(got.cpu_ms, 0);
+	cr_assert_eq(got.wall_ms, 5000);
+	cr_assert_not(got.queue_max_set);
+
+	/* Another tenant is untouched. */
+	cr_assert_eq(meta_tenant_put(m, "other"), 1);
+	cr_assert_eq(meta_tenant_limits_get(m, "other", &got), 1);
+	cr_assert_eq(got.wall_ms, 0);
+	cr_assert_eq(meta_tenant_limits_put(m, "bad name", &l), -1);
+}
+
+/* A meta.sqlite from before tenant limits existed opens and gains them. */
+Test(meta, database_without_the_limits_table_is_upgraded)
+{
+	struct meta_limits l = { .cpu_ms = 75 }, got;
+	sqlite3 *db;
+
+	cr_assert_eq(meta_tenant_put(m, "acme"), 1);
+	meta_close(m);
+	m = NULL;
+	cr_assert_eq(sqlite3_open(meta_path, &db), SQLITE_OK);
+	cr_assert_eq(sqlite3_exec(db, "DROP TABLE tenant_limits", NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+	m = meta_open(meta_path);
+	cr_assert_not_null(m);
+	cr_assert(meta_tenant_exists(m, "acme"));
+	cr_assert_eq(meta_tenant_limits_get(m, "acme", &got), 1);
+	cr_assert_eq(got.cpu_ms, 0);
+	cr_assert_eq(meta_tenant_limits_put(m, "acme", &l), 1);
+	cr_assert_eq(meta_tenant_limits_get(m, "acme", &got), 1);
+	cr_assert_eq(got.cpu_ms, 75);
 }
