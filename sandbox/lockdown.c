@@ -564,12 +564,43 @@ lockdown_seccomp_rule(scmp_filter_ctx ctx, const struct policy *p, const struct 
 	return 0;
 }
 
+scmp_filter_ctx
+lockdown_build_filter(const struct policy *p)
+{
+	scmp_filter_ctx ctx;
+	int rc;
+
+	if ((ctx = seccomp_init(lockdown_seccomp_action(p->default_action, p->default_errnum))) ==
+	    NULL) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	/*
+	 * Native arch only: i386 (int $0x80) and x32 entries fail the arch check
+	 * and die; libseccomp also sends x32 numbers (>= 0x40000000) on the
+	 * x86_64 arch to this action.
+	 */
+	if ((rc = seccomp_attr_set(ctx, SCMP_FLTATR_ACT_BADARCH, SCMP_ACT_KILL_PROCESS)) < 0) {
+		seccomp_release(ctx);
+		errno = -rc;
+		return NULL;
+	}
+	for (size_t i = 0; i < p->nrules; i++)
+		if (lockdown_seccomp_rule(ctx, p, &p->rules[i]) == -1) {
+			rc = errno;
+			seccomp_release(ctx);
+			errno = rc;
+			return NULL;
+		}
+	return ctx;
+}
+
 static int
 lockdown_seccomp(struct lockdown_ctx *s)
 {
 	const struct policy *p = &policy_sandbox;
 	scmp_filter_ctx ctx;
-	int persona, rc = -1, saved;
+	int persona, rc;
 
 #ifdef EDGED_TEST_HOOKS
 	if (lockdown_test_skip_seccomp)
@@ -594,29 +625,12 @@ lockdown_seccomp(struct lockdown_ctx *s)
 	    personality((unsigned long)persona & ~(unsigned long)READ_IMPLIES_EXEC) == -1)
 		return -1;
 
-	if ((ctx = seccomp_init(lockdown_seccomp_action(p->default_action, p->default_errnum))) ==
-	    NULL) {
-		errno = ENOMEM;
+	if ((ctx = lockdown_build_filter(p)) == NULL)
 		return -1;
-	}
-	/*
-	 * Native arch only: i386 (int $0x80) and x32 entries fail the arch check
-	 * and die; libseccomp also sends x32 numbers (>= 0x40000000) on the
-	 * x86_64 arch to this action.
-	 */
-	if ((rc = seccomp_attr_set(ctx, SCMP_FLTATR_ACT_BADARCH, SCMP_ACT_KILL_PROCESS)) < 0)
-		goto cleanup;
-	for (size_t i = 0; i < p->nrules; i++)
-		if (lockdown_seccomp_rule(ctx, p, &p->rules[i]) == -1) {
-			rc = -errno;
-			goto cleanup;
-		}
 	rc = seccomp_load(ctx);
-cleanup:
-	saved = rc < 0 ? -rc : 0;
 	seccomp_release(ctx);
 	if (rc < 0) {
-		errno = saved;
+		errno = -rc;
 		return -1;
 	}
 	return 0;

@@ -13,6 +13,10 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include <seccomp.h>
+
+struct policy;
+
 struct lockdown_config {
 	const int *keep_fds;        /* IPC sockets (and 2, the log) stay open */
 	unsigned nkeep;
@@ -119,6 +123,18 @@ int lockdown_probe(const struct lockdown_config *c, unsigned long *namespaces,
  */
 size_t lockdown_report_lines(const struct lockdown_report *r,
     char out[LOCKDOWN_NLAYERS][LOCKDOWN_LINE_MAX]);
+
+/*
+ * The seccomp filter of policy `p` (policies/policy.h: the arch check with
+ * i386 and x32 killed, p's default action, its rules), built but not loaded:
+ * exactly what the seccomp layer of lockdown_apply() installs (with
+ * &policy_sandbox, or the relaxed policy in a sanitizer build).  Returns a
+ * new context the caller frees with seccomp_release(), or NULL with errno
+ * set (a rule libseccomp refuses is logged with its FILE:LINE).  Loads
+ * nothing and changes nothing in the calling process: tests export it with
+ * seccomp_export_bpf() and evaluate it in user space.
+ */
+scmp_filter_ctx lockdown_build_filter(const struct policy *p);
 
 #ifdef EDGED_TEST_HOOKS
 /*

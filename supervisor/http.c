@@ -356,6 +356,12 @@ http_conn_process(struct http_conn *c)
 		c->error_status = 0;
 		c->lf_pending = false;
 		in_head = c->req == NULL || !c->req->owned;
+		if (c->crlf_due > 0 && !http_parse_crlf_due(c, v.iov_base, v.iov_len)) {
+			http_conn_fail(c, 400);
+			break;
+		}
+		c->exec_base = v.iov_base;
+		c->exec_len = v.iov_len;
 		n = http_parser_execute(&c->parser, &http_parse_settings, v.iov_base, v.iov_len);
 		if (in_head && http_conn_has_fold(c, v.iov_base, n)) {
 			/* obs-fold, which the parser would silently join (RFC 7230 3.2.4) */
@@ -516,6 +522,12 @@ http_conn_adopt(struct http_server *srv, struct bufferevent *bev, const char *pe
 	TAILQ_INSERT_TAIL(&srv->conns, c, entry);
 	srv->nconns++;
 	http_conn_set_phase(c, HTTP_PHASE_IDLE);
+	/*
+	 * Before its first byte a client gets header_timeout_ms, not the
+	 * keep-alive idle time: silent connections would otherwise hold
+	 * max_connections slots for a minute (or forever with keep-alive off).
+	 */
+	http_conn_arm(c, srv->limits.header_timeout_ms);
 	return c;
 
 fail_resume:

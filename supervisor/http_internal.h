@@ -123,6 +123,15 @@ struct http_conn {
 	bool read_eof;               /* the client shut its side */
 	bool head_lf;                /* the last request-head byte was LF */
 	size_t linger_bytes;
+	/*
+	 * Chunked bodies: the parser (not built strict) does not check that a
+	 * chunk's data is followed by CRLF, so we do.  exec_base/exec_len is the
+	 * buffer being parsed; crlf_due holds the part of "\r\n" still to be
+	 * seen at the start of the next buffer (0, 1 or 2 bytes).
+	 */
+	const char *exec_base;
+	size_t exec_len;
+	unsigned crlf_due;
 };
 
 TAILQ_HEAD(http_conn_list, http_conn);
@@ -200,6 +209,15 @@ int http_response_error(struct http_conn *c, int status, bool head);
 
 /* "Date: ..." value for now, into out (at least 32 bytes). */
 void http_date_now(char *out, size_t len);
+
+/*
+ * Checks the CRLF after a chunk's data, which ends at `end` in the buffer
+ * being parsed; false when the bytes there are something else.
+ */
+bool http_parse_chunk_end(struct http_conn *c, const char *end);
+
+/* Checks what of a chunk's CRLF is due at the start of buf; false on a mismatch. */
+bool http_parse_crlf_due(struct http_conn *c, const char *buf, size_t len);
 
 /* The request may still be answered: handed to the owner, not aborted. */
 bool http_request_is_answerable(const struct http_request *req);

@@ -441,6 +441,34 @@ http_parse_on_headers_complete(http_parser *p)
 	return 0;
 }
 
+bool
+http_parse_chunk_end(struct http_conn *c, const char *end)
+{
+	size_t avail = (size_t)(c->exec_base + c->exec_len - end);
+
+	if (avail >= 2)
+		return end[0] == '\r' && end[1] == '\n';
+	if (avail == 1) {
+		c->crlf_due = 1;
+		return end[0] == '\r';
+	}
+	c->crlf_due = 2;
+	return true;
+}
+
+bool
+http_parse_crlf_due(struct http_conn *c, const char *buf, size_t len)
+{
+	static const char crlf[] = "\r\n";
+	const char *want = crlf + 2 - c->crlf_due;
+	size_t n = c->crlf_due < len ? c->crlf_due : len;
+
+	if (memcmp(buf, want, n) != 0)
+		return false;
+	c->crlf_due -= (unsigned)n;
+	return true;
+}
+
 static int
 http_parse_on_body(http_parser *p, const char *at, size_t len)
 {
@@ -450,6 +478,10 @@ http_parse_on_body(http_parser *p, const char *at, size_t len)
 
 	if (req == NULL || !req->owned)
 		return -1;
+	/* The last piece of a chunk's data: its CRLF must follow (no smuggling). */
+	if ((p->flags & F_CHUNKED) && p->content_length == 0 &&
+	    !http_parse_chunk_end(c, at + len))
+		return http_parse_fail(c, 400);
 	req->body_received += len;
 	if (req->body_received > srv->limits.body_max)
 		return http_parse_fail(c, 413);
