@@ -27,6 +27,8 @@ if (!fs.existsSync(path.join(CLI_DIR, 'node_modules/esbuild'))) {
 
 const { startEdged } = await import(path.join(CLI_DIR, 'lib/edged.js'));
 const { hasLookbehind, regexpProblems } = await import(path.join(CLI_DIR, 'lib/checks.js'));
+// The build-time rewrites' own suite (lib/transforms.js) runs as part of this one.
+await import('./transforms.test.mjs');
 
 let edged;
 const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'edgectl-test-'));

@@ -9,9 +9,10 @@ import os from 'node:os';
 import path from 'node:path';
 
 import { builtinsPlugin } from './builtins.js';
-import { scanBundle } from './checks.js';
+import { parseBundle, scanBundle } from './checks.js';
 import { SourceMap } from './sourcemap.js';
 import { duktapeCheck, findJsc } from './tools.js';
+import { transformBundle } from './transforms.js';
 
 // A build that failed; `diagnostics` are { file, line, message }.
 export class BuildError extends Error {
@@ -127,17 +128,21 @@ export async function build(entry, { outfile, sourcemap = false, check = true } 
 
     const warnings = [...bundled.warnings];
     const fatal = [];
-    for (const p of scanBundle(bundled.code)) {
+    const parsed = parseBundle(bundled.code);
+    for (const p of scanBundle(parsed)) {
       const d = { ...where(p.line, p.column), message: p.message };
       (p.fatal ? fatal : warnings).push(d);
     }
     if (fatal.length > 0) throw new BuildError(fatal);
 
-    const lowered = swc.transformSync(bundled.code, {
+    // Rewrites of what Duktape lacks but ES5 can say (lib/transforms.js); the
+    // edits keep every line, and the map follows their columns.
+    const rewritten = transformBundle(parsed, JSON.parse(bundled.map));
+    const lowered = swc.transformSync(rewritten.code, {
       filename: path.basename(out),
       isModule: false,
       sourceMaps: true,
-      inputSourceMap: bundled.map,
+      inputSourceMap: JSON.stringify(rewritten.map),
       jsc: {
         parser: { syntax: 'ecmascript' },
         target: 'es5',

@@ -2,8 +2,11 @@
 // before it is lowered: BigInt literals, RegExp literals with lookbehind or the
 // `u`/`v` flags (a parse error for the whole script, or a throw when
 // evaluated).  The code is parsed with swc, so text in strings, comments and
-// templates never matches.  Top-level await is refused by esbuild (build.js).
+// templates never matches; the same parse feeds lib/transforms.js, which
+// rewrites the `s` flag away.  Top-level await is refused by esbuild (build.js).
 import swc from '@swc/core';
+
+import { rewritesDotAll } from './transforms.js';
 
 // True when a RegExp pattern holds a lookbehind group outside a class.
 export function hasLookbehind(pattern) {
@@ -46,14 +49,16 @@ export function regexpProblems(pattern, flags) {
   return problems;
 }
 
-function collect(node, found) {
+// Literals, and object literals (only to tell the span base).
+function collect(node, found, objects) {
   if (Array.isArray(node)) {
-    for (const child of node) collect(child, found);
+    for (const child of node) collect(child, found, objects);
   } else if (node !== null && typeof node === 'object') {
     if (node.type === 'RegExpLiteral' || node.type === 'BigIntLiteral') found.push(node);
+    if (node.type === 'ObjectExpression') objects.push(node);
     for (const key in node) {
       const child = node[key];
-      if (child !== null && typeof child === 'object') collect(child, found);
+      if (child !== null && typeof child === 'object') collect(child, found, objects);
     }
   }
 }
@@ -61,7 +66,11 @@ function collect(node, found) {
 // swc numbers spans in bytes from a base of its own (1 in the pinned
 // version); the base is the one that puts every literal on its first byte.
 function spanBase(bytes, nodes) {
-  const first = (n) => (n.type === 'RegExpLiteral' ? 0x2f : n.raw.charCodeAt(0));
+  const first = (n) => {
+    if (n.type === 'RegExpLiteral') return 0x2f;
+    if (n.type === 'ObjectExpression') return 0x7b;
+    return n.raw.charCodeAt(0);
+  };
   for (const base of [1, 0]) {
     if (nodes.every((n) => bytes[n.span.start - base] === first(n))) return base;
   }
@@ -89,18 +98,57 @@ function position(bytes, starts, offset) {
   return { line: lo + 1, column: bytes.subarray(starts[lo], offset).toString('utf8').length };
 }
 
-// Problems in `code` (the esbuild bundle): [{ fatal, message, line, column }]
-// with the position in `code`, or line 0 when it cannot be told.
-export function scanBundle(code) {
+// String index in `code` of every byte offset of its UTF-8 form.
+function byteToIndex(code, bytes) {
+  if (bytes.length === code.length) return (offset) => offset;
+  const index = new Uint32Array(bytes.length + 1);
+  let b = 0;
+  for (let i = 0; i < code.length; i++) {
+    const c = code.charCodeAt(i);
+    const pair = c >= 0xd800 && c < 0xdc00 && (code.charCodeAt(i + 1) & 0xfc00) === 0xdc00;
+    const n = c < 0x80 ? 1 : c < 0x800 ? 2 : pair ? 4 : 3;
+    for (let k = 0; k < n; k++) index[b + k] = i;
+    b += n;
+    if (n === 4) i++;
+  }
+  index[bytes.length] = code.length;
+  return (offset) => index[offset];
+}
+
+// Parses the esbuild bundle once for the checks and the rewrites:
+// { code, ast, literals, offset(span position) -> string index, or null
+// when swc's span base cannot be told }.
+export function parseBundle(code) {
   const ast = swc.parseSync(code, { syntax: 'ecmascript', target: 'esnext' });
   const literals = [];
-  collect(ast, literals);
+  const objects = [];
+  collect(ast, literals, objects);
   const bytes = Buffer.from(code, 'utf8');
-  const base = spanBase(bytes, literals);
+  const base = spanBase(bytes, [...literals, ...objects]);
+  const toIndex = byteToIndex(code, bytes);
+  return {
+    code,
+    ast,
+    literals,
+    bytes,
+    base,
+    offset: base === null ? null : (pos) => toIndex(pos - base),
+  };
+}
+
+// Problems in `code` (the esbuild bundle, or parseBundle's result):
+// [{ fatal, message, line, column }] with the position in `code`, or line 0
+// when it cannot be told.  The `s` flag is no problem where lib/transforms.js
+// rewrites it.
+export function scanBundle(code) {
+  const { literals, bytes, base } = typeof code === 'string' ? parseBundle(code) : code;
   const starts = base === null ? null : lineStarts(bytes);
   const problems = [];
   for (const lit of literals) {
-    const found = lit.type === 'BigIntLiteral' ? [BIGINT] : regexpProblems(lit.pattern, lit.flags);
+    let found = lit.type === 'BigIntLiteral' ? [BIGINT] : regexpProblems(lit.pattern, lit.flags);
+    if (lit.type === 'RegExpLiteral' && base !== null && rewritesDotAll(lit.flags)) {
+      found = found.filter((p) => !p.message.startsWith("RegExp flag 's'"));
+    }
     for (const p of found) {
       const at = base === null ? { line: 0, column: 0 } : position(bytes, starts, lit.span.start - base);
       problems.push({ ...p, ...at });
