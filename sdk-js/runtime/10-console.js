@@ -14,6 +14,143 @@ var IDENT = /^[A-Za-z_$][A-Za-z0-9_$]*$/;
 var dateNow = Date.now;
 var toStr = Object.prototype.toString;
 
+/*
+ * Source lines: `edgectl build` appends `var __edged_lines = { sources: [...],
+ * lines: '...' }` to a Worker (format: sdk-js/cli/lib/sourcemap.js, lineTable),
+ * and an error's `worker.js:LINE` is shown as `FILE:LINE (worker.js:LINE)`.
+ * The table is the tenant's: read at format time, decoded once per table,
+ * bounded, and anything malformed means no mapping.
+ */
+var LINES_MAX_CHARS = 1024 * 1024;
+var LINES_MAX_RUNS = 100000;
+var LINES_MAX_SOURCES = 10000;
+var LINES_MAX_MAPPED = 64;
+var WORKER_LINE = /worker\.js:([0-9]{1,9})/g;
+var RUN = /^(?:([0-9]{1,6}):([0-9]{1,9})|(-?[0-9]{1,9}))?(?:\*([0-9]{1,9}))?$/;
+var linesCache = { text: null, sources: null, table: null };
+
+/* A data property's value, or undefined (no getters of the tenant are run). */
+function ownData(o, key) {
+	var d = Object.getOwnPropertyDescriptor(o, key);
+
+	return d !== undefined && 'value' in d ? d.value : undefined;
+}
+
+/*
+ * The decoded table: { sources, runs }, runs a flat list of (start, end,
+ * src, base, step): generated lines start..end-1 are at sources[src], line
+ * base + step * (generated line - start).
+ */
+function decodeLines(text, sourceList) {
+	var sources = [], runs = [];
+	var tokens, i, m, n, k, src = -1, line = 0, gen = 1, s;
+
+	n = ownData(sourceList, 'length');
+	if (typeof n !== 'number' || n > LINES_MAX_SOURCES)
+		return null;
+	for (i = 0; i < n; i++) {
+		s = ownData(sourceList, String(i));
+		if (typeof s !== 'string')
+			return null;
+		s = s.replace(/[\x00-\x1f\x7f\u2028\u2029]/g, '?');
+		sources.push(s.length > 200 ? s.slice(0, 200) + '...' : s);
+	}
+	tokens = text.split(',');
+	if (tokens.length > LINES_MAX_RUNS)
+		return null;
+	for (i = 0; i < tokens.length; i++) {
+		m = RUN.exec(tokens[i]);
+		if (m === null)
+			return null;
+		k = m[4] !== undefined ? parseInt(m[4], 10) : 1;
+		if (!(k >= 1))
+			return null;
+		if (m[1] !== undefined) {
+			src = parseInt(m[1], 10);
+			line = parseInt(m[2], 10);
+			if (src >= sources.length)
+				return null;
+			runs.push(gen, gen + k, src, line, 0);
+		} else if (m[3] !== undefined) {
+			if (src < 0)
+				return null;
+			n = parseInt(m[3], 10);
+			runs.push(gen, gen + k, src, line + n, n);
+			line += n * k;
+		}
+		gen += k;
+	}
+	return { sources: sources, runs: runs };
+}
+
+/* The tenant's line table, decoded; null when there is none or it is malformed. */
+function lineTable() {
+	var t, text, sourceList;
+
+	try {
+		t = ownData(globalThis, '__edged_lines');
+		if (t === null || typeof t !== 'object')
+			return null;
+		text = ownData(t, 'lines');
+		sourceList = ownData(t, 'sources');
+		if (typeof text !== 'string' || text.length > LINES_MAX_CHARS ||
+		    sourceList === null || typeof sourceList !== 'object')
+			return null;
+		if (linesCache.text !== text || linesCache.sources !== sourceList) {
+			linesCache.text = text;
+			linesCache.sources = sourceList;
+			linesCache.table = null;
+			linesCache.table = decodeLines(text, sourceList);
+		}
+		return linesCache.table;
+	} catch (e) {
+		return null;
+	}
+}
+
+/* `FILE:LINE` of generated line `gen`, or null. */
+function originalLine(table, gen) {
+	var runs = table.runs;
+	var lo = 0, hi = runs.length / 5 - 1, mid, r, line;
+
+	while (lo <= hi) {
+		mid = (lo + hi) >> 1;
+		r = mid * 5;
+		if (gen < runs[r]) {
+			hi = mid - 1;
+		} else if (gen >= runs[r + 1]) {
+			lo = mid + 1;
+		} else {
+			line = runs[r + 3] + runs[r + 4] * (gen - runs[r]);
+			return line >= 1 ? table.sources[runs[r + 2]] + ':' + line : null;
+		}
+	}
+	return null;
+}
+
+/* `text` with each worker.js:LINE (the first LINES_MAX_MAPPED) at its original place too. */
+function mapLines(text) {
+	var table, count = 0;
+
+	if (typeof text !== 'string' || text.indexOf('worker.js:') === -1)
+		return text;
+	table = lineTable();
+	if (table === null)
+		return text;
+	try {
+		return text.replace(WORKER_LINE, function (all, gen) {
+			var at;
+
+			if (++count > LINES_MAX_MAPPED)
+				return all;
+			at = originalLine(table, parseInt(gen, 10));
+			return at !== null ? at + ' (' + all + ')' : all;
+		});
+	} catch (e) {
+		return text;
+	}
+}
+
 function formatError(e) {
 	var text, stack;
 
@@ -23,13 +160,13 @@ function formatError(e) {
 			text = String(e.name || 'Error');
 		stack = e.stack;
 		if (typeof stack === 'string' && stack.indexOf(text) === 0)
-			return stack;
+			return mapLines(stack);
 		if (typeof stack === 'string' && stack.length > 0 && stack.indexOf('\n') !== -1)
-			return text + stack.slice(stack.indexOf('\n'));
+			return mapLines(text + stack.slice(stack.indexOf('\n')));
 	} catch (ignored) {
 		return '[error]';
 	}
-	return text;
+	return mapLines(text);
 }
 
 function quote(s) {

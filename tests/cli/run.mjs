@@ -31,10 +31,14 @@ const { hasLookbehind, regexpProblems } = await import(path.join(CLI_DIR, 'lib/c
 await import('./transforms.test.mjs');
 
 let edged;
+// edged's stderr (its log), line by line.
+const edgedLog = [];
 const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'edgectl-test-'));
 
 before(async () => {
-  edged = await startEdged({ bin: EDGED_BIN, dir: fs.mkdtempSync(path.join(scratch, 'edged-')) });
+  edged = await startEdged({
+    bin: EDGED_BIN, dir: fs.mkdtempSync(path.join(scratch, 'edged-')), onLog: (line) => edgedLog.push(line),
+  });
 });
 
 after(async () => {
@@ -207,6 +211,56 @@ describe('edgectl deploy: vars, redeploys and routes', () => {
     const r = await edgectl(['deploy'], { cwd: path.join(FIXTURES, 'vars'), env: { EDGED_TOKEN: 'wrong', EDGED_ACCOUNT: 'cli-vars' } });
     assert.equal(r.code, 1);
     assert.match(r.stderr, /auth/i);
+  });
+});
+
+// Resolves with the lines of edged's log from `from` on once one matches `re`.
+async function waitLog(re, from = 0, timeoutMs = 10000) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const lines = edgedLog.slice(from);
+    if (lines.some((l) => re.test(l))) return lines;
+    if (Date.now() > deadline) assert.fail(`no log line matches ${re}:\n${lines.join('\n')}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+describe('uncaught exceptions are logged at their original place', () => {
+  // The throw in tests/cli/fixtures/throws/src/handler.ts.
+  const THROW_LINE = 12;
+
+  test('the stack names src/handler.ts and the line of the throw', async () => {
+    const dir = path.join(FIXTURES, 'throws');
+    const source = fs.readFileSync(path.join(dir, 'src/handler.ts'), 'utf8').split('\n');
+    assert.match(source[THROW_LINE - 1], /throw new Error/);
+    assertOk(await edgectl(['deploy'], { cwd: dir }));
+    const from = edgedLog.length;
+    const r = await get('throws.cli.test', '/?id=42');
+    assert.equal(r.status, 500);
+    assert.match(r.body, /error code: 1101/);
+    const lines = await waitLog(new RegExp(`src/handler\\.ts:${THROW_LINE} \\(worker\\.js:\\d+\\)`), from);
+    const log = lines.join('\n');
+    assert.match(log, /tenant 'cli-throws-log' worker 'throws'.*Uncaught Error: order 42 has no items/);
+  });
+
+  test('the line table is appended last and can be left out', async () => {
+    const dir = path.join(FIXTURES, 'throws');
+    const out = path.join(scratch, 'throws.js');
+    const { build } = await import(path.join(CLI_DIR, 'lib/build.js'));
+    const cwd = process.cwd();
+    process.chdir(dir);
+    let withTable;
+    let without;
+    try {
+      withTable = await build('src/index.ts', { outfile: out, check: false });
+      without = await build('src/index.ts', { check: false, lineTable: false });
+    } finally {
+      process.chdir(cwd);
+    }
+    const lines = withTable.code.split('\n');
+    assert.match(lines[lines.length - 2], /^var __edged_lines = \{"sources":\["src\/index\.ts","src\/handler\.ts"\],"lines":"[-0-9:*,]*"\};$/);
+    assert.equal(withTable.code.slice(0, without.code.length), without.code);
+    assert.doesNotMatch(without.code, /__edged_lines/);
   });
 });
 

@@ -13,7 +13,7 @@ process.emitWarning = (warning, ...rest) => {
   emitWarning(warning, ...rest);
 };
 
-const USAGE = `usage: edgectl build ENTRY -o OUT [--sourcemap]
+const USAGE = `usage: edgectl build ENTRY -o OUT [--sourcemap] [--no-line-table]
        edgectl deploy [--config wrangler.toml|wrangler.json]
        edgectl dev [ENTRY | --config wrangler.toml]
 
@@ -31,10 +31,16 @@ async function cmdBuild(args) {
     options: {
       out: { type: 'string', short: 'o' },
       sourcemap: { type: 'boolean', default: false },
+      // Node < 22.4 has no --no-X negation in parseArgs: an explicit option.
+      'no-line-table': { type: 'boolean', default: false },
     },
   });
   if (positionals.length !== 1 || !values.out) throw new UsageError();
-  const result = await build(positionals[0], { outfile: values.out, sourcemap: values.sourcemap });
+  const result = await build(positionals[0], {
+    outfile: values.out,
+    sourcemap: values.sourcemap,
+    lineTable: !values['no-line-table'],
+  });
   printWarnings(result.warnings);
   console.log(`built ${values.out} (${Buffer.byteLength(result.code)} bytes)`);
 }

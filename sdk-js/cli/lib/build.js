@@ -10,7 +10,7 @@ import path from 'node:path';
 
 import { builtinsPlugin } from './builtins.js';
 import { parseBundle, scanBundle } from './checks.js';
-import { SourceMap } from './sourcemap.js';
+import { SourceMap, lineTable, lineTableStatement } from './sourcemap.js';
 import { duktapeCheck, findJsc } from './tools.js';
 import { transformBundle } from './transforms.js';
 
@@ -111,9 +111,11 @@ async function bundle(entry, outfile) {
 
 // Builds `entry` (a path).  Options: outfile (written when given; else a
 // temporary file is used for the check), sourcemap (write OUTFILE.map),
-// check (run the Duktape check; default true).  Returns { code, map (JSON
-// text), inputs (absolute paths of the bundled files), warnings, checked }.
-export async function build(entry, { outfile, sourcemap = false, check = true } = {}) {
+// check (run the Duktape check; default true), lineTable (append the line
+// table the runtime maps error stacks with; default true).  Returns { code,
+// map (JSON text), inputs (absolute paths of the bundled files), warnings,
+// checked }.
+export async function build(entry, { outfile, sourcemap = false, check = true, lineTable: withLineTable = true } = {}) {
   const tmp = outfile ? null : fs.mkdtempSync(path.join(os.tmpdir(), 'edgectl-'));
   const out = path.resolve(outfile || path.join(tmp, 'worker.js'));
   const outDir = path.dirname(out);
@@ -153,6 +155,12 @@ export async function build(entry, { outfile, sourcemap = false, check = true } 
     const mapJson = JSON.parse(lowered.map);
     mapJson.file = path.basename(out);
     let code = lowered.code;
+    // The line table goes last (before the sourceMappingURL comment), on a line
+    // of its own: every line above keeps its number, and the map stays right.
+    if (withLineTable) {
+      const table = lineTable(mapJson, (s) => displayPath(path.resolve(outDir, s)).split(path.sep).join('/'));
+      code = `${code.replace(/\n?$/, '\n')}${lineTableStatement(table)}\n`;
+    }
     if (sourcemap && outfile) code += `\n//# sourceMappingURL=${path.basename(out)}.map\n`;
     // Written under a temporary name, and renamed once it passed the check:
     // a failed build leaves no output that could be uploaded by mistake.

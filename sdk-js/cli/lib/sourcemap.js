@@ -65,3 +65,50 @@ export class SourceMap {
     return { source: this.sources[hit.source], line: hit.line + 1, column: hit.originalColumn };
   }
 }
+
+// The compact line table `edgectl build` appends to its output, read by the
+// runtime (sdk-js/runtime/10-console.js) to show errors at their original
+// place.  For each line of the built script, the original source and line of
+// its first mapping, as one token per line, joined with ',':
+//   ''      the line has no mapping;
+//   'S:L'   source index S (in `sources`), original line L (1-based);
+//   'N'     the source of the previous mapped line, its original line + N
+//           (N a signed decimal: '1', '0', '-3');
+// and a token repeated k times in a row is written once as 'TOKEN*k'.
+// Trailing unmapped lines are left out.  `sourceName` turns a map source into
+// the name shown.  Returns { sources, lines }.
+export function lineTable(map, sourceName = (s) => s) {
+  const sm = new SourceMap(map);
+  const sources = sm.sources.map((s) => sourceName(s));
+  const tokens = [];
+  let prevSource = -1;
+  let prevLine = 0;
+  for (let i = 0; i < sm.lines.length; i++) {
+    const first = sm.lines[i][0];
+    if (!first) {
+      tokens.push('');
+      continue;
+    }
+    const line = first.line + 1;
+    tokens.push(first.source === prevSource ? String(line - prevLine) : `${first.source}:${line}`);
+    prevSource = first.source;
+    prevLine = line;
+  }
+  while (tokens.length > 0 && tokens[tokens.length - 1] === '') tokens.pop();
+  const runs = [];
+  for (let i = 0; i < tokens.length;) {
+    let k = 1;
+    while (i + k < tokens.length && tokens[i + k] === tokens[i]) k++;
+    runs.push(k > 1 ? `${tokens[i]}*${k}` : tokens[i]);
+    i += k;
+  }
+  return { sources, lines: runs.join(',') };
+}
+
+// The line table as the statement appended to the built script (one line;
+// JSON is JavaScript once U+2028/U+2029 are escaped).
+export function lineTableStatement(table) {
+  const json = JSON.stringify({ sources: table.sources, lines: table.lines })
+    .replace(/\u2028/g, '\\u2028').replace(/\u2029/g, '\\u2029');
+  return `var __edged_lines = ${json};`;
+}
