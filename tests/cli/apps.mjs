@@ -3,6 +3,7 @@
 // itty-router app from npm (fixtures/hono, fixtures/itty), each deployed to its
 // own hostname and checked over HTTP as a client would see it.
 // Usage: node tests/cli/apps.mjs EDGED_BIN EDGED_JSC   (ctest: cli_apps)
+import { testConfig } from './limits.mjs';
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
@@ -50,6 +51,7 @@ before(async () => {
   edged = await startEdged({
     bin: EDGED_BIN,
     dir: scratch,
+    config: testConfig(scratch),
     onLog: (line) => { log.push(line); if (log.length > 200) log.shift(); },
   });
 });

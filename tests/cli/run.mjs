@@ -1,5 +1,6 @@
 // End-to-end tests of edgectl (sdk-js/cli) against a real edged.
 // Usage: node tests/cli/run.mjs EDGED_BIN EDGED_JSC   (ctest: cli_edgectl)
+import { testConfig } from './limits.mjs';
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -36,8 +37,9 @@ const edgedLog = [];
 const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'edgectl-test-'));
 
 before(async () => {
+  const dir = fs.mkdtempSync(path.join(scratch, 'edged-'));
   edged = await startEdged({
-    bin: EDGED_BIN, dir: fs.mkdtempSync(path.join(scratch, 'edged-')), onLog: (line) => edgedLog.push(line),
+    bin: EDGED_BIN, dir, config: testConfig(dir), onLog: (line) => edgedLog.push(line),
   });
 });
 

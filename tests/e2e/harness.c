@@ -25,6 +25,19 @@
 #include <unistd.h>
 
 #define START_TIMEOUT_MS 30000
+
+/*
+ * A sanitizer build runs JavaScript several times slower: its CPU limits are
+ * raised (a test's own lines still win, coming later), and ASan's quarantine
+ * is kept small so that memory figures stay meaningful.  Tests check
+ * behaviour, not cost.
+ */
+#ifdef EDGED_SANITIZER_BUILD
+#define HARNESS_SANITIZER_LIMITS "cpu_ms = 500\nstartup_cpu_ms = 10000\nwall_ms = 60000\n"
+#define HARNESS_ASAN_OPTIONS "quarantine_size_mb=8"
+#else
+#define HARNESS_SANITIZER_LIMITS ""
+#endif
 #define STOP_TIMEOUT_MS 30000
 
 static long
@@ -142,6 +155,9 @@ edged_spawn(struct edged *e)
 	e->pid = fork();
 	cr_assert_neq(e->pid, -1);
 	if (e->pid == 0) {
+#ifdef HARNESS_ASAN_OPTIONS
+		setenv("ASAN_OPTIONS", HARNESS_ASAN_OPTIONS, 1);
+#endif
 		dup2(pipefd[1], 2);
 		execl(EDGED_BINARY, "edged", "--config", e->config, (char *)NULL);
 		_exit(127);
@@ -180,8 +196,9 @@ edged_start(const char *extra_config)
 	    "pool_blanks = 2\n"
 	    /* Keep root: the temp dir and notify socket are root's (test_layers tests the drop). */
 	    "user =\n"
+	    "%s"
 	    "%s\n",
-	    e->dir, TEST_TOKEN, extra_config != NULL ? extra_config : "");
+	    e->dir, TEST_TOKEN, HARNESS_SANITIZER_LIMITS, extra_config != NULL ? extra_config : "");
 	fclose(fp);
 	edged_spawn(e);
 	return e;

@@ -72,8 +72,8 @@ dir_listing(void)
 static void
 setup(void)
 {
-	e = edged_start("cpu_ms = 50\nmemory_mb = 64\nscript_max_bytes = 65536\n"
-			"startup_cpu_ms = 300\n");
+	/* cpu_ms stays the default (50 ms; raised by the harness in a sanitizer build). */
+	e = edged_start("memory_mb = 64\nscript_max_bytes = 65536\nstartup_cpu_ms = 300\n");
 	deploy(e, "canary", "canary", "canary.test", CANARY, NULL);
 	dir_before = dir_listing();
 }

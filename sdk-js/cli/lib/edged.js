@@ -14,14 +14,16 @@ const READY = /ready: public (http:\/\/\S+) admin (http:\/\/\S+)/;
 // directory; default a new temporary one, removed by stop()), onLog (each
 // stderr line).  Resolves to { public, admin, token, dir, child, stop() }
 // once edged is ready; rejects when it exits first.
-export function startEdged({ bin = findEdged(), dir, onLog = () => {} } = {}) {
+export function startEdged({ bin = findEdged(), dir, config, onLog = () => {} } = {}) {
   if (!bin) {
     return Promise.reject(new Error('edged not found: build it, put it on PATH or set EDGED_BIN'));
   }
   const ownDir = !dir;
   const cwd = dir || fs.mkdtempSync(path.join(os.tmpdir(), 'edgectl-dev-'));
   const token = crypto.randomBytes(32).toString('hex');
-  const child = spawn(bin, ['--dev', '--listen', '127.0.0.1:0', '--admin-listen', '127.0.0.1:0'], {
+  const args = ['--dev', '--listen', '127.0.0.1:0', '--admin-listen', '127.0.0.1:0'];
+  if (config) args.push('--config', config);
+  const child = spawn(bin, args, {
     cwd,
     env: { ...process.env, EDGED_ADMIN_TOKEN: token },
     stdio: ['ignore', 'ignore', 'pipe'],
