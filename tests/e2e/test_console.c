@@ -91,7 +91,8 @@ Test(console, levels_reach_the_log)
 	expect_log("worker 'lvl': a warn line");
 	expect_log("worker 'lvl': an info line");
 	expect_log("worker 'lvl': Assertion failed: it failed");
-	cr_expect_eq(edged_log_count(e, "never"), 0);
+	/* ("never" alone appears in the sanitizer build's own warning.) */
+	cr_expect_eq(edged_log_count(e, "Assertion failed: never"), 0);
 }
 
 Test(console, count_time_group_and_table)
