@@ -7,6 +7,7 @@
 #include <arpa/inet.h>
 #include <criterion/criterion.h>
 #include <curl/curl.h>
+#include <jansson.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
@@ -474,6 +475,22 @@ admin_status(struct edged *e)
 	return r.body;
 }
 
+long
+admin_status_counter(struct edged *e, const char *group, const char *name)
+{
+	char *text = admin_status(e);
+	json_t *j = json_loads(text, 0, NULL), *v;
+	long n;
+
+	cr_assert_not_null(j, "%s", text);
+	v = json_object_get(json_object_get(json_object_get(j, "result"), group), name);
+	cr_assert(json_is_integer(v), "no %s.%s in %s", group, name, text);
+	n = (long)json_integer_value(v);
+	json_decref(j);
+	free(text);
+	return n;
+}
+
 /* --- raw sockets ------------------------------------------------------------------ */
 
 int
@@ -491,27 +508,33 @@ raw_connect(int port, int timeout_ms)
 }
 
 char *
-raw_exchange(int port, const void *data, size_t len, int timeout_ms)
+raw_read_all(int fd)
 {
-	int fd = raw_connect(port, timeout_ms);
-	char *out = NULL;
+	char chunk[4096], *out = NULL;
 	size_t n = 0;
 	ssize_t r;
-	char chunk[4096];
 
-	if (len > 0)
-		cr_assert_eq(send(fd, data, len, MSG_NOSIGNAL), (ssize_t)len);
 	while ((r = recv(fd, chunk, sizeof(chunk), 0)) > 0) {
 		out = realloc(out, n + (size_t)r + 1);
+		cr_assert_not_null(out);
 		memcpy(out + n, chunk, (size_t)r);
 		n += (size_t)r;
 	}
 	close(fd);
 	if (out == NULL)
-		out = strdup("");
-	else
-		out[n] = '\0';
+		return strdup("");
+	out[n] = '\0';
 	return out;
+}
+
+char *
+raw_exchange(int port, const void *data, size_t len, int timeout_ms)
+{
+	int fd = raw_connect(port, timeout_ms);
+
+	if (len > 0)
+		cr_assert_eq(send(fd, data, len, MSG_NOSIGNAL), (ssize_t)len);
+	return raw_read_all(fd);
 }
 
 int

@@ -89,8 +89,12 @@ char *raw_exchange(int port, const void *data, size_t len, int timeout_ms);
 int raw_connect(int port, int timeout_ms);
 /* The status code of the first response in `raw`, or -1. */
 int raw_status(const char *raw);
+/* Reads until the peer closes (or the receive timeout); closes fd; malloc'd, NUL-terminated. */
+char *raw_read_all(int fd);
 
 /* GET /status as parsed JSON text; caller frees. */
 char *admin_status(struct edged *e);
+/* A counter of /status, result.<group>.<name>; the test fails if it is not an integer. */
+long admin_status_counter(struct edged *e, const char *group, const char *name);
 
 #endif

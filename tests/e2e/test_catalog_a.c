@@ -159,21 +159,6 @@ expect_error(const char *row, const struct response *r, long status, const char 
 	cr_expect(strstr(r->body, code) != NULL, "%s: body '%s' lacks '%s'", row, r->body, code);
 }
 
-static long
-status_counter(const char *group, const char *name)
-{
-	char *text = admin_status(e);
-	json_t *j = json_loads(text, 0, NULL);
-	long v;
-
-	cr_assert_not_null(j, "%s", text);
-	v = (long)json_integer_value(json_object_get(json_object_get(json_object_get(j,
-	    "result"), group), name));
-	json_decref(j);
-	free(text);
-	return v;
-}
-
 /* The pid of the (single) sandbox serving tenant's worker, or -1. */
 static long
 sandbox_of(const char *tenant)
@@ -276,7 +261,7 @@ Test(catalog_a, a2_swallowing_the_stop_in_try_catch_finally_does_not_help)
 Test(catalog_a, a3_regex_backtracking_is_hard_killed_and_the_slot_refilled)
 {
 	struct response r;
-	long before = status_counter("kills", "cpu_hard"), pid;
+	long before = admin_status_counter(e, "kills", "cpu_hard"), pid;
 
 	deploy(e, "a3", "regex", "a3.test",
 	    ATTACKER("A3", "var s = new Array(64).join('a') + '!';"
@@ -285,7 +270,7 @@ Test(catalog_a, a3_regex_backtracking_is_hard_killed_and_the_slot_refilled)
 	r = attack_with_canary("A3", "a3.test", "/", "a3");
 	expect_error("A3", &r, 503, "error code: 1102");
 	response_free(&r);
-	cr_expect_eq(status_counter("kills", "cpu_hard"), before + 1, "A3: no hard kill counted");
+	cr_expect_eq(admin_status_counter(e, "kills", "cpu_hard"), before + 1, "A3: no hard kill counted");
 	expect_recovers("A3", "a3.test");
 	pid = sandbox_of("a3");
 	cr_expect_gt(pid, 0, "A3: no sandbox serves the tenant after the kill");
@@ -338,7 +323,7 @@ Test(catalog_a, a4_huge_builtins_hit_the_memory_cap_not_the_host)
 Test(catalog_a, a5_heap_bomb_is_1102_and_the_tenant_recovers)
 {
 	struct response r;
-	long hard_before = status_counter("kills", "cpu_hard");
+	long hard_before = admin_status_counter(e, "kills", "cpu_hard");
 
 	deploy(e, "a5", "bomb", "a5.test",
 	    ATTACKER("A5", "var hold = [];"
@@ -349,7 +334,7 @@ Test(catalog_a, a5_heap_bomb_is_1102_and_the_tenant_recovers)
 	response_free(&r);
 	/* The capped allocator's error (soft), or GC thrash at the cap ending in the hard kill. */
 	cr_expect(edged_log_count(e, "exceeded resource limits: memory") > 0 ||
-		      status_counter("kills", "cpu_hard") > hard_before,
+		      admin_status_counter(e, "kills", "cpu_hard") > hard_before,
 	    "A5: stopped by neither the memory cap nor the hard limit");
 	expect_recovers("A5", "a5.test");
 	/* Twice: the heap the first bomb filled was given back. */
@@ -397,14 +382,14 @@ Test(catalog_a, a6_recursion_and_deep_nesting_are_catchable_range_errors)
 		    "%s: not a catchable RangeError: %s", rows[i].row, r.body);
 		response_free(&r);
 	}
-	cr_expect_eq(status_counter("kills", "crash"), 0, "A6: a sandbox crashed");
+	cr_expect_eq(admin_status_counter(e, "kills", "crash"), 0, "A6: a sandbox crashed");
 	/* Uncaught, the same recursion is a 1101, never a crash. */
 	deploy(e, "a6u", "deep", "a6u.test",
 	    ATTACKER("A6u", "return (function f(n) { return f(n + 1) + 1; })(0);"), NULL);
 	r = get("a6u.test", "/");
 	expect_error("A6 uncaught", &r, 500, "error code: 1101");
 	response_free(&r);
-	cr_expect_eq(status_counter("kills", "crash"), 0, "A6: a sandbox crashed");
+	cr_expect_eq(admin_status_counter(e, "kills", "crash"), 0, "A6: a sandbox crashed");
 	expect_canary("A6 after");
 }
 
@@ -708,7 +693,7 @@ Test(catalog_a, a13_a_50_mb_response_keeps_supervisor_memory_bounded)
 Test(catalog_a, a13_work_after_the_response_is_stopped_by_the_limits)
 {
 	struct response r;
-	long hard_before = status_counter("kills", "cpu_hard");
+	long hard_before = admin_status_counter(e, "kills", "cpu_hard");
 
 	deploy(e, "a13c", "after", "a13c.test",
 	    ATTACKER("A13 after",
@@ -724,7 +709,7 @@ Test(catalog_a, a13_work_after_the_response_is_stopped_by_the_limits)
 	    "A13: the work after the response never ran");
 	/* Stopped in the sandbox (soft limit) or by the supervisor (hard kill). */
 	cr_expect(edged_log_wait(e, "exceeded resource limits: CPU time", WAIT_MS) ||
-		      status_counter("kills", "cpu_hard") > hard_before,
+		      admin_status_counter(e, "kills", "cpu_hard") > hard_before,
 	    "A13: the work after the response was not stopped");
 	expect_canary("A13 after the response");
 	expect_recovers("A13 after", "a13c.test");

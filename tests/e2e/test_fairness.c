@@ -52,27 +52,6 @@ send_get(const char *host)
 	return fd;
 }
 
-/* Reads the whole response (the peer closes), closes fd; malloc'd text. */
-static char *
-read_all(int fd)
-{
-	char chunk[4096], *out = NULL;
-	size_t n = 0;
-	ssize_t r;
-
-	while ((r = recv(fd, chunk, sizeof(chunk), 0)) > 0) {
-		out = realloc(out, n + (size_t)r + 1);
-		cr_assert_not_null(out);
-		memcpy(out + n, chunk, (size_t)r);
-		n += (size_t)r;
-	}
-	close(fd);
-	if (out == NULL)
-		return strdup("");
-	out[n] = '\0';
-	return out;
-}
-
 /* result.pool.tenants[name].<field> from /status, 0 when the tenant is not listed. */
 static long
 tenant_field(const char *tenant, const char *field)
@@ -88,22 +67,6 @@ tenant_field(const char *tenant, const char *field)
 	json_array_foreach(list, i, it)
 		if (strcmp(json_string_value(json_object_get(it, "tenant")), tenant) == 0)
 			n = (long)json_integer_value(json_object_get(it, field));
-	json_decref(j);
-	free(text);
-	return n;
-}
-
-static long
-status_counter(const char *group, const char *name)
-{
-	char *text = admin_status(e);
-	json_t *j = json_loads(text, 0, NULL), *v;
-	long n;
-
-	cr_assert_not_null(j, "%s", text);
-	v = json_object_get(json_object_get(json_object_get(j, "result"), group), name);
-	cr_assert(json_is_integer(v), "no %s.%s in %s", group, name, text);
-	n = (long)json_integer_value(v);
 	json_decref(j);
 	free(text);
 	return n;
@@ -135,7 +98,7 @@ static void
 wait_requests_seen(long n)
 {
 	for (int i = 0; i < 2000; i++)
-		if (status_counter("stats", "requests") >= n)
+		if (admin_status_counter(e, "stats", "requests") >= n)
 			return;
 	cr_assert_fail("edged never saw %ld requests", n);
 }
@@ -175,11 +138,11 @@ Test(fairness, a_flooding_tenant_does_not_starve_another_of_sandboxes)
 	/* It did not wait for the flood's backlog to drain. */
 	queued = tenant_field("flood", "queued");
 	cr_expect_gt(queued, 0, "the quiet tenant was served only after the flood's backlog");
-	cr_expect_geq(status_counter("recycles", "evicted"), 1);
+	cr_expect_geq(admin_status_counter(e, "recycles", "evicted"), 1);
 
 	/* The flood is not failed for it: every one of its requests is answered. */
 	for (int i = 0; i < nfds; i++) {
-		char *raw = read_all(fds[i]);
+		char *raw = raw_read_all(fds[i]);
 
 		cr_expect_eq(raw_status(raw), 200, "flood request %d: %s", i, raw);
 		free(raw);
@@ -220,7 +183,7 @@ Test(fairness, a_quiet_tenants_warm_sandbox_is_not_evicted_for_a_flood)
 	cr_expect_eq(tenant_pid("quiet"), pid, "the quiet tenant was served by another sandbox");
 
 	for (int i = 0; i < nfds; i++) {
-		char *raw = read_all(fds[i]);
+		char *raw = raw_read_all(fds[i]);
 
 		cr_expect_eq(raw_status(raw), 200, "flood request %d: %s", i, raw);
 		free(raw);
@@ -253,7 +216,7 @@ Test(fairness, tenant_queue_max_bounds_one_tenants_backlog_only)
 
 	/* More of the flood is turned away at once, on either worker. */
 	for (int i = 0; i < 2; i++) {
-		raw = read_all(send_get(hosts[i]));
+		raw = raw_read_all(send_get(hosts[i]));
 		if (raw_status(raw) == 503 && strstr(raw, "Retry-After") != NULL &&
 		    strstr(raw, "account") != NULL)
 			rejected++;
@@ -262,15 +225,15 @@ Test(fairness, tenant_queue_max_bounds_one_tenants_backlog_only)
 	}
 	cr_expect_eq(rejected, 2, "last answer: %s", all);
 	free(all);
-	cr_expect_eq(status_counter("stats", "queue_full_tenant"), 2);
+	cr_expect_eq(admin_status_counter(e, "stats", "queue_full_tenant"), 2);
 
 	/* Another tenant queues and is served as usual. */
 	other = send_get("calm.test");
-	raw = read_all(other);
+	raw = raw_read_all(other);
 	cr_expect_eq(raw_status(raw), 200, "%s", raw);
 	free(raw);
 	for (int i = 0; i < nfds; i++) {
-		raw = read_all(fds[i]);
+		raw = raw_read_all(fds[i]);
 		cr_expect_eq(raw_status(raw), 200, "flood request %d: %s", i, raw);
 		free(raw);
 	}

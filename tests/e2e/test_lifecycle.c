@@ -80,27 +80,6 @@ send_more(int fd, const char *data)
 	cr_assert_eq(send(fd, data, len, MSG_NOSIGNAL), (ssize_t)len);
 }
 
-/* Reads until the peer closes (or the receive timeout); closes fd; malloc'd text. */
-static char *
-read_all(int fd)
-{
-	char chunk[4096], *out = NULL;
-	size_t n = 0;
-	ssize_t r;
-
-	while ((r = recv(fd, chunk, sizeof(chunk), 0)) > 0) {
-		out = realloc(out, n + (size_t)r + 1);
-		cr_assert_not_null(out);
-		memcpy(out + n, chunk, (size_t)r);
-		n += (size_t)r;
-	}
-	close(fd);
-	if (out == NULL)
-		return strdup("");
-	out[n] = '\0';
-	return out;
-}
-
 /* The body of a raw response (after the head), or "" if it has none. */
 static const char *
 raw_body(const char *raw)
@@ -171,22 +150,6 @@ expect_get(const char *host, const char *path, long status, const char *body)
 }
 
 /* A counter from /status: result.<group>.<name>. */
-static long
-status_counter(const char *group, const char *name)
-{
-	char *text = admin_status(e);
-	json_t *j = json_loads(text, 0, NULL), *v;
-	long n;
-
-	cr_assert_not_null(j, "%s", text);
-	v = json_object_get(json_object_get(json_object_get(j, "result"), group), name);
-	cr_assert(json_is_integer(v), "no %s.%s in %s", group, name, text);
-	n = (long)json_integer_value(v);
-	json_decref(j);
-	free(text);
-	return n;
-}
-
 /*
  * Waits until edged has counted `n` public requests, i.e. routed and queued
  * them (it counts and queues in one step).  Each look is an admin round trip.
@@ -195,7 +158,7 @@ static void
 wait_requests_seen(long n)
 {
 	for (int i = 0; i < 1000; i++)
-		if (status_counter("stats", "requests") >= n)
+		if (admin_status_counter(e, "stats", "requests") >= n)
 			return;
 	cr_assert_fail("edged never saw %ld requests", n);
 }
@@ -249,7 +212,7 @@ Test(lifecycle, sigterm_drains_in_flight_requests_refuses_new_ones_and_exits_0)
 	cr_assert(edged_log_wait(e, "draining:", WAIT_MS));
 	cr_expect(connection_refused(e->public_port), "a new connection was served while draining");
 
-	raw = read_all(slow_fd);
+	raw = raw_read_all(slow_fd);
 	cr_expect_eq(raw_status(raw), 200, "in-flight request: %s", raw);
 	cr_expect_str_eq(raw_body(raw), "d slow done");
 	free(raw);
@@ -260,7 +223,7 @@ Test(lifecycle, sigterm_drains_in_flight_requests_refuses_new_ones_and_exits_0)
 	cr_expect_eq(edged_log_count(e, "supervisor: stopped"), 0, "edged exited with work left");
 
 	send_more(held_fd, "cd");
-	raw = read_all(held_fd);
+	raw = raw_read_all(held_fd);
 	cr_expect_eq(raw_status(raw), 200, "held request: %s", raw);
 	cr_expect_str_eq(raw_body(raw), "d held abcd");
 	free(raw);
@@ -306,7 +269,7 @@ Test(lifecycle, sigterm_lets_an_admin_upload_in_flight_finish)
 	cr_assert_eq(kill(e->pid, SIGTERM), 0);
 	cr_assert(edged_log_wait(e, "draining:", WAIT_MS));
 	send_more(fd, SW_OK_WORKER + 10);
-	raw = read_all(fd);
+	raw = raw_read_all(fd);
 	cr_expect_eq(raw_status(raw), 200, "upload in flight at SIGTERM: %s", raw);
 	free(raw);
 	status = edged_wait_exit(e, WAIT_MS);
@@ -343,12 +306,12 @@ Test(lifecycle, sigterm_serves_a_queued_request_that_needs_a_new_sandbox)
 	cr_assert_eq(kill(e->pid, SIGTERM), 0);
 	cr_assert(edged_log_wait(e, "draining:", WAIT_MS));
 	send_more(held_fd, "cd");
-	raw = read_all(held_fd);
+	raw = raw_read_all(held_fd);
 	cr_expect_eq(raw_status(raw), 200, "held request: %s", raw);
 	cr_expect_str_eq(raw_body(raw), "q held abcd");
 	free(raw);
 
-	raw = read_all(queued_fd);
+	raw = raw_read_all(queued_fd);
 	cr_expect_eq(raw_status(raw), 200, "queued request: %s", raw);
 	cr_expect_str_eq(raw_body(raw), "q quick");
 	free(raw);
@@ -416,11 +379,11 @@ Test(lifecycle, sighup_reloads_the_token_without_dropping_requests)
 
 	/* The request that spanned the reload completes. */
 	send_more(held_fd, "cd");
-	raw = read_all(held_fd);
+	raw = raw_read_all(held_fd);
 	cr_expect_eq(raw_status(raw), 200, "held request: %s", raw);
 	cr_expect_str_eq(raw_body(raw), "r held abcd");
 	free(raw);
-	raw = read_all(slow_fd);
+	raw = raw_read_all(slow_fd);
 	cr_expect_eq(raw_status(raw), 200, "slow request: %s", raw);
 	cr_expect_str_eq(raw_body(raw), "r slow done");
 	free(raw);
@@ -511,11 +474,11 @@ Test(lifecycle, new_version_takes_new_requests_while_in_flight_ones_finish_on_th
 	expect_get("ver.test", "/held", 200, "v2");
 
 	send_more(held_fd, "cd");
-	raw = read_all(held_fd);
+	raw = raw_read_all(held_fd);
 	cr_expect_eq(raw_status(raw), 200, "held request: %s", raw);
 	cr_expect_str_eq(raw_body(raw), "v1 held abcd");
 	free(raw);
-	raw = read_all(slow_fd);
+	raw = raw_read_all(slow_fd);
 	cr_expect_eq(raw_status(raw), 200, "slow request: %s", raw);
 	cr_expect_str_eq(raw_body(raw), "v1 slow done");
 	free(raw);
@@ -549,11 +512,11 @@ Test(lifecycle, old_version_serves_its_queue_then_its_sandbox_goes)
 
 	/* The queued request was routed to the old version: the old one serves it. */
 	send_more(held_fd, "cd");
-	raw = read_all(held_fd);
+	raw = raw_read_all(held_fd);
 	cr_expect_eq(raw_status(raw), 200, "held request: %s", raw);
 	cr_expect_str_eq(raw_body(raw), "old held abcd");
 	free(raw);
-	raw = read_all(queued_fd);
+	raw = raw_read_all(queued_fd);
 	cr_expect_eq(raw_status(raw), 200, "queued request: %s", raw);
 	cr_expect_str_eq(raw_body(raw), "old held xy");
 	free(raw);
@@ -631,7 +594,7 @@ Test(lifecycle, cpu_limit_is_503_1102_even_when_the_script_swallows_errors)
 	expect_get("other.test", "/", 200, "ok");
 
 	/* /status: both answers were counted, and nothing of 'spin' still runs. */
-	cr_expect_geq(status_counter("stats", "responses_5xx"), 3);
+	cr_expect_geq(admin_status_counter(e, "stats", "responses_5xx"), 3);
 	tenant_sandboxes("spin", &total, &busy, &ready);
 	cr_expect_eq(busy, 0, "a sandbox of 'spin' still counts a request in flight");
 	expect_get("spin.test", "/ok", 200, "fine");
@@ -667,16 +630,16 @@ Test(lifecycle, full_queue_is_503_with_retry_after)
 	wait_requests_seen(2);   /* the second is queued now */
 	fd3 = send_raw(req);
 
-	raw = read_all(fd3);
+	raw = raw_read_all(fd3);
 	cr_expect_eq(raw_status(raw), 503, "third request: %s", raw);
 	cr_expect(raw_has_header(raw, "Retry-After"), "no Retry-After: %s", raw);
 	free(raw);
 
-	raw = read_all(fd1);
+	raw = raw_read_all(fd1);
 	cr_expect_eq(raw_status(raw), 200, "first request: %s", raw);
 	cr_expect_str_eq(raw_body(raw), "served 1");
 	free(raw);
-	raw = read_all(fd2);
+	raw = raw_read_all(fd2);
 	cr_expect_eq(raw_status(raw), 200, "queued request: %s", raw);
 	cr_expect_str_eq(raw_body(raw), "served 2");
 	free(raw);

@@ -123,28 +123,12 @@ expect_get(const char *host, const char *path, long status, const char *body)
 }
 
 /* A counter from /status: result.<group>.<name>. */
-static long
-status_counter(const char *group, const char *name)
-{
-	char *text = admin_status(e);
-	json_t *j = json_loads(text, 0, NULL), *v;
-	long n;
-
-	cr_assert_not_null(j, "%s", text);
-	v = json_object_get(json_object_get(json_object_get(j, "result"), group), name);
-	cr_assert(json_is_integer(v), "no %s.%s in %s", group, name, text);
-	n = (long)json_integer_value(v);
-	json_decref(j);
-	free(text);
-	return n;
-}
-
 /* Waits (each look an admin round trip) until result.<group>.<name> >= n. */
 static bool
 wait_counter(const char *group, const char *name, long n)
 {
 	for (int i = 0; i < 2000; i++)
-		if (status_counter(group, name) >= n)
+		if (admin_status_counter(e, group, name) >= n)
 			return true;
 	return false;
 }
@@ -324,7 +308,7 @@ Test(limits, a_tenants_queue_and_sandbox_caps_give_503_with_retry_after)
 	cr_expect_not_null(retry, "no Retry-After: %s", r.headers);
 	free(retry);
 	response_free(&r);
-	cr_expect_eq(status_counter("stats", "queue_full_version"), 1);
+	cr_expect_eq(admin_status_counter(e, "stats", "queue_full_version"), 1);
 
 	raw = NULL;
 	{
@@ -364,15 +348,15 @@ Test(limits, soft_cpu_and_memory_stops_are_1102_and_counted_by_reason)
 	cr_assert_gt(pid, 0);
 
 	expect_get("spin.test", "/", 503, "error code: 1102\n");
-	cr_expect_eq(status_counter("kills", "cpu_soft"), 1);
-	cr_expect_eq(status_counter("kills", "cpu_hard"), 0);
+	cr_expect_eq(admin_status_counter(e, "kills", "cpu_soft"), 1);
+	cr_expect_eq(admin_status_counter(e, "kills", "cpu_hard"), 0);
 	/* The soft stop leaves the sandbox alive: the same process answers next. */
 	expect_get("spin.test", "/ok", 200, "fine");
 	cr_expect_eq(tenant_pid("spin"), pid, "the sandbox was replaced after a soft stop");
 
 	expect_get("spin.test", "/hog", 503, "error code: 1102\n");
-	cr_expect_eq(status_counter("kills", "memory"), 1);
-	cr_expect_eq(status_counter("kills", "cpu_soft"), 1);
+	cr_expect_eq(admin_status_counter(e, "kills", "memory"), 1);
+	cr_expect_eq(admin_status_counter(e, "kills", "cpu_soft"), 1);
 	cr_expect(edged_log_wait(e, "memory limit (1102)", WAIT_MS));
 	/* The memory stop recycles the sandbox: a fresh one serves. */
 	expect_get("spin.test", "/ok", 200, "fine");
@@ -395,8 +379,8 @@ Test(limits, a_sandbox_killed_from_outside_counts_as_a_crash)
 	cr_assert_gt(pid, 0);
 	cr_assert_eq(kill((pid_t)pid, SIGKILL), 0);
 	cr_expect(wait_counter("kills", "crash", 1), "the death was not counted as a crash");
-	cr_expect_eq(status_counter("kills", "seccomp"), 0);
-	cr_expect_eq(status_counter("kills", "cpu_hard"), 0);
+	cr_expect_eq(admin_status_counter(e, "kills", "seccomp"), 0);
+	cr_expect_eq(admin_status_counter(e, "kills", "cpu_hard"), 0);
 	cr_assert_eq(get_count("victim.test", "/"), 1, "a fresh sandbox serves");
 }
 
@@ -421,8 +405,8 @@ Test(limits, recycle_after_requests_has_per_sandbox_jitter_within_ten_percent)
 		last = n;
 	}
 	cr_expect_geq(complete, 4, "only %d sandboxes were recycled in 100 requests", complete);
-	cr_expect_geq(status_counter("recycles", "requests"), 4);
-	cr_expect_eq(status_counter("kills", "crash"), 0);
+	cr_expect_geq(admin_status_counter(e, "recycles", "requests"), 4);
+	cr_expect_eq(admin_status_counter(e, "kills", "crash"), 0);
 }
 
 Test(limits, recycle_after_lifetime_cpu)
@@ -434,7 +418,7 @@ Test(limits, recycle_after_lifetime_cpu)
 	/* About 100 ms of CPU each: the sandbox goes after a second of them. */
 	served = served_before_recycle("cpu.test", "/?burn=1&ms=100", 100);
 	cr_expect_gt(served, 1, "recycled after %ld requests", served);
-	cr_expect_eq(status_counter("recycles", "cpu"), 1);
+	cr_expect_eq(admin_status_counter(e, "recycles", "cpu"), 1);
 }
 
 Test(limits, recycle_after_rss)
@@ -446,7 +430,7 @@ Test(limits, recycle_after_rss)
 	/* Each request keeps about 1 MiB more. */
 	served = served_before_recycle("fat.test", "/?grow=1", 100);
 	cr_expect_gt(served, 0, "never recycled");
-	cr_expect_eq(status_counter("recycles", "rss"), 1);
+	cr_expect_eq(admin_status_counter(e, "recycles", "rss"), 1);
 }
 
 Test(limits, recycle_after_age_drains_first)
@@ -458,7 +442,7 @@ Test(limits, recycle_after_age_drains_first)
 	/* 300 ms per request: past a second of age, the next request end recycles it. */
 	served = served_before_recycle("old.test", "/?wait=1&ms=300", 40);
 	cr_expect_gt(served, 0, "never recycled");
-	cr_expect_geq(status_counter("recycles", "age"), 1);
+	cr_expect_geq(admin_status_counter(e, "recycles", "age"), 1);
 	/* Drained: nothing failed on the way. */
-	cr_expect_eq(status_counter("stats", "responses_5xx"), 0);
+	cr_expect_eq(admin_status_counter(e, "stats", "responses_5xx"), 0);
 }
