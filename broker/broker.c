@@ -107,7 +107,7 @@ broker_detach(struct broker *b, uint64_t channel_id)
 {
 	struct attachment *a;
 
-	TAILQ_FOREACH(a, &b->attachments, entry) {
+	TAILQ_FOREACH (a, &b->attachments, entry) {
 		if (a->channel_id == channel_id) {
 			channel_close(a->ch, "detached by the supervisor");
 			return;

@@ -8,7 +8,7 @@
 #define EDGED_BROKER_H
 
 struct broker_config {
-	const char *data_dir;  /* must outlive the broker */
+	const char *data_dir; /* must outlive the broker */
 };
 
 /*

@@ -18,9 +18,9 @@
 #include "common/buf.h"
 #include "common/log.h"
 
-#define CHANNEL_FDS_MAX 8        /* received descriptors waiting to be claimed */
+#define CHANNEL_FDS_MAX 8 /* received descriptors waiting to be claimed */
 #define CHANNEL_FDS_PER_MSG 4
-#define CHANNEL_OUT_FDS_MAX 64   /* outgoing descriptor-carrying frames queued */
+#define CHANNEL_OUT_FDS_MAX 64 /* outgoing descriptor-carrying frames queued */
 
 /* Descriptors that leave with the frame starting at `offset` of the output. */
 struct channel_fd_send {
@@ -43,15 +43,15 @@ struct channel {
 	struct channel_ops ops;
 	void *arg;
 	struct buf in;
-	struct buf out;           /* encoded frames not yet written */
-	int in_callback;          /* depth of callbacks into the owner */
+	struct buf out;  /* encoded frames not yet written */
+	int in_callback; /* depth of callbacks into the owner */
 	bool closing;
 	const char *close_reason;
 	int close_violation;
 
 	int fds_in[CHANNEL_FDS_MAX];
 	unsigned nfds_in;
-	unsigned msg_fds;         /* descriptors the current message may still take */
+	unsigned msg_fds; /* descriptors the current message may still take */
 
 	struct channel_fd_send fds_out[CHANNEL_OUT_FDS_MAX];
 	unsigned nfds_out;
@@ -245,7 +245,9 @@ channel_flush(struct channel *ch)
 				len = ch->fds_out[0].offset;
 			n = send(ch->fd, ch->out.data, len, MSG_NOSIGNAL);
 			if (n == -1)
-				return (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) ? 0 : -1;
+				return (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
+				    ? 0
+				    : -1;
 		}
 		buf_consume(&ch->out, (size_t)n);
 		for (unsigned i = 0; i < ch->nfds_out; i++)
@@ -352,8 +354,8 @@ channel_peer_pid(const struct channel *ch)
 }
 
 static int
-channel_queue(struct channel *ch, uint16_t type, uint64_t id, const struct ipc_value *fields,
-    size_t nfields)
+channel_queue(
+    struct channel *ch, uint16_t type, uint64_t id, const struct ipc_value *fields, size_t nfields)
 {
 	if (ch->closing) {
 		errno = EPIPE;
@@ -366,8 +368,8 @@ channel_queue(struct channel *ch, uint16_t type, uint64_t id, const struct ipc_v
 }
 
 int
-channel_send(struct channel *ch, uint16_t type, uint64_t id, const struct ipc_value *fields,
-    size_t nfields)
+channel_send(
+    struct channel *ch, uint16_t type, uint64_t id, const struct ipc_value *fields, size_t nfields)
 {
 	return channel_queue(ch, type, id, fields, nfields);
 }
@@ -380,7 +382,8 @@ channel_send_fds(struct channel *ch, uint16_t type, uint64_t id, const struct ip
 	size_t offset = ch->out.len;
 
 	if (!(ch->flags & CHANNEL_SEND_FDS) || nfds > CHANNEL_FDS_PER_MSG ||
-	    ch->nfds_out == CHANNEL_OUT_FDS_MAX || channel_queue(ch, type, id, fields, nfields) == -1) {
+	    ch->nfds_out == CHANNEL_OUT_FDS_MAX ||
+	    channel_queue(ch, type, id, fields, nfields) == -1) {
 		for (unsigned i = 0; i < nfds; i++)
 			close(fds[i]);
 		if (errno == 0)

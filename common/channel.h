@@ -39,8 +39,8 @@ struct channel_ops {
 
 /* Descriptor passing, for trusted peers only (see channel_new). */
 enum channel_flags {
-	CHANNEL_RECV_FDS = 1u << 0,  /* the peer sends descriptors with its messages */
-	CHANNEL_SEND_FDS = 1u << 1,  /* we send descriptors with ours */
+	CHANNEL_RECV_FDS = 1u << 0, /* the peer sends descriptors with its messages */
+	CHANNEL_SEND_FDS = 1u << 1, /* we send descriptors with ours */
 };
 
 /*
@@ -53,9 +53,8 @@ enum channel_flags {
  * them with channel_take_fd(), and those it leaves are closed.  Never set it
  * for a channel to a sandbox.  NULL on failure.
  */
-struct channel *channel_new(struct event_base *base, int fd, enum ipc_peer self,
-    enum ipc_peer peer, uint32_t cap, unsigned after_hello, unsigned flags,
-    const struct channel_ops *ops, void *arg);
+struct channel *channel_new(struct event_base *base, int fd, enum ipc_peer self, enum ipc_peer peer,
+    uint32_t cap, unsigned after_hello, unsigned flags, const struct channel_ops *ops, void *arg);
 
 /*
  * Inside the message callback of a descriptor-carrying message: the next
@@ -77,16 +76,16 @@ pid_t channel_peer_pid(const struct channel *ch);
  * Queues one message; 0, or -1 when it does not match the table (a bug) or
  * the channel is closing.  Never blocks.
  */
-int channel_send(struct channel *ch, uint16_t type, uint64_t id, const struct ipc_value *fields,
-    size_t nfields);
+int channel_send(
+    struct channel *ch, uint16_t type, uint64_t id, const struct ipc_value *fields, size_t nfields);
 
 /*
  * Like channel_send, with descriptors attached (CHANNEL_SEND_FDS channels
  * only).  The channel takes ownership of fds[] and closes them once sent, or
  * at once on failure.
  */
-int channel_send_fds(struct channel *ch, uint16_t type, uint64_t id,
-    const struct ipc_value *fields, size_t nfields, const int *fds, unsigned nfds);
+int channel_send_fds(struct channel *ch, uint16_t type, uint64_t id, const struct ipc_value *fields,
+    size_t nfields, const int *fds, unsigned nfds);
 
 /* Bytes queued for the peer and not yet written. */
 size_t channel_pending(const struct channel *ch);

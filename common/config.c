@@ -84,8 +84,7 @@ static const struct config_key config_keys[] = {
 	{ "drain_timeout", CONFIG_T_NUMBER, FIELD(drain_timeout_s), 0, 3600, "30" },
 
 	{ "user", CONFIG_T_NAME, FIELD(user), 0, 0, "edged" },
-	{ "sandbox_uid_base", CONFIG_T_NUMBER, FIELD(sandbox_uid_base), 1000, INT32_MAX,
-	    "200000" },
+	{ "sandbox_uid_base", CONFIG_T_NUMBER, FIELD(sandbox_uid_base), 1000, INT32_MAX, "200000" },
 	{ "required_layers", CONFIG_T_LIST, FIELD(required_layers), 0, 0,
 	    "seccomp,no_new_privs,rlimits,closed_fds" },
 };
@@ -217,7 +216,8 @@ config_name_is_valid(const char *s)
 	if (!(*s == '_' || (*s >= 'a' && *s <= 'z')))
 		return false;
 	for (s++; *s != '\0'; s++)
-		if (!(*s == '_' || *s == '-' || (*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9')))
+		if (!(*s == '_' || *s == '-' || (*s >= 'a' && *s <= 'z') ||
+			(*s >= '0' && *s <= '9')))
 			return false;
 	return true;
 }
@@ -308,8 +308,8 @@ config_set_text(
 		break;
 	case CONFIG_T_NAME:
 		if (!config_name_is_valid(value))
-			return config_error(err, errlen, "'%s': '%s' is not a user name", k->name,
-			    value);
+			return config_error(
+			    err, errlen, "'%s': '%s' is not a user name", k->name, value);
 		break;
 	case CONFIG_T_LIST:
 		memset(field, 0, k->width);
@@ -317,7 +317,8 @@ config_set_text(
 			return config_error(err, errlen,
 			    "'%s': '%s' is not a comma-separated list of names", k->name, value);
 		return 0;
-	default: assert(!"not a text key");
+	default:
+		assert(!"not a text key");
 	}
 	/* Zero the tail too: the struct compares and copies as plain bytes. */
 	memset(field, 0, k->width);
@@ -350,8 +351,11 @@ config_set_unsigned(
 		memcpy(field, &v32, sizeof(v32));
 		break;
 	}
-	case sizeof(uint64_t): memcpy(field, &v, sizeof(v)); break;
-	default: assert(!"unsupported field width");
+	case sizeof(uint64_t):
+		memcpy(field, &v, sizeof(v));
+		break;
+	default:
+		assert(!"unsupported field width");
 	}
 	return 0;
 }
@@ -390,8 +394,10 @@ config_set(struct config *c, const char *key, const char *value, char *err, size
 		memcpy(field, &level, sizeof(level));
 		return 0;
 	case CONFIG_T_NUMBER:
-	case CONFIG_T_SIZE: return config_set_unsigned(k, field, value, err, errlen);
-	default: return config_set_text(k, field, value, err, errlen);
+	case CONFIG_T_SIZE:
+		return config_set_unsigned(k, field, value, err, errlen);
+	default:
+		return config_set_text(k, field, value, err, errlen);
 	}
 }
 
@@ -470,8 +476,11 @@ config_load_file(struct config *c, const char *path, char *err, size_t errlen)
 		while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r'))
 			line[--len] = '\0';
 		switch (config_split_line(line, &key, &value, reason, sizeof(reason))) {
-		case 0: continue;
-		case -1: config_error(err, errlen, "%s:%u: %s", path, lineno, reason); goto cleanup;
+		case 0:
+			continue;
+		case -1:
+			config_error(err, errlen, "%s:%u: %s", path, lineno, reason);
+			goto cleanup;
 		}
 		if (config_set(&next, key, value, reason, sizeof(reason)) == -1) {
 			config_error(err, errlen, "%s:%u: %s", path, lineno, reason);
@@ -523,8 +532,8 @@ config_check(const struct config *c, char *err, size_t errlen)
 		    c->pool_blanks, c->max_sandboxes);
 	if ((uint64_t)c->sandbox_uid_base + c->max_sandboxes > INT32_MAX)
 		return config_error(err, errlen,
-		    "'sandbox_uid_base' (%u) + 'max_sandboxes' (%u) is above %d", c->sandbox_uid_base,
-		    c->max_sandboxes, INT32_MAX);
+		    "'sandbox_uid_base' (%u) + 'max_sandboxes' (%u) is above %d",
+		    c->sandbox_uid_base, c->max_sandboxes, INT32_MAX);
 	if (c->wall_ms < c->cpu_ms)
 		return config_error(
 		    err, errlen, "'wall_ms' (%u) is below 'cpu_ms' (%u)", c->wall_ms, c->cpu_ms);

@@ -34,8 +34,8 @@ struct ipc_scan {
 	const uint8_t *p;
 	size_t len;
 	size_t off;
-	uint64_t list_max;   /* the largest strlist count in the table */
-	const char *err;     /* a static string */
+	uint64_t list_max; /* the largest strlist count in the table */
+	const char *err;   /* a static string */
 };
 
 static const char *
@@ -125,11 +125,11 @@ ipc_fail(const char **why, const char *generic, const char *fmt, ...)
 
 /* `generic` is "field <what>"; the reason is "LOAD: field 'script' <what>". */
 static int
-ipc_field_fail(const char **why, const struct ipc_msg_spec *s,
-    const struct ipc_field_spec *f, const char *generic)
+ipc_field_fail(const char **why, const struct ipc_msg_spec *s, const struct ipc_field_spec *f,
+    const char *generic)
 {
-	return ipc_fail(why, generic, "%s: field '%s'%s", s->name, f->name,
-	    generic + strlen("field"));
+	return ipc_fail(
+	    why, generic, "%s: field '%s'%s", s->name, f->name, generic + strlen("field"));
 }
 
 /*
@@ -155,17 +155,17 @@ ipc_utf8_is_valid(const uint8_t *s, size_t len)
 		else if (c >= 0xe0 && c <= 0xef) {
 			n = 2;
 			if (c == 0xe0)
-				lo = 0xa0;      /* overlong below U+0800 */
+				lo = 0xa0; /* overlong below U+0800 */
 			else if (c == 0xed)
-				hi = 0x9f;      /* surrogates U+D800..DFFF */
+				hi = 0x9f; /* surrogates U+D800..DFFF */
 		} else if (c >= 0xf0 && c <= 0xf4) {
 			n = 3;
 			if (c == 0xf0)
-				lo = 0x90;      /* overlong below U+10000 */
+				lo = 0x90; /* overlong below U+10000 */
 			else if (c == 0xf4)
-				hi = 0x8f;      /* above U+10FFFF */
+				hi = 0x8f; /* above U+10FFFF */
 		} else
-			return false;   /* 0x80..0xc1 lead bytes, 0xf5..0xff */
+			return false; /* 0x80..0xc1 lead bytes, 0xf5..0xff */
 		if (len - i - 1 < n)
 			return false;
 		if (s[i + 1] < lo || s[i + 1] > hi)
@@ -217,8 +217,8 @@ static int
 ipc_scan_skip(struct ipc_scan *sc, uint64_t n, bool body)
 {
 	if (sc->len - sc->off < n)
-		return ipc_scan_error(sc, body ? "msgpack length exceeds the payload" :
-		    "truncated msgpack");
+		return ipc_scan_error(
+		    sc, body ? "msgpack length exceeds the payload" : "truncated msgpack");
 	sc->off += (size_t)n;
 	return 0;
 }
@@ -253,7 +253,7 @@ ipc_scan_item(struct ipc_scan *sc, unsigned depth)
 	if (sc->off >= sc->len)
 		return ipc_scan_error(sc, "truncated msgpack");
 	b = sc->p[sc->off++];
-	if (b <= 0x7f || b >= 0xe0)             /* fixints */
+	if (b <= 0x7f || b >= 0xe0) /* fixints */
 		return 0;
 	if (b <= 0x8f)
 		return ipc_scan_error(sc, "msgpack map in the payload");
@@ -262,32 +262,50 @@ ipc_scan_item(struct ipc_scan *sc, unsigned depth)
 	if (b <= 0xbf)
 		return ipc_scan_skip(sc, b & 0x1f, true);
 	switch (b) {
-	case 0xc0: case 0xc2: case 0xc3:        /* nil, false, true */
+	case 0xc0:
+	case 0xc2:
+	case 0xc3: /* nil, false, true */
 		return 0;
-	case 0xcc: case 0xd0:
+	case 0xcc:
+	case 0xd0:
 		return ipc_scan_skip(sc, 1, false);
-	case 0xcd: case 0xd1:
+	case 0xcd:
+	case 0xd1:
 		return ipc_scan_skip(sc, 2, false);
-	case 0xca: case 0xce: case 0xd2:
+	case 0xca:
+	case 0xce:
+	case 0xd2:
 		return ipc_scan_skip(sc, 4, false);
-	case 0xcb: case 0xcf: case 0xd3:
+	case 0xcb:
+	case 0xcf:
+	case 0xd3:
 		return ipc_scan_skip(sc, 8, false);
-	case 0xc4: case 0xd9:                   /* bin 8, str 8 */
+	case 0xc4:
+	case 0xd9: /* bin 8, str 8 */
 		return ipc_scan_uint(sc, 1, &n) == -1 ? -1 : ipc_scan_skip(sc, n, true);
-	case 0xc5: case 0xda:
+	case 0xc5:
+	case 0xda:
 		return ipc_scan_uint(sc, 2, &n) == -1 ? -1 : ipc_scan_skip(sc, n, true);
-	case 0xc6: case 0xdb:
+	case 0xc6:
+	case 0xdb:
 		return ipc_scan_uint(sc, 4, &n) == -1 ? -1 : ipc_scan_skip(sc, n, true);
 	case 0xdc:
 		return ipc_scan_uint(sc, 2, &n) == -1 ? -1 : ipc_scan_array(sc, n, depth);
 	case 0xdd:
 		return ipc_scan_uint(sc, 4, &n) == -1 ? -1 : ipc_scan_array(sc, n, depth);
-	case 0xde: case 0xdf:
+	case 0xde:
+	case 0xdf:
 		return ipc_scan_error(sc, "msgpack map in the payload");
-	case 0xc7: case 0xc8: case 0xc9:
-	case 0xd4: case 0xd5: case 0xd6: case 0xd7: case 0xd8:
+	case 0xc7:
+	case 0xc8:
+	case 0xc9:
+	case 0xd4:
+	case 0xd5:
+	case 0xd6:
+	case 0xd7:
+	case 0xd8:
 		return ipc_scan_error(sc, "msgpack ext type in the payload");
-	default:                                /* 0xc1 */
+	default: /* 0xc1 */
 		return ipc_scan_error(sc, "invalid msgpack byte");
 	}
 }
@@ -354,8 +372,7 @@ ipc_decode_bin(const struct ipc_msg_spec *s, const struct ipc_field_spec *f,
 /* Fills `items` (room for the array's size, checked by the caller). */
 static int
 ipc_decode_strlist(const struct ipc_msg_spec *s, const struct ipc_field_spec *f,
-    const msgpack_object *o, struct ipc_bytes *items, struct ipc_value *v,
-    const char **why)
+    const msgpack_object *o, struct ipc_bytes *items, struct ipc_value *v, const char **why)
 {
 	if (o->type != MSGPACK_OBJECT_ARRAY)
 		return ipc_field_fail(why, s, f, "field is not an array");
@@ -369,7 +386,8 @@ ipc_decode_strlist(const struct ipc_msg_spec *s, const struct ipc_field_spec *f,
 		if (e->via.str.size > f->item_max)
 			return ipc_field_fail(why, s, f, "field has an item too long");
 		if (!ipc_utf8_is_valid((const uint8_t *)e->via.str.ptr, e->via.str.size))
-			return ipc_field_fail(why, s, f, "field has an item that is not valid UTF-8");
+			return ipc_field_fail(
+			    why, s, f, "field has an item that is not valid UTF-8");
 		items[i].ptr = e->via.str.ptr;
 		items[i].len = e->via.str.size;
 	}
@@ -380,8 +398,8 @@ ipc_decode_strlist(const struct ipc_msg_spec *s, const struct ipc_field_spec *f,
 
 /* The gates after the structural scan; `root` is the outer array. */
 static int
-ipc_decode_object(const msgpack_object *root, unsigned from, unsigned to,
-    unsigned state, struct ipc_msg *msg, const char **why)
+ipc_decode_object(const msgpack_object *root, unsigned from, unsigned to, unsigned state,
+    struct ipc_msg *msg, const char **why)
 {
 	const msgpack_object *el = root->via.array.ptr;
 	uint32_t n = root->via.array.size;
@@ -396,17 +414,17 @@ ipc_decode_object(const msgpack_object *root, unsigned from, unsigned to,
 	if (el[0].via.u64 > UINT16_MAX || (s = ipc_spec((uint16_t)el[0].via.u64)) == NULL)
 		return ipc_gate(why, "unknown message type");
 	if (!ipc_is_one_bit(from) || (from & s->from) == 0)
-		return ipc_fail(why, "sender not allowed", "%s not allowed from %s",
-		    s->name, ipc_peer_name(from));
+		return ipc_fail(why, "sender not allowed", "%s not allowed from %s", s->name,
+		    ipc_peer_name(from));
 	if (!ipc_is_one_bit(to) || (to & s->to) == 0)
-		return ipc_fail(why, "receiver not allowed", "%s not allowed to %s",
-		    s->name, ipc_peer_name(to));
+		return ipc_fail(why, "receiver not allowed", "%s not allowed to %s", s->name,
+		    ipc_peer_name(to));
 	if (!ipc_is_one_bit(state) || (state & s->states) == 0)
-		return ipc_fail(why, "not allowed in this state",
-		    "%s not allowed in %s state", s->name, ipc_state_name(state));
+		return ipc_fail(why, "not allowed in this state", "%s not allowed in %s state",
+		    s->name, ipc_state_name(state));
 	if (n != 2 + s->nfields)
-		return ipc_fail(why, "wrong number of elements",
-		    "%s: %u elements, expected %u", s->name, (unsigned)n, 2 + s->nfields);
+		return ipc_fail(why, "wrong number of elements", "%s: %u elements, expected %u",
+		    s->name, (unsigned)n, 2 + s->nfields);
 	if (el[1].type != MSGPACK_OBJECT_POSITIVE_INTEGER)
 		return ipc_fail(why, "id is not an unsigned integer",
 		    "%s: id is not an unsigned integer", s->name);
@@ -417,8 +435,7 @@ ipc_decode_object(const msgpack_object *root, unsigned from, unsigned to,
 
 	/* One block holds every strlist's items; the scan bounded their counts. */
 	for (unsigned i = 0; i < s->nfields; i++)
-		if (s->field[i].kind == IPC_F_STRLIST &&
-		    el[2 + i].type == MSGPACK_OBJECT_ARRAY)
+		if (s->field[i].kind == IPC_F_STRLIST && el[2 + i].type == MSGPACK_OBJECT_ARRAY)
 			nitems += el[2 + i].via.array.size;
 	if (nitems > 0) {
 		if ((items = calloc(nitems, sizeof(*items))) == NULL)
@@ -463,8 +480,7 @@ ipc_frame_check(const uint8_t *data, size_t avail, uint32_t cap, uint32_t *paylo
 
 	if (avail < IPC_FRAME_HEADER)
 		return 0;
-	len = (uint32_t)data[0] << 24 | (uint32_t)data[1] << 16 |
-	    (uint32_t)data[2] << 8 | data[3];
+	len = (uint32_t)data[0] << 24 | (uint32_t)data[1] << 16 | (uint32_t)data[2] << 8 | data[3];
 	if (len == 0 || len > cap)
 		return -1;
 	if (avail - IPC_FRAME_HEADER < len)
@@ -474,8 +490,8 @@ ipc_frame_check(const uint8_t *data, size_t avail, uint32_t cap, uint32_t *paylo
 }
 
 int
-ipc_decode(const uint8_t *payload, size_t len, unsigned from, unsigned to,
-    unsigned state, struct ipc_msg *msg, const char **why)
+ipc_decode(const uint8_t *payload, size_t len, unsigned from, unsigned to, unsigned state,
+    struct ipc_msg *msg, const char **why)
 {
 	msgpack_unpacked up;
 	size_t end = 0, off = 0;
@@ -566,8 +582,7 @@ ipc_pack_write(void *data, const char *p, size_t len)
 }
 
 static int
-ipc_pack_value(msgpack_packer *pk, const struct ipc_field_spec *f,
-    const struct ipc_value *v)
+ipc_pack_value(msgpack_packer *pk, const struct ipc_field_spec *f, const struct ipc_value *v)
 {
 	switch (f->kind) {
 	case IPC_F_U64:
@@ -593,8 +608,8 @@ ipc_pack_value(msgpack_packer *pk, const struct ipc_field_spec *f,
 }
 
 int
-ipc_encode(struct buf *out, uint16_t type, uint64_t id,
-    const struct ipc_value *fields, size_t nfields)
+ipc_encode(
+    struct buf *out, uint16_t type, uint64_t id, const struct ipc_value *fields, size_t nfields)
 {
 	const struct ipc_msg_spec *s;
 	msgpack_packer pk;
@@ -611,8 +626,7 @@ ipc_encode(struct buf *out, uint16_t type, uint64_t id,
 	if (buf_append(out, "\0\0\0\0", IPC_FRAME_HEADER) == -1)
 		return -1;
 	msgpack_packer_init(&pk, out, ipc_pack_write);
-	if (msgpack_pack_array(&pk, 2 + nfields) != 0 ||
-	    msgpack_pack_uint16(&pk, type) != 0 ||
+	if (msgpack_pack_array(&pk, 2 + nfields) != 0 || msgpack_pack_uint16(&pk, type) != 0 ||
 	    msgpack_pack_uint64(&pk, id) != 0)
 		goto fail;
 	for (size_t i = 0; i < nfields; i++)

@@ -18,15 +18,15 @@
 /* Checked in the HELLO that opens every channel, in both directions. */
 #define IPC_VERSION 1
 
-#define IPC_FRAME_HEADER 4    /* the u32 length prefix */
-#define IPC_MAX_FIELDS 8      /* fields after [type, id] */
-#define IPC_MAX_DEPTH 2       /* the outer array, and one strlist inside it */
+#define IPC_FRAME_HEADER 4 /* the u32 length prefix */
+#define IPC_MAX_FIELDS 8   /* fields after [type, id] */
+#define IPC_MAX_DEPTH 2    /* the outer array, and one strlist inside it */
 
 /* Frame caps, by receiving end of a channel: checked before allocating. */
-#define IPC_CAP_FROM_SANDBOX (1u << 20)     /* 1 MiB */
-#define IPC_CAP_TO_SANDBOX (16u << 20)      /* 16 MiB: LOAD carries the script */
-#define IPC_CAP_CONTROL (64u << 10)         /* launcher control, and broker -> supervisor */
-#define IPC_CAP_BROKER_CONTROL (2u << 20)   /* supervisor -> broker: ATTACH carries bindings */
+#define IPC_CAP_FROM_SANDBOX (1u << 20)   /* 1 MiB */
+#define IPC_CAP_TO_SANDBOX (16u << 20)    /* 16 MiB: LOAD carries the script */
+#define IPC_CAP_CONTROL (64u << 10)       /* launcher control, and broker -> supervisor */
+#define IPC_CAP_BROKER_CONTROL (2u << 20) /* supervisor -> broker: ATTACH carries bindings */
 
 /* Who sends; a message's table entry names its allowed senders and receivers. */
 enum ipc_peer {
@@ -56,27 +56,27 @@ enum ipc_state {
  * leaving its number out, and add new ones at new numbers.
  */
 enum ipc_type {
-	IPC_HELLO = 1,        /* any -> any: version, role, pid */
+	IPC_HELLO = 1, /* any -> any: version, role, pid */
 
-	IPC_SPAWN = 10,       /* supervisor -> launcher: slot, generation */
-	IPC_SPAWNED = 11,     /* launcher -> supervisor: slot, generation, pid; 2 fds */
-	IPC_SPAWN_FAILED = 12,/* launcher -> supervisor: slot, generation, reason */
-	IPC_CHILD_EXITED = 13,/* launcher -> supervisor: pid, wait status */
-	IPC_KILL = 14,        /* supervisor -> launcher: SIGKILL an unreaped child */
-	IPC_LAYERS = 15,      /* launcher -> supervisor: the start-up lock-down probe */
+	IPC_SPAWN = 10,        /* supervisor -> launcher: slot, generation */
+	IPC_SPAWNED = 11,      /* launcher -> supervisor: slot, generation, pid; 2 fds */
+	IPC_SPAWN_FAILED = 12, /* launcher -> supervisor: slot, generation, reason */
+	IPC_CHILD_EXITED = 13, /* launcher -> supervisor: pid, wait status */
+	IPC_KILL = 14,         /* supervisor -> launcher: SIGKILL an unreaped child */
+	IPC_LAYERS = 15,       /* launcher -> supervisor: the start-up lock-down probe */
 
-	IPC_LOAD = 20,        /* supervisor -> sandbox: a script version */
-	IPC_LOADED = 21,      /* sandbox -> supervisor: ok, line, column, message */
-	IPC_REQ_HEAD = 22,    /* supervisor -> sandbox, id = request id */
-	IPC_REQ_BODY = 23,    /* supervisor -> sandbox, id = request id */
-	IPC_REQ_CANCEL = 24,  /* supervisor -> sandbox, id = request id */
-	IPC_RESP_HEAD = 25,   /* sandbox -> supervisor, id = request id */
-	IPC_RESP_BODY = 26,   /* sandbox -> supervisor, id = request id */
-	IPC_RESP_ERROR = 27,  /* sandbox -> supervisor, id = request id */
-	IPC_LOG = 28,         /* sandbox -> supervisor: console output */
+	IPC_LOAD = 20,       /* supervisor -> sandbox: a script version */
+	IPC_LOADED = 21,     /* sandbox -> supervisor: ok, line, column, message */
+	IPC_REQ_HEAD = 22,   /* supervisor -> sandbox, id = request id */
+	IPC_REQ_BODY = 23,   /* supervisor -> sandbox, id = request id */
+	IPC_REQ_CANCEL = 24, /* supervisor -> sandbox, id = request id */
+	IPC_RESP_HEAD = 25,  /* sandbox -> supervisor, id = request id */
+	IPC_RESP_BODY = 26,  /* sandbox -> supervisor, id = request id */
+	IPC_RESP_ERROR = 27, /* sandbox -> supervisor, id = request id */
+	IPC_LOG = 28,        /* sandbox -> supervisor: console output */
 
-	IPC_ATTACH = 40,      /* supervisor -> broker: a sandbox channel; 1 fd */
-	IPC_DETACH = 41,      /* supervisor -> broker: channel id */
+	IPC_ATTACH = 40, /* supervisor -> broker: a sandbox channel; 1 fd */
+	IPC_DETACH = 41, /* supervisor -> broker: channel id */
 };
 
 /* Field indices, per message, into struct ipc_msg.field[]. */
@@ -86,35 +86,41 @@ enum { IPC_SPAWNED_SLOT, IPC_SPAWNED_GENERATION, IPC_SPAWNED_PID };
 enum { IPC_SPAWN_FAILED_SLOT, IPC_SPAWN_FAILED_GENERATION, IPC_SPAWN_FAILED_REASON };
 enum { IPC_CHILD_EXITED_PID, IPC_CHILD_EXITED_STATUS };
 enum { IPC_KILL_PID, IPC_KILL_SLOT, IPC_KILL_GENERATION };
-enum { IPC_LAYERS_LIST };  /* strlist of "layer=state:reason", one per layer */
+enum { IPC_LAYERS_LIST }; /* strlist of "layer=state:reason", one per layer */
 enum {
 	IPC_LOAD_TENANT,
 	IPC_LOAD_WORKER,
 	IPC_LOAD_VERSION,
-	IPC_LOAD_FORMAT,      /* enum ipc_script_format */
-	IPC_LOAD_SCRIPT,      /* UTF-8 ES5 source */
-	IPC_LOAD_BINDINGS,    /* JSON text: see sandbox/sandbox.h */
+	IPC_LOAD_FORMAT,   /* enum ipc_script_format */
+	IPC_LOAD_SCRIPT,   /* UTF-8 ES5 source */
+	IPC_LOAD_BINDINGS, /* JSON text: see sandbox/sandbox.h */
 	IPC_LOAD_STARTUP_CPU_MS,
 };
 enum { IPC_LOADED_OK, IPC_LOADED_LINE, IPC_LOADED_COLUMN, IPC_LOADED_MESSAGE };
 enum {
 	IPC_REQ_HEAD_METHOD,
-	IPC_REQ_HEAD_URL,     /* absolute: scheme://host/path?query */
-	IPC_REQ_HEAD_HEADERS, /* strlist: name, value, name, value ... */
-	IPC_REQ_HEAD_HAS_BODY,/* 0: no body; 1: REQ_BODY frames follow, the last has last=1 */
+	IPC_REQ_HEAD_URL,      /* absolute: scheme://host/path?query */
+	IPC_REQ_HEAD_HEADERS,  /* strlist: name, value, name, value ... */
+	IPC_REQ_HEAD_HAS_BODY, /* 0: no body; 1: REQ_BODY frames follow, the last has last=1 */
 	IPC_REQ_HEAD_CPU_MS,
 };
 enum { IPC_REQ_BODY_CHUNK, IPC_REQ_BODY_LAST };
 enum { IPC_REQ_CANCEL_REASON };
 enum { IPC_RESP_HEAD_STATUS, IPC_RESP_HEAD_HEADERS, IPC_RESP_HEAD_HAS_BODY };
 enum { IPC_RESP_BODY_CHUNK, IPC_RESP_BODY_LAST };
-enum { IPC_RESP_ERROR_CODE };  /* 1101 uncaught exception, 1102 resource limits */
-enum { IPC_LOG_LEVEL, IPC_LOG_MESSAGE };  /* level: enum log_level */
-enum { IPC_ATTACH_CHANNEL, IPC_ATTACH_TENANT, IPC_ATTACH_WORKER, IPC_ATTACH_VERSION, IPC_ATTACH_BINDINGS };
+enum { IPC_RESP_ERROR_CODE };            /* 1101 uncaught exception, 1102 resource limits */
+enum { IPC_LOG_LEVEL, IPC_LOG_MESSAGE }; /* level: enum log_level */
+enum {
+	IPC_ATTACH_CHANNEL,
+	IPC_ATTACH_TENANT,
+	IPC_ATTACH_WORKER,
+	IPC_ATTACH_VERSION,
+	IPC_ATTACH_BINDINGS
+};
 enum { IPC_DETACH_CHANNEL };
 
 enum ipc_script_format {
-	IPC_FORMAT_MODULE = 0,         /* defines global __worker; __worker.default has the handlers */
+	IPC_FORMAT_MODULE = 0, /* defines global __worker; __worker.default has the handlers */
 	IPC_FORMAT_SERVICE_WORKER = 1, /* calls addEventListener('fetch', ...) */
 };
 
@@ -137,11 +143,11 @@ struct ipc_field_spec {
 
 struct ipc_msg_spec {
 	uint16_t type;
-	const char *name;    /* "LOAD", for logs */
-	unsigned from;       /* enum ipc_peer bits allowed to send it */
-	unsigned to;         /* enum ipc_peer bits allowed to receive it */
-	unsigned states;     /* enum ipc_state bits in which the receiver accepts it */
-	unsigned nfds;       /* descriptors that travel with it (trusted senders only) */
+	const char *name; /* "LOAD", for logs */
+	unsigned from;    /* enum ipc_peer bits allowed to send it */
+	unsigned to;      /* enum ipc_peer bits allowed to receive it */
+	unsigned states;  /* enum ipc_state bits in which the receiver accepts it */
+	unsigned nfds;    /* descriptors that travel with it (trusted senders only) */
 	unsigned nfields;
 	struct ipc_field_spec field[IPC_MAX_FIELDS];
 };
@@ -160,10 +166,10 @@ struct ipc_bytes {
 
 /* One field's value: which member is meaningful follows the field's kind. */
 struct ipc_value {
-	uint64_t u;                 /* IPC_F_U64 */
-	struct ipc_bytes b;         /* IPC_F_STR, IPC_F_BIN */
+	uint64_t u;                   /* IPC_F_U64 */
+	struct ipc_bytes b;           /* IPC_F_STR, IPC_F_BIN */
 	const struct ipc_bytes *list; /* IPC_F_STRLIST */
-	size_t count;               /* IPC_F_STRLIST */
+	size_t count;                 /* IPC_F_STRLIST */
 };
 
 /*
@@ -196,8 +202,8 @@ int ipc_frame_check(const uint8_t *data, size_t avail, uint32_t cap, uint32_t *p
  * ("unknown type 99", "field 'url' too long" ...) and msg left released.
  * Never aborts on any input.
  */
-int ipc_decode(const uint8_t *payload, size_t len, unsigned from, unsigned to,
-    unsigned state, struct ipc_msg *msg, const char **why);
+int ipc_decode(const uint8_t *payload, size_t len, unsigned from, unsigned to, unsigned state,
+    struct ipc_msg *msg, const char **why);
 
 /* Frees what ipc_decode allocated; safe on a zeroed or released message. */
 void ipc_msg_release(struct ipc_msg *msg);
@@ -208,12 +214,12 @@ void ipc_msg_release(struct ipc_msg *msg);
  * otherwise -1 with errno EINVAL and `out` unchanged.  (Trusted code calls
  * this, so a mismatch is a bug, but it still fails cleanly.)
  */
-int ipc_encode(struct buf *out, uint16_t type, uint64_t id,
-    const struct ipc_value *fields, size_t nfields);
+int ipc_encode(
+    struct buf *out, uint16_t type, uint64_t id, const struct ipc_value *fields, size_t nfields);
 
 /* Conveniences for building ipc_value arrays. */
 struct ipc_value ipc_u64(uint64_t u);
-struct ipc_value ipc_str(const char *s);             /* NUL-terminated */
+struct ipc_value ipc_str(const char *s); /* NUL-terminated */
 struct ipc_value ipc_bytes(const void *p, size_t len);
 struct ipc_value ipc_strlist(const struct ipc_bytes *list, size_t count);
 

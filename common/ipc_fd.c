@@ -10,11 +10,11 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
-#define IPC_FD_MAX 8                  /* descriptors in one message, either way */
-#define IPC_RECV_CHUNK (64u << 10)    /* bytes read per ipc_recv_with_fds() */
+#define IPC_FD_MAX 8               /* descriptors in one message, either way */
+#define IPC_RECV_CHUNK (64u << 10) /* bytes read per ipc_recv_with_fds() */
 
 union ipc_cmsg {
-	struct cmsghdr hdr;           /* for alignment */
+	struct cmsghdr hdr; /* for alignment */
 	char buf[CMSG_SPACE(sizeof(int) * IPC_FD_MAX)];
 };
 
@@ -205,8 +205,7 @@ ipc_read_frame(int fd, uint32_t cap, struct buf *in)
 		errno = EPROTO;
 		return -1;
 	}
-	len = (uint32_t)hdr[0] << 24 | (uint32_t)hdr[1] << 16 |
-	    (uint32_t)hdr[2] << 8 | hdr[3];
+	len = (uint32_t)hdr[0] << 24 | (uint32_t)hdr[1] << 16 | (uint32_t)hdr[2] << 8 | hdr[3];
 	if (buf_reserve(in, len) == -1)
 		return -1;
 	if (ipc_read_exact(fd, in->data, len) == -1)

@@ -11,21 +11,33 @@
 #define LCH IPC_PEER_LAUNCHER
 #define ANY (SUP | SBX | BRK | LCH)
 
-#define U64(n, m) { (n), IPC_F_U64, (m), 0 }
-#define STR(n, m) { (n), IPC_F_STR, (m), 0 }
-#define BIN(n, m) { (n), IPC_F_BIN, (m), 0 }
-#define STRLIST(n, count, item) { (n), IPC_F_STRLIST, (count), (item) }
+#define U64(n, m)                                                                                  \
+	{                                                                                          \
+		(n), IPC_F_U64, (m), 0                                                             \
+	}
+#define STR(n, m)                                                                                  \
+	{                                                                                          \
+		(n), IPC_F_STR, (m), 0                                                             \
+	}
+#define BIN(n, m)                                                                                  \
+	{                                                                                          \
+		(n), IPC_F_BIN, (m), 0                                                             \
+	}
+#define STRLIST(n, count, item)                                                                    \
+	{                                                                                          \
+		(n), IPC_F_STRLIST, (count), (item)                                                \
+	}
 
-#define NAME_MAX_BYTES 64          /* tenant and worker names */
+#define NAME_MAX_BYTES 64 /* tenant and worker names */
 #define SCRIPT_MAX_BYTES (10u << 20)
 #define BINDINGS_MAX_BYTES (1u << 20)
 #define URL_MAX_BYTES (16u << 10)
-#define HEADER_ITEMS_MAX 512       /* 256 name/value pairs */
+#define HEADER_ITEMS_MAX 512 /* 256 name/value pairs */
 #define HEADER_ITEM_MAX_BYTES (16u << 10)
 #define LOG_MAX_BYTES (16u << 10)
 #define MESSAGE_MAX_BYTES 1024
-#define LAYERS_MAX 32               /* lock-down layers in a LAYERS report */
-#define LAYER_LINE_MAX_BYTES 256   /* "layer=state:reason" */
+#define LAYERS_MAX 32            /* lock-down layers in a LAYERS report */
+#define LAYER_LINE_MAX_BYTES 256 /* "layer=state:reason" */
 #define U32 UINT32_MAX
 
 static const struct ipc_msg_spec ipc_table[] = {
@@ -58,19 +70,17 @@ static const struct ipc_msg_spec ipc_table[] = {
 		STR("message", MESSAGE_MAX_BYTES) } },
 	{ IPC_REQ_HEAD, "REQ_HEAD", SUP, SBX, IPC_ST_READY, 0, 5,
 	    { STR("method", 32), STR("url", URL_MAX_BYTES),
-		STRLIST("headers", HEADER_ITEMS_MAX, HEADER_ITEM_MAX_BYTES),
-		U64("has_body", 1), U64("cpu_ms", 600000) } },
+		STRLIST("headers", HEADER_ITEMS_MAX, HEADER_ITEM_MAX_BYTES), U64("has_body", 1),
+		U64("cpu_ms", 600000) } },
 	{ IPC_REQ_BODY, "REQ_BODY", SUP, SBX, IPC_ST_READY, 0, 2,
 	    { BIN("chunk", IPC_BODY_CHUNK_MAX), U64("last", 1) } },
-	{ IPC_REQ_CANCEL, "REQ_CANCEL", SUP, SBX, IPC_ST_READY, 0, 1,
-	    { U64("reason", 255) } },
+	{ IPC_REQ_CANCEL, "REQ_CANCEL", SUP, SBX, IPC_ST_READY, 0, 1, { U64("reason", 255) } },
 	{ IPC_RESP_HEAD, "RESP_HEAD", SBX, SUP, IPC_ST_READY, 0, 3,
 	    { U64("status", 599), STRLIST("headers", HEADER_ITEMS_MAX, HEADER_ITEM_MAX_BYTES),
 		U64("has_body", 1) } },
 	{ IPC_RESP_BODY, "RESP_BODY", SBX, SUP, IPC_ST_READY, 0, 2,
 	    { BIN("chunk", IPC_BODY_CHUNK_MAX), U64("last", 1) } },
-	{ IPC_RESP_ERROR, "RESP_ERROR", SBX, SUP, IPC_ST_READY, 0, 1,
-	    { U64("code", 9999) } },
+	{ IPC_RESP_ERROR, "RESP_ERROR", SBX, SUP, IPC_ST_READY, 0, 1, { U64("code", 9999) } },
 	{ IPC_LOG, "LOG", SBX, SUP, IPC_ST_LOADING | IPC_ST_READY, 0, 2,
 	    { U64("level", 3), STR("message", LOG_MAX_BYTES) } },
 
@@ -78,8 +88,7 @@ static const struct ipc_msg_spec ipc_table[] = {
 	    { U64("channel", UINT64_MAX), STR("tenant", NAME_MAX_BYTES),
 		STR("worker", NAME_MAX_BYTES), U64("version", UINT64_MAX),
 		STR("bindings", BINDINGS_MAX_BYTES) } },
-	{ IPC_DETACH, "DETACH", SUP, BRK, IPC_ST_READY, 0, 1,
-	    { U64("channel", UINT64_MAX) } },
+	{ IPC_DETACH, "DETACH", SUP, BRK, IPC_ST_READY, 0, 1, { U64("channel", UINT64_MAX) } },
 };
 
 const struct ipc_msg_spec *

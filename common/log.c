@@ -50,15 +50,15 @@ log_vwrite(enum log_level level, const char *fmt, va_list ap, const char *err)
 	fflush(stderr);
 }
 
-#define LOG_FN(name, level, with_errno)                                         \
-	void name(const char *fmt, ...)                                         \
-	{                                                                       \
-		int saved = errno;                                              \
-		va_list ap;                                                     \
-		va_start(ap, fmt);                                              \
-		log_vwrite(level, fmt, ap, with_errno ? strerror(saved) : NULL); \
-		va_end(ap);                                                     \
-		errno = saved;                                                  \
+#define LOG_FN(name, level, with_errno)                                                            \
+	void name(const char *fmt, ...)                                                            \
+	{                                                                                          \
+		int saved = errno;                                                                 \
+		va_list ap;                                                                        \
+		va_start(ap, fmt);                                                                 \
+		log_vwrite(level, fmt, ap, with_errno ? strerror(saved) : NULL);                   \
+		va_end(ap);                                                                        \
+		errno = saved;                                                                     \
 	}
 
 LOG_FN(log_warn, LOG_LEVEL_WARN, 1)

@@ -11,9 +11,9 @@
 #include <stdint.h>
 
 struct alloc {
-	uint64_t cap;     /* bytes; 0 means no cap */
-	uint64_t used;    /* bytes currently allocated, headers included */
-	bool hit_cap;     /* an allocation was refused since alloc_clear_hit */
+	uint64_t cap;  /* bytes; 0 means no cap */
+	uint64_t used; /* bytes currently allocated, headers included */
+	bool hit_cap;  /* an allocation was refused since alloc_clear_hit */
 };
 
 void alloc_init(struct alloc *a, uint64_t cap);

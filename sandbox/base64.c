@@ -86,7 +86,7 @@ base64_decode_forgiving(const char *in, size_t n, unsigned char *out, size_t *ou
 		if (c == '=')
 			pad++;
 		else if (pad > 0 || base64_value(c) < 0)
-			return -1;	/* data after '=', or outside the alphabet */
+			return -1; /* data after '=', or outside the alphabet */
 		count++;
 	}
 	if (pad > 0) {

@@ -9,10 +9,10 @@
 #include <stdint.h>
 
 struct budget {
-	bool running;        /* between budget_start and budget_stop */
-	bool expired;        /* sticky until budget_stop */
-	uint64_t start_ns;   /* thread CPU time at budget_start */
-	uint64_t deadline_ns;/* thread CPU time at which it expires */
+	bool running;         /* between budget_start and budget_stop */
+	bool expired;         /* sticky until budget_stop */
+	uint64_t start_ns;    /* thread CPU time at budget_start */
+	uint64_t deadline_ns; /* thread CPU time at which it expires */
 };
 
 /* Thread CPU time in nanoseconds (CLOCK_THREAD_CPUTIME_ID). */

@@ -194,10 +194,14 @@ static EVP_CIPHER *
 crypto_aes(int mode, size_t keylen)
 {
 	switch (keylen) {
-	case 16: return crypto.cipher[mode][0];
-	case 24: return crypto.cipher[mode][1];
-	case 32: return crypto.cipher[mode][2];
-	default: return NULL;
+	case 16:
+		return crypto.cipher[mode][0];
+	case 24:
+		return crypto.cipher[mode][1];
+	case 32:
+		return crypto.cipher[mode][2];
+	default:
+		return NULL;
 	}
 }
 

@@ -17,7 +17,7 @@
 
 /* Globals of the engine that tenant code must not reach. */
 static const char *const host_removed_globals[] = {
-	"Duktape",  /* gc, act, fin, errCreate/errThrow hooks, compact, info */
+	"Duktape", /* gc, act, fin, errCreate/errThrow hooks, compact, info */
 };
 
 struct sandbox_runtime *
@@ -93,7 +93,7 @@ sandbox_runtime_new(const struct sandbox_limits *limits)
 		log_warn("cannot allocate the sandbox runtime");
 		return NULL;
 	}
-	(void)crypto_init();  /* before fork and lock-down; failure is logged, crypto then fails */
+	(void)crypto_init(); /* before fork and lock-down; failure is logged, crypto then fails */
 	alloc_init(&rt->alloc, limits != NULL ? limits->memory_bytes : 0);
 	rt->ctx = duk_create_heap(alloc_malloc, alloc_realloc, alloc_free, rt, edged_duk_fatal);
 	if (rt->ctx == NULL) {

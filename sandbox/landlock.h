@@ -34,7 +34,7 @@ struct landlock_attr {
 #define LANDLOCK_ATTR_SIZE_SCOPED 24u
 
 /* Filesystem rights, by the ABI version that introduced them. */
-#define LANDLOCK_FS_EXECUTE (1ull << 0)      /* ABI 1 */
+#define LANDLOCK_FS_EXECUTE (1ull << 0) /* ABI 1 */
 #define LANDLOCK_FS_WRITE_FILE (1ull << 1)
 #define LANDLOCK_FS_READ_FILE (1ull << 2)
 #define LANDLOCK_FS_READ_DIR (1ull << 3)
@@ -48,9 +48,9 @@ struct landlock_attr {
 #define LANDLOCK_FS_MAKE_BLOCK (1ull << 11)
 #define LANDLOCK_FS_MAKE_SYM (1ull << 12)
 #define LANDLOCK_FS_ABI1 ((1ull << 13) - 1)
-#define LANDLOCK_FS_REFER (1ull << 13)       /* ABI 2 */
-#define LANDLOCK_FS_TRUNCATE (1ull << 14)    /* ABI 3 */
-#define LANDLOCK_FS_IOCTL_DEV (1ull << 15)   /* ABI 5 */
+#define LANDLOCK_FS_REFER (1ull << 13)     /* ABI 2 */
+#define LANDLOCK_FS_TRUNCATE (1ull << 14)  /* ABI 3 */
+#define LANDLOCK_FS_IOCTL_DEV (1ull << 15) /* ABI 5 */
 
 /* Network rights (ABI 4). */
 #define LANDLOCK_NET_BIND_TCP (1ull << 0)

@@ -41,7 +41,7 @@ struct launcher {
 	size_t children_cap;
 	int sig_fd;
 	const struct launcher_config *cfg;
-	unsigned long namespaces; /* CLONE_NEW* flags the probe got */
+	unsigned long namespaces;                 /* CLONE_NEW* flags the probe got */
 	char namespaces_why[LOCKDOWN_REASON_MAX]; /* why none, for the sandboxes' reports */
 	struct sandbox_runtime *rt;
 	struct buf in;
@@ -286,8 +286,8 @@ launcher_on_supervisor(struct launcher *l, unsigned *state)
 
 	if (ipc_read_frame(l->sup_fd, IPC_CAP_CONTROL, &l->in) == -1)
 		return -1;
-	if (ipc_decode(l->in.data, l->in.len, IPC_PEER_SUPERVISOR, IPC_PEER_LAUNCHER, *state,
-	    &msg, &why) == -1) {
+	if (ipc_decode(l->in.data, l->in.len, IPC_PEER_SUPERVISOR, IPC_PEER_LAUNCHER, *state, &msg,
+		&why) == -1) {
 		log_warnx("bad message from the supervisor: %s", why);
 		return -1;
 	}

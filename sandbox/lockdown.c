@@ -71,8 +71,8 @@ struct lockdown_ctx {
 	const struct lockdown_config *c;
 	int keep[LOCKDOWN_MAX_KEEP]; /* sorted, no duplicates */
 	unsigned nkeep;
-	pid_t ppid;         /* the parent when lock-down began */
-	const char *failed; /* a layer's more precise name for its failure */
+	pid_t ppid;                    /* the parent when lock-down began */
+	const char *failed;            /* a layer's more precise name for its failure */
 	char why[LOCKDOWN_REASON_MAX]; /* engaged: detail; unavailable: the reason */
 };
 
@@ -356,8 +356,8 @@ lockdown_ns_list(unsigned long flags, char *out, size_t len)
 
 		if ((flags & lockdown_ns_names[i].flag) == 0)
 			continue;
-		n = snprintf(out + at, len - at, "%s%s", at > 0 ? "," : "",
-		    lockdown_ns_names[i].name);
+		n = snprintf(
+		    out + at, len - at, "%s%s", at > 0 ? "," : "", lockdown_ns_names[i].name);
 		if (n < 0 || (size_t)n >= len - at)
 			return;
 		at += (size_t)n;
@@ -468,10 +468,11 @@ lockdown_landlock(struct lockdown_ctx *s)
 	abi = syscall(LANDLOCK_SYS_CREATE_RULESET, NULL, 0, LANDLOCK_FLAG_VERSION);
 	if (abi < 0) {
 		if (errno == ENOSYS)
-			return lockdown_why(s, LOCKDOWN_UNAVAILABLE_RC, "kernel built without landlock");
+			return lockdown_why(
+			    s, LOCKDOWN_UNAVAILABLE_RC, "kernel built without landlock");
 		if (errno == EOPNOTSUPP)
-			return lockdown_why(s, LOCKDOWN_UNAVAILABLE_RC,
-			    "landlock not enabled at boot (lsm=)");
+			return lockdown_why(
+			    s, LOCKDOWN_UNAVAILABLE_RC, "landlock not enabled at boot (lsm=)");
 		return -1;
 	}
 	lockdown_landlock_attr(abi, &attr, &size);
@@ -508,9 +509,12 @@ static uint32_t
 lockdown_seccomp_action(enum policy_action action, int errnum)
 {
 	switch (action) {
-	case POLICY_ALLOW: return SCMP_ACT_ALLOW;
-	case POLICY_ERRNO: return SCMP_ACT_ERRNO((uint32_t)errnum);
-	case POLICY_KILL: break;
+	case POLICY_ALLOW:
+		return SCMP_ACT_ALLOW;
+	case POLICY_ERRNO:
+		return SCMP_ACT_ERRNO((uint32_t)errnum);
+	case POLICY_KILL:
+		break;
 	}
 	return SCMP_ACT_KILL_PROCESS;
 }
@@ -519,13 +523,20 @@ static enum scmp_compare
 lockdown_seccomp_op(enum policy_op op)
 {
 	switch (op) {
-	case POLICY_OP_EQ: return SCMP_CMP_EQ;
-	case POLICY_OP_NE: return SCMP_CMP_NE;
-	case POLICY_OP_LT: return SCMP_CMP_LT;
-	case POLICY_OP_LE: return SCMP_CMP_LE;
-	case POLICY_OP_GT: return SCMP_CMP_GT;
-	case POLICY_OP_GE: return SCMP_CMP_GE;
-	case POLICY_OP_MASKED_EQ: return SCMP_CMP_MASKED_EQ;
+	case POLICY_OP_EQ:
+		return SCMP_CMP_EQ;
+	case POLICY_OP_NE:
+		return SCMP_CMP_NE;
+	case POLICY_OP_LT:
+		return SCMP_CMP_LT;
+	case POLICY_OP_LE:
+		return SCMP_CMP_LE;
+	case POLICY_OP_GT:
+		return SCMP_CMP_GT;
+	case POLICY_OP_GE:
+		return SCMP_CMP_GE;
+	case POLICY_OP_MASKED_EQ:
+		return SCMP_CMP_MASKED_EQ;
 	}
 	return _SCMP_CMP_MIN; /* rejected by libseccomp */
 }
@@ -660,17 +671,21 @@ const char *
 lockdown_state_name(enum lockdown_state st)
 {
 	switch (st) {
-	case LOCKDOWN_ENGAGED: return "engaged";
-	case LOCKDOWN_UNAVAILABLE: return "unavailable";
-	case LOCKDOWN_FAILED: return "failed";
-	case LOCKDOWN_NOT_RUN: break;
+	case LOCKDOWN_ENGAGED:
+		return "engaged";
+	case LOCKDOWN_UNAVAILABLE:
+		return "unavailable";
+	case LOCKDOWN_FAILED:
+		return "failed";
+	case LOCKDOWN_NOT_RUN:
+		break;
 	}
 	return "not_run";
 }
 
 int
-lockdown_apply_report(const struct lockdown_config *c, const char **failed,
-    struct lockdown_report *report)
+lockdown_apply_report(
+    const struct lockdown_config *c, const char **failed, struct lockdown_report *report)
 {
 	struct lockdown_report dummy_report;
 	struct lockdown_ctx s;
@@ -731,9 +746,8 @@ lockdown_clone(unsigned long namespaces)
 }
 
 /* In the probe child: lock down with the report pipe on fd 3, write the report, exit. */
-static void __attribute__((noreturn))
-lockdown_probe_child(const struct lockdown_config *base, int pipe_fd, unsigned long ns,
-    const char *ns_why)
+static void __attribute__((noreturn)) lockdown_probe_child(
+    const struct lockdown_config *base, int pipe_fd, unsigned long ns, const char *ns_why)
 {
 	static const int keep[] = { 2, LOCKDOWN_PROBE_FD };
 	struct lockdown_config c = *base;
@@ -788,8 +802,8 @@ lockdown_probe_collect(int fd, pid_t pid, struct lockdown_report *r)
 }
 
 int
-lockdown_probe(const struct lockdown_config *c, unsigned long *namespaces,
-    struct lockdown_report *report)
+lockdown_probe(
+    const struct lockdown_config *c, unsigned long *namespaces, struct lockdown_report *report)
 {
 	static char ns_why[LOCKDOWN_REASON_MAX];
 	unsigned long ns = lockdown_namespaces_wanted();
@@ -826,8 +840,8 @@ lockdown_probe(const struct lockdown_config *c, unsigned long *namespaces,
 }
 
 size_t
-lockdown_report_lines(const struct lockdown_report *r,
-    char out[LOCKDOWN_NLAYERS][LOCKDOWN_LINE_MAX])
+lockdown_report_lines(
+    const struct lockdown_report *r, char out[LOCKDOWN_NLAYERS][LOCKDOWN_LINE_MAX])
 {
 	for (size_t i = 0; i < LOCKDOWN_NLAYERS; i++)
 		snprintf(out[i], LOCKDOWN_LINE_MAX, "%s=%s:%.*s", lockdown_layers[i].name,

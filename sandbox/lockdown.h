@@ -18,10 +18,10 @@
 struct policy;
 
 struct lockdown_config {
-	const int *keep_fds;        /* IPC sockets (and 2, the log) stay open */
+	const int *keep_fds; /* IPC sockets (and 2, the log) stay open */
 	unsigned nkeep;
 	uint64_t address_space_bytes; /* RLIMIT_AS */
-	unsigned cpu_seconds;       /* RLIMIT_CPU backstop */
+	unsigned cpu_seconds;         /* RLIMIT_CPU backstop */
 	/*
 	 * The CLONE_NEW* flags the child was created with (lockdown_clone);
 	 * 0 when it was forked without namespaces, and then `namespaces_why`
@@ -87,8 +87,8 @@ const char *lockdown_state_name(enum lockdown_state st);
  * build installs a relaxed filter and says so on stderr.
  */
 int lockdown_apply(const struct lockdown_config *c, const char **failed);
-int lockdown_apply_report(const struct lockdown_config *c, const char **failed,
-    struct lockdown_report *report);
+int lockdown_apply_report(
+    const struct lockdown_config *c, const char **failed, struct lockdown_report *report);
 
 /*
  * The namespaces the launcher asks clone() for: pid, net, ipc and mount; a
@@ -114,15 +114,15 @@ pid_t lockdown_clone(unsigned long namespaces);
  * with `report` filled (a child that died before reporting leaves every
  * layer failed, with the reason); -1 when the probe could not run at all.
  */
-int lockdown_probe(const struct lockdown_config *c, unsigned long *namespaces,
-    struct lockdown_report *report);
+int lockdown_probe(
+    const struct lockdown_config *c, unsigned long *namespaces, struct lockdown_report *report);
 
 /*
  * The report as lines "name=state:reason" (reason may be empty): line i of
  * layer i into out[i].  Returns LOCKDOWN_NLAYERS.
  */
-size_t lockdown_report_lines(const struct lockdown_report *r,
-    char out[LOCKDOWN_NLAYERS][LOCKDOWN_LINE_MAX]);
+size_t lockdown_report_lines(
+    const struct lockdown_report *r, char out[LOCKDOWN_NLAYERS][LOCKDOWN_LINE_MAX]);
 
 /*
  * The seccomp filter of policy `p` (policies/policy.h: the arch check with

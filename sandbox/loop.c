@@ -60,7 +60,8 @@ loop_release(struct loop *l)
 }
 
 int
-loop_send(struct loop *l, uint16_t type, uint64_t id, const struct ipc_value *fields, size_t nfields)
+loop_send(
+    struct loop *l, uint16_t type, uint64_t id, const struct ipc_value *fields, size_t nfields)
 {
 	return ipc_encode(&l->out, type, id, fields, nfields);
 }
@@ -228,7 +229,7 @@ loop_dispatch(struct loop *l)
 		}
 		memset(&msg, 0, sizeof(msg));
 		if (ipc_decode(l->in.data + IPC_FRAME_HEADER, len, IPC_PEER_SUPERVISOR,
-		    IPC_PEER_SANDBOX, l->state, &msg, &why) == -1) {
+			IPC_PEER_SANDBOX, l->state, &msg, &why) == -1) {
 			log_warnx("protocol violation by the supervisor: %s", why ? why : "?");
 			loop_exit(l, 2);
 		}
@@ -278,7 +279,7 @@ loop_run(struct loop *l)
 			log_warn("poll");
 			loop_exit(l, 1);
 		}
-		clock_tick();  /* I/O happened: tenant time moves now, never while JS runs */
+		clock_tick(); /* I/O happened: tenant time moves now, never while JS runs */
 		if (pfd.revents & POLLOUT)
 			loop_flush(l);
 		if (pfd.revents & (POLLIN | POLLHUP | POLLERR))

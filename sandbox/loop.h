@@ -23,14 +23,14 @@ typedef void loop_timer_fn(void *arg, uint32_t id, uint64_t tag);
 
 struct loop_timer {
 	uint32_t id;
-	uint64_t tag;     /* the owner's label (a request), for loop_timer_take */
-	uint64_t due_ms;  /* CLOCK_MONOTONIC milliseconds */
-	uint64_t seq;     /* ties broken in arming order */
+	uint64_t tag;    /* the owner's label (a request), for loop_timer_take */
+	uint64_t due_ms; /* CLOCK_MONOTONIC milliseconds */
+	uint64_t seq;    /* ties broken in arming order */
 };
 
 struct loop {
 	int fd;
-	unsigned state;            /* enum ipc_state: what this end accepts now */
+	unsigned state; /* enum ipc_state: what this end accepts now */
 	struct buf in;
 	struct buf out;
 	struct loop_timer *timers; /* unordered; few per sandbox */
@@ -46,8 +46,8 @@ struct loop {
  * Prepares a loop on `fd` (made non-blocking; not consumed) in state
  * IPC_ST_HELLO.  Returns 0 or -1.
  */
-int loop_init(struct loop *l, int fd, loop_message_fn *on_message, loop_timer_fn *on_timer,
-    void *arg);
+int loop_init(
+    struct loop *l, int fd, loop_message_fn *on_message, loop_timer_fn *on_timer, void *arg);
 void loop_release(struct loop *l);
 
 /*
@@ -55,8 +55,8 @@ void loop_release(struct loop *l);
  * Returns 0, or -1 when the message does not fit the table's caps (EINVAL)
  * or memory ran out; nothing is queued then.
  */
-int loop_send(struct loop *l, uint16_t type, uint64_t id, const struct ipc_value *fields,
-    size_t nfields);
+int loop_send(
+    struct loop *l, uint16_t type, uint64_t id, const struct ipc_value *fields, size_t nfields);
 
 /* Arms (or re-arms) timer `id` to fire after `delay_ms`, labelled `tag`.  0 or -1 (ENOMEM). */
 int loop_timer_set(struct loop *l, uint32_t id, uint64_t delay_ms, uint64_t tag);

@@ -116,7 +116,7 @@ native_respond(duk_context *ctx)
 	duk_require_object(ctx, 2);
 	count = duk_get_length(ctx, 2);
 	if (count > NATIVE_MAX_HEADER_ITEMS + 1)
-		count = NATIVE_MAX_HEADER_ITEMS + 1;  /* serve_respond rejects it */
+		count = NATIVE_MAX_HEADER_ITEMS + 1; /* serve_respond rejects it */
 	/* On the value stack, not malloc: the reads below may throw. */
 	list = duk_push_fixed_buffer(ctx, count * sizeof(*list) + 1);
 	for (duk_size_t i = 0; i < count; i++) {

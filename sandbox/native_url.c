@@ -12,8 +12,15 @@
 
 /* The URL getters, in the order of the arrays urlParse and urlSet return. */
 static const enum url_part native_url_parts[] = {
-	URL_PROTOCOL, URL_USERNAME, URL_PASSWORD, URL_HOST, URL_HOSTNAME,
-	URL_PORT, URL_PATHNAME, URL_SEARCH, URL_HASH,
+	URL_PROTOCOL,
+	URL_USERNAME,
+	URL_PASSWORD,
+	URL_HOST,
+	URL_HOSTNAME,
+	URL_PORT,
+	URL_PATHNAME,
+	URL_SEARCH,
+	URL_HASH,
 };
 
 /* What the push step reads; everything malloc'd lives here, freed by the caller. */

@@ -47,7 +47,6 @@ void sandbox_runtime_free(struct sandbox_runtime *rt);
  * channel for binding calls (unused until bindings need it).  Never returns:
  * exits 0 on EOF, 2 on a protocol violation by the peer.
  */
-void sandbox_serve(struct sandbox_runtime *rt, int sup_fd, int broker_fd)
-    __attribute__((noreturn));
+void sandbox_serve(struct sandbox_runtime *rt, int sup_fd, int broker_fd) __attribute__((noreturn));
 
 #endif

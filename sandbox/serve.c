@@ -19,21 +19,21 @@
 
 #define SERVE_ERROR_EXCEPTION 1101
 #define SERVE_ERROR_LIMITS 1102
-#define SERVE_LOG_MAX (16u << 10)      /* the LOG message cap of the IPC table */
-#define SERVE_LOADED_MAX 1024          /* the LOADED message cap of the IPC table */
+#define SERVE_LOG_MAX (16u << 10) /* the LOG message cap of the IPC table */
+#define SERVE_LOADED_MAX 1024     /* the LOADED message cap of the IPC table */
 #define SERVE_DEFAULT_CPU_NS (50u * 1000000u)
 #define SERVE_CLEANUP_CPU_NS (100u * 1000000u)
 #define SERVE_SCRIPT_NAME "worker.js"
 
 struct serve_req {
 	TAILQ_ENTRY(serve_req) entry;
-	uint64_t id;          /* the supervisor's request id */
-	uint32_t handle;      /* the runtime's number for it */
+	uint64_t id;     /* the supervisor's request id */
+	uint32_t handle; /* the runtime's number for it */
 	uint64_t cpu_left_ns;
 	bool has_body;
-	bool body_done;       /* REQ_BODY with last=1 seen, or no body */
-	bool responded;       /* RESP_HEAD or RESP_ERROR queued */
-	bool streaming;       /* RESP_HEAD queued, RESP_BODY with last=1 not yet */
+	bool body_done; /* REQ_BODY with last=1 seen, or no body */
+	bool responded; /* RESP_HEAD or RESP_ERROR queued */
+	bool streaming; /* RESP_HEAD queued, RESP_BODY with last=1 not yet */
 };
 
 struct serve {
@@ -41,8 +41,8 @@ struct serve {
 	struct loop loop;
 	TAILQ_HEAD(, serve_req) reqs;
 	uint32_t next_handle;
-	uint32_t current;          /* the request whose JS runs now; 0 for none */
-	uint64_t default_cpu_ns;   /* timers outside any request */
+	uint32_t current;        /* the request whose JS runs now; 0 for none */
+	uint64_t default_cpu_ns; /* timers outside any request */
 };
 
 /* ---- request table ---------------------------------------------------- */
@@ -52,7 +52,7 @@ serve_req_by_id(struct serve *s, uint64_t id)
 {
 	struct serve_req *r;
 
-	TAILQ_FOREACH(r, &s->reqs, entry)
+	TAILQ_FOREACH (r, &s->reqs, entry)
 		if (r->id == id)
 			return r;
 	return NULL;
@@ -65,7 +65,7 @@ serve_req_by_handle(struct serve *s, uint32_t handle)
 
 	if (handle == 0)
 		return NULL;
-	TAILQ_FOREACH(r, &s->reqs, entry)
+	TAILQ_FOREACH (r, &s->reqs, entry)
 		if (r->handle == handle)
 			return r;
 	return NULL;
@@ -135,8 +135,7 @@ serve_fail(struct serve *s, uint32_t handle, unsigned code)
 
 /* Queues `body` in RESP_BODY chunks; `last` marks the final one (an empty one if len is 0). */
 static int
-serve_send_body(struct serve *s, struct serve_req *r, const uint8_t *body, size_t len,
-    bool last)
+serve_send_body(struct serve *s, struct serve_req *r, const uint8_t *body, size_t len, bool last)
 {
 	size_t at = 0;
 
@@ -156,11 +155,11 @@ serve_send_body(struct serve *s, struct serve_req *r, const uint8_t *body, size_
 }
 
 void
-serve_respond(struct serve *s, uint32_t handle, unsigned status,
-    const struct ipc_bytes *headers, size_t count, const void *body, size_t len,
-    bool streaming)
+serve_respond(struct serve *s, uint32_t handle, unsigned status, const struct ipc_bytes *headers,
+    size_t count, const void *body, size_t len, bool streaming)
 {
-	static const char too_big[] = "the response headers exceed the limits (256 fields of 16 KiB)";
+	static const char too_big[] =
+	    "the response headers exceed the limits (256 fields of 16 KiB)";
 	struct serve_req *r = serve_req_by_handle(s, handle);
 	struct ipc_value f[3];
 	bool has_body = streaming || (body != NULL && len > 0);
@@ -179,7 +178,8 @@ serve_respond(struct serve *s, uint32_t handle, unsigned status,
 	r->streaming = streaming;
 	if (!streaming && has_body && serve_send_body(s, r, body, len, true) == -1) {
 		/* Only memory can fail here; the supervisor sees a truncated body. */
-		log_warn("cannot queue the response body of request %llu", (unsigned long long)r->id);
+		log_warn(
+		    "cannot queue the response body of request %llu", (unsigned long long)r->id);
 		loop_exit(&s->loop, 1);
 	}
 }
@@ -192,7 +192,8 @@ serve_respond_chunk(struct serve *s, uint32_t handle, const void *chunk, size_t 
 	if (r == NULL || !r->streaming)
 		return;
 	if (serve_send_body(s, r, chunk, len, last) == -1) {
-		log_warn("cannot queue the response body of request %llu", (unsigned long long)r->id);
+		log_warn(
+		    "cannot queue the response body of request %llu", (unsigned long long)r->id);
 		loop_exit(&s->loop, 1);
 	}
 	if (last)
@@ -468,8 +469,8 @@ serve_load_call(duk_context *ctx, void *arg)
 	duk_push_string(ctx, SERVE_SCRIPT_NAME);
 	if (duk_pcompile(ctx, 0) != 0) {
 		serve_load_error(ctx, ld);
-		ld->column = syntax_error_column(ctx, f[IPC_LOAD_SCRIPT].b.ptr,
-		    f[IPC_LOAD_SCRIPT].b.len, ld->line);
+		ld->column = syntax_error_column(
+		    ctx, f[IPC_LOAD_SCRIPT].b.ptr, f[IPC_LOAD_SCRIPT].b.len, ld->line);
 		return 0;
 	}
 	if (duk_pcall(ctx, 0) != 0) {
@@ -500,7 +501,7 @@ serve_on_load(struct serve *s, const struct ipc_msg *m)
 	bool expired;
 
 	s->default_cpu_ns = startup_ms > 0 ? startup_ms * 1000000u : SERVE_DEFAULT_CPU_NS;
-	s->loop.state = 0;  /* until it has loaded, nothing more is expected */
+	s->loop.state = 0; /* until it has loaded, nothing more is expected */
 	budget_start(&s->rt->budget, s->default_cpu_ns);
 	if (duk_safe_call(ctx, serve_load_call, &ld, 0, 1) != DUK_EXEC_SUCCESS) {
 		ld.ok = false;
@@ -512,7 +513,8 @@ serve_on_load(struct serve *s, const struct ipc_msg *m)
 	budget_stop(&s->rt->budget);
 	if (expired) {
 		ld.ok = false;
-		serve_load_set(&ld, "the script's global scope exceeded its startup CPU time limit", 0);
+		serve_load_set(
+		    &ld, "the script's global scope exceeded its startup CPU time limit", 0);
 	}
 	f[IPC_LOADED_OK] = ipc_u64(ld.ok);
 	f[IPC_LOADED_LINE] = ipc_u64(ld.ok ? 0 : ld.line);

@@ -31,8 +31,7 @@ void serve_timer_clear(struct serve *s, uint32_t id);
  * answered; headers over the IPC caps turn into RESP_ERROR 1101 with a LOG line.
  */
 void serve_respond(struct serve *s, uint32_t handle, unsigned status,
-    const struct ipc_bytes *headers, size_t count, const void *body, size_t len,
-    bool streaming);
+    const struct ipc_bytes *headers, size_t count, const void *body, size_t len, bool streaming);
 
 /*
  * Sends the next piece of a streaming response body (serve_respond with
@@ -40,8 +39,8 @@ void serve_respond(struct serve *s, uint32_t handle, unsigned status,
  * ends the body (`len` may then be 0).  Borrowed pointer.  Ignored unless
  * request `handle` is streaming its body.
  */
-void serve_respond_chunk(struct serve *s, uint32_t handle, const void *chunk, size_t len,
-    bool last);
+void serve_respond_chunk(
+    struct serve *s, uint32_t handle, const void *chunk, size_t len, bool last);
 
 /*
  * Sends RESP_ERROR `code` for request `handle` unless it is gone or answered;

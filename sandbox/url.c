@@ -108,8 +108,12 @@ url_scheme_info(const char *scheme, size_t len, bool *special)
 		const char *name;
 		int port;
 	} table[] = {
-		{ "ftp", 21 }, { "file", -1 }, { "http", 80 },
-		{ "https", 443 }, { "ws", 80 }, { "wss", 443 },
+		{ "ftp", 21 },
+		{ "file", -1 },
+		{ "http", 80 },
+		{ "https", 443 },
+		{ "ws", 80 },
+		{ "wss", 443 },
 	};
 
 	for (size_t i = 0; i < sizeof(table) / sizeof(table[0]); i++)
@@ -156,8 +160,7 @@ url_is_drive(const char *s, size_t n, bool normalized)
 static bool
 url_starts_with_drive(const char *s, size_t n)
 {
-	return n >= 2 && url_is_drive(s, 2, false) &&
-	    (n == 2 || strchr("/\\?#", s[2]) != NULL);
+	return n >= 2 && url_is_drive(s, 2, false) && (n == 2 || strchr("/\\?#", s[2]) != NULL);
 }
 
 /* The first path segment (after the leading '/'), as a pointer and a length. */
@@ -205,8 +208,7 @@ url_path_push(struct url *u, const char *seg, size_t n)
 static bool
 url_is_single_dot(const struct url_buf *b)
 {
-	return (b->len == 1 && b->p[0] == '.') ||
-	    (b->len == 3 && strcasecmp(b->p, "%2e") == 0);
+	return (b->len == 1 && b->p[0] == '.') || (b->len == 3 && strcasecmp(b->p, "%2e") == 0);
 }
 
 static bool
@@ -296,9 +298,11 @@ url_run(struct url *u, const struct url *base, const char *s, size_t n, enum url
 				goto fail;
 			break;
 		case URL_SCHEME:
-			if (c != URL_EOF && (url_is_alpha(c) || url_is_digit(c) || c == '+' ||
-			    c == '-' || c == '.')) {
-				if (url_buf_putc(&buf, (char)(url_is_alpha(c) ? c | 0x20 : c)) == -1)
+			if (c != URL_EOF &&
+			    (url_is_alpha(c) || url_is_digit(c) || c == '+' || c == '-' ||
+				c == '.')) {
+				if (url_buf_putc(&buf, (char)(url_is_alpha(c) ? c | 0x20 : c)) ==
+				    -1)
 					goto oom;
 			} else if (c == ':') {
 				bool buf_special;
@@ -360,7 +364,8 @@ url_run(struct url *u, const struct url *base, const char *s, size_t n, enum url
 				u->has_fragment = true;
 				state = URL_FRAGMENT;
 			} else {
-				state = url_scheme_is(&base->scheme, "file") ? URL_FILE : URL_RELATIVE;
+				state =
+				    url_scheme_is(&base->scheme, "file") ? URL_FILE : URL_RELATIVE;
 				p--;
 			}
 			break;
@@ -438,9 +443,11 @@ url_run(struct url *u, const struct url *base, const char *s, size_t n, enum url
 		case URL_AUTHORITY:
 			if (c == '@') {
 				if (at_seen) {
-					/* The earlier '@' was part of the userinfo: "%40" goes first. */
-					if (url_buf_append(password_seen ? &u->password : &u->username,
-					    "%40", 3) == -1)
+					/* The earlier '@' was part of the userinfo: "%40" goes
+					 * first. */
+					if (url_buf_append(
+						password_seen ? &u->password : &u->username, "%40",
+						3) == -1)
 						goto oom;
 				}
 				at_seen = true;
@@ -451,8 +458,9 @@ url_run(struct url *u, const struct url *base, const char *s, size_t n, enum url
 						password_seen = true;
 						continue;
 					}
-					if (url_pct_append(password_seen ? &u->password : &u->username,
-					    b, URL_SET_USERINFO) == -1)
+					if (url_pct_append(
+						password_seen ? &u->password : &u->username, b,
+						URL_SET_USERINFO) == -1)
 						goto oom;
 				}
 				url_clear(&buf);
@@ -608,7 +616,8 @@ url_run(struct url *u, const struct url *base, const char *s, size_t n, enum url
 						goto done;
 					state = URL_PATH_START;
 				} else {
-					if (url_host_parse(buf.p, buf.len, !url_is_special(u), &host) == -1)
+					if (url_host_parse(
+						buf.p, buf.len, !url_is_special(u), &host) == -1)
 						goto host_error;
 					if (strcmp(host.p, "localhost") == 0)
 						url_clear(&host);
@@ -696,7 +705,8 @@ url_run(struct url *u, const struct url *base, const char *s, size_t n, enum url
 				u->has_fragment = true;
 				state = URL_FRAGMENT;
 			} else if (c == ' ') {
-				/* A space before '?' or '#' is encoded so that it cannot become trailing. */
+				/* A space before '?' or '#' is encoded so that it cannot become
+				 * trailing. */
 				if (next == '?' || next == '#') {
 					if (url_buf_puts(&u->path, "%20") == -1)
 						goto oom;
@@ -715,7 +725,8 @@ url_run(struct url *u, const struct url *base, const char *s, size_t n, enum url
 					state = URL_FRAGMENT;
 				}
 			} else if (url_pct_append(&u->query, (unsigned char)c,
-			    url_is_special(u) ? URL_SET_SPECIAL_QUERY : URL_SET_QUERY) == -1)
+				       url_is_special(u) ? URL_SET_SPECIAL_QUERY : URL_SET_QUERY) ==
+			    -1)
 				goto oom;
 			break;
 		case URL_FRAGMENT:
@@ -909,8 +920,9 @@ url_href(const struct url *u, struct url_buf *out)
 		if (url_has_credentials(u)) {
 			if (url_buf_append(out, u->username.p, u->username.len) == -1)
 				return -1;
-			if (u->password.len > 0 && (url_buf_putc(out, ':') == -1 ||
-			    url_buf_append(out, u->password.p, u->password.len) == -1))
+			if (u->password.len > 0 &&
+			    (url_buf_putc(out, ':') == -1 ||
+				url_buf_append(out, u->password.p, u->password.len) == -1))
 				return -1;
 			if (url_buf_putc(out, '@') == -1)
 				return -1;
@@ -929,11 +941,14 @@ url_href(const struct url *u, struct url_buf *out)
 	}
 	if (url_put_path(u, out) == -1)
 		return -1;
-	if (u->has_query && (url_buf_putc(out, '?') == -1 ||
-	    url_buf_append(out, u->query.p != NULL ? u->query.p : "", u->query.len) == -1))
+	if (u->has_query &&
+	    (url_buf_putc(out, '?') == -1 ||
+		url_buf_append(out, u->query.p != NULL ? u->query.p : "", u->query.len) == -1))
 		return -1;
-	if (u->has_fragment && (url_buf_putc(out, '#') == -1 ||
-	    url_buf_append(out, u->fragment.p != NULL ? u->fragment.p : "", u->fragment.len) == -1))
+	if (u->has_fragment &&
+	    (url_buf_putc(out, '#') == -1 ||
+		url_buf_append(out, u->fragment.p != NULL ? u->fragment.p : "", u->fragment.len) ==
+		    -1))
 		return -1;
 	return 0;
 }
@@ -950,8 +965,10 @@ url_origin(const struct url *u, struct url_buf *out)
 
 		/* The origin of a blob: URL is that of its path, when that is an http(s) URL. */
 		url_init_record(&inner);
-		if (url_parse(&inner, u->path.p != NULL ? u->path.p : "", u->path.len, NULL) == -1 ||
-		    !(url_scheme_is(&inner.scheme, "http") || url_scheme_is(&inner.scheme, "https")))
+		if (url_parse(&inner, u->path.p != NULL ? u->path.p : "", u->path.len, NULL) ==
+			-1 ||
+		    !(url_scheme_is(&inner.scheme, "http") ||
+			url_scheme_is(&inner.scheme, "https")))
 			rc = url_buf_puts(out, "null");
 		else
 			rc = url_origin(&inner, out);
@@ -998,7 +1015,8 @@ url_get(const struct url *u, enum url_part part, struct url_buf *out)
 		snprintf(port, sizeof(port), ":%d", u->port);
 		return url_buf_puts(out, port);
 	case URL_HOSTNAME:
-		return url_buf_append(out, u->has_host ? u->host.p : "", u->has_host ? u->host.len : 0);
+		return url_buf_append(
+		    out, u->has_host ? u->host.p : "", u->has_host ? u->host.len : 0);
 	case URL_PORT:
 		if (u->port == -1)
 			return url_buf_puts(out, "");

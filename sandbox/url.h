@@ -22,10 +22,10 @@ struct url_buf {
  * (the empty list is "", one empty segment is "/").
  */
 struct url {
-	struct url_buf scheme;   /* without the ':' */
+	struct url_buf scheme; /* without the ':' */
 	struct url_buf username;
 	struct url_buf password;
-	struct url_buf host;     /* serialized; meaningful when has_host */
+	struct url_buf host; /* serialized; meaningful when has_host */
 	struct url_buf path;
 	struct url_buf query;    /* without the '?'; meaningful when has_query */
 	struct url_buf fragment; /* without the '#'; meaningful when has_fragment */

@@ -28,7 +28,8 @@ url_init(void)
 		return 0;
 	/* CheckHyphens and VerifyDnsLength are off: their errors are masked in use. */
 	url_idna = uidna_openUTS46(UIDNA_CHECK_BIDI | UIDNA_CHECK_CONTEXTJ |
-	    UIDNA_NONTRANSITIONAL_TO_ASCII | UIDNA_NONTRANSITIONAL_TO_UNICODE, &err);
+		UIDNA_NONTRANSITIONAL_TO_ASCII | UIDNA_NONTRANSITIONAL_TO_UNICODE,
+	    &err);
 	if (U_FAILURE(err)) {
 		url_idna = NULL;
 		return -1;
@@ -123,8 +124,7 @@ url_percent_decode(const char *s, size_t n, struct url_buf *out)
 		int hi, lo;
 		char c = s[i];
 
-		if (c == '%' && i + 2 < n &&
-		    (hi = url_hex_value((unsigned char)s[i + 1])) >= 0 &&
+		if (c == '%' && i + 2 < n && (hi = url_hex_value((unsigned char)s[i + 1])) >= 0 &&
 		    (lo = url_hex_value((unsigned char)s[i + 2])) >= 0) {
 			c = (char)(hi * 16 + lo);
 			i += 2;
@@ -189,12 +189,14 @@ url_utf8_sanitize(const char *in, size_t n, bool join_surrogates, struct url_buf
 
 			/* A pair written as two 3-byte sequences (how Duktape keeps them). */
 			if (join_surrogates && cp <= 0xdbff && i + 3 < n &&
-			    (len2 = url_utf8_len(s + i + 3, n - i - 3, &lo)) == 3 &&
-			    lo >= 0xdc00 && lo <= 0xdfff) {
+			    (len2 = url_utf8_len(s + i + 3, n - i - 3, &lo)) == 3 && lo >= 0xdc00 &&
+			    lo <= 0xdfff) {
 				uint32_t c = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
 				char four[4] = {
-					(char)(0xf0 | c >> 18), (char)(0x80 | (c >> 12 & 0x3f)),
-					(char)(0x80 | (c >> 6 & 0x3f)), (char)(0x80 | (c & 0x3f)),
+					(char)(0xf0 | c >> 18),
+					(char)(0x80 | (c >> 12 & 0x3f)),
+					(char)(0x80 | (c >> 6 & 0x3f)),
+					(char)(0x80 | (c & 0x3f)),
 				};
 
 				if (url_buf_append(out, four, 4) == -1)
@@ -204,7 +206,8 @@ url_utf8_sanitize(const char *in, size_t n, bool join_surrogates, struct url_buf
 			}
 			if (url_buf_append(out, replacement, 3) == -1)
 				return -1;
-			/* A decoder replaces each byte of an encoded surrogate; JS replaces the unit. */
+			/* A decoder replaces each byte of an encoded surrogate; JS replaces the
+			 * unit. */
 			i += join_surrogates ? 3 : 1;
 			if (!join_surrogates) {
 				if (url_buf_append(out, replacement, 3) == -1 ||
@@ -365,8 +368,8 @@ url_ipv4_parse(const char *s, size_t n, struct url_buf *out)
 	addr = (uint32_t)numbers[count - 1];
 	for (size_t i = 0; i + 1 < count; i++)
 		addr += (uint32_t)numbers[i] << (8 * (3 - i));
-	snprintf(text, sizeof(text), "%u.%u.%u.%u", addr >> 24, addr >> 16 & 0xff,
-	    addr >> 8 & 0xff, addr & 0xff);
+	snprintf(text, sizeof(text), "%u.%u.%u.%u", addr >> 24, addr >> 16 & 0xff, addr >> 8 & 0xff,
+	    addr & 0xff);
 	return url_buf_puts(out, text);
 invalid:
 	errno = EINVAL;
@@ -521,7 +524,8 @@ url_host_parse(const char *s, size_t n, bool opaque, struct url_buf *out)
 		return 0;
 	}
 	if (url_percent_decode(s, n, &decoded) == -1 ||
-	    url_utf8_sanitize(decoded.p != NULL ? decoded.p : "", decoded.len, false, &domain) == -1)
+	    url_utf8_sanitize(decoded.p != NULL ? decoded.p : "", decoded.len, false, &domain) ==
+		-1)
 		goto done;
 	if (url_domain_to_ascii(domain.p, domain.len, &ascii) == -1)
 		goto done;

@@ -162,7 +162,8 @@ jsc_run(duk_context *ctx, FILE *out, int nfiles, char **files)
 	}
 	fprintf(out, "const struct sandbox_runtime_part sandbox_runtime_parts[] = {\n");
 	for (int i = 0; i < nfiles; i++)
-		fprintf(out, "\t{ \"%s\", part%d, sizeof(part%d) },\n", jsc_basename(files[i]), i, i);
+		fprintf(
+		    out, "\t{ \"%s\", part%d, sizeof(part%d) },\n", jsc_basename(files[i]), i, i);
 	if (nfiles == 0)
 		fprintf(out, "\t{ \"\", 0, 0 },\n");
 	fprintf(out, "};\n\nconst size_t sandbox_runtime_part_count = %d;\n", nfiles);
@@ -205,7 +206,8 @@ main(int argc, char **argv)
 	duk_destroy_heap(ctx);
 	if (rc == -1 || rename(tmp, argv[1]) == -1) {
 		if (rc != -1)
-			fprintf(stderr, "edged-jsc: cannot rename '%s': %s\n", tmp, strerror(errno));
+			fprintf(
+			    stderr, "edged-jsc: cannot rename '%s': %s\n", tmp, strerror(errno));
 		remove(tmp);
 		return 1;
 	}

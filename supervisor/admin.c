@@ -233,8 +233,8 @@ admin_send(struct admin_exchange *ex, int status, const char *type, const char *
 	log_info("admin: %s %s -> %d (request %" PRIu64 ")", http_request_method(req),
 	    http_request_path(req), status, http_request_id(req));
 	http_request_set_data(req, NULL);
-	if (http_response_start(req, status, headers, ex->allow[0] != '\0' ? 2 : 1,
-	    (int64_t)len) == 0)
+	if (http_response_start(req, status, headers, ex->allow[0] != '\0' ? 2 : 1, (int64_t)len) ==
+	    0)
 		(void)http_response_body(req, text, len);
 	(void)http_response_end(req);
 	ex->req = NULL;
@@ -242,20 +242,21 @@ admin_send(struct admin_exchange *ex, int status, const char *type, const char *
 }
 
 static void
-admin_send_envelope(struct admin_exchange *ex, int status, bool success, json_t *errors,
-    json_t *result)
+admin_send_envelope(
+    struct admin_exchange *ex, int status, bool success, json_t *errors, json_t *result)
 {
 	json_t *env;
 	char *text = NULL;
 
-	env = json_pack("{s:b, s:o, s:[], s:o}", "success", success,
-	    "errors", errors != NULL ? errors : json_array(),
-	    "messages", "result", result != NULL ? result : json_null());
+	env = json_pack("{s:b, s:o, s:[], s:o}", "success", success, "errors",
+	    errors != NULL ? errors : json_array(), "messages", "result",
+	    result != NULL ? result : json_null());
 	if (env != NULL)
 		text = json_dumps(env, JSON_COMPACT);
 	json_decref(env);
 	if (text == NULL) {
-		admin_send(ex, 500, "application/json", "{\"success\":false,\"errors\":"
+		admin_send(ex, 500, "application/json",
+		    "{\"success\":false,\"errors\":"
 		    "[{\"code\":10002,\"message\":\"internal error\"}],\"messages\":[],"
 		    "\"result\":null}");
 		return;
@@ -280,8 +281,8 @@ admin_reply_error(struct admin_exchange *ex, int status, int code, const char *f
 	va_start(ap, fmt);
 	vsnprintf(message, sizeof(message), fmt, ap);
 	va_end(ap);
-	errors = json_pack("[{s:i, s:o}]", "code", code, "message",
-	    admin_json_text(message, strlen(message)));
+	errors = json_pack(
+	    "[{s:i, s:o}]", "code", code, "message", admin_json_text(message, strlen(message)));
 	admin_send_envelope(ex, status, false, errors, NULL);
 }
 
@@ -315,8 +316,8 @@ admin_tenant_check(struct admin_exchange *ex)
 {
 	if (meta_tenant_exists(ex->admin->meta, ex->params[0]))
 		return true;
-	admin_reply_error(ex, 404, ADMIN_E_ACCOUNT_NOT_FOUND, "account '%s' not found",
-	    ex->params[0]);
+	admin_reply_error(
+	    ex, 404, ADMIN_E_ACCOUNT_NOT_FOUND, "account '%s' not found", ex->params[0]);
 	return false;
 }
 
@@ -392,8 +393,8 @@ admin_check_params(struct admin_exchange *ex)
 		    !meta_name_is_valid(ex->params[i])) {
 			ex->reject_status = 400;
 			ex->reject_code = ADMIN_E_INVALID_NAME;
-			ex->reject_message = strncmp(p, "tenant", 6) == 0 ?
-			    "invalid account id" : "invalid script name";
+			ex->reject_message = strncmp(p, "tenant", 6) == 0 ? "invalid account id"
+									  : "invalid script name";
 			ex->endpoint = NULL;
 			return;
 		}

@@ -18,19 +18,19 @@ struct http_server_callbacks;
 /* The outcome of compiling a script and running its global scope. */
 struct admin_validation {
 	bool ok;
-	unsigned line;          /* 0 when unknown */
-	unsigned column;        /* 0 when unknown */
-	const char *message;    /* borrowed for the call; "" when ok */
+	unsigned line;       /* 0 when unknown */
+	unsigned column;     /* 0 when unknown */
+	const char *message; /* borrowed for the call; "" when ok */
 };
 
 /* A script to validate; every pointer is borrowed for the duration of the call. */
 struct admin_script {
 	const char *tenant;
 	const char *worker;
-	int format;             /* enum ipc_script_format */
+	int format; /* enum ipc_script_format */
 	const char *script;
 	size_t script_len;
-	const char *bindings;   /* JSON array */
+	const char *bindings; /* JSON array */
 };
 
 typedef void (*admin_validate_done)(void *ctx, const struct admin_validation *result);
@@ -41,16 +41,17 @@ struct admin_hooks {
 	 * the startup CPU limit, then calls done(ctx, result) exactly once, maybe
 	 * before returning.  `s` need not outlive the call.
 	 */
-	void (*validate)(void *core, const struct admin_script *s, admin_validate_done done, void *ctx);
+	void (*validate)(
+	    void *core, const struct admin_script *s, admin_validate_done done, void *ctx);
 	/* Versions or routes changed in meta: the core refreshes its registry. */
 	void (*changed)(void *core);
 	/* Text for GET /status (JSON object), appended by the core; may be NULL. */
-	char *(*status_json)(void *core);  /* malloc'd; admin frees */
+	char *(*status_json)(void *core); /* malloc'd; admin frees */
 };
 
 struct admin_limits {
-	size_t script_max_bytes;  /* uploads above: 400 */
-	size_t body_max_bytes;    /* whole admin request body above: 413 */
+	size_t script_max_bytes; /* uploads above: 400 */
+	size_t body_max_bytes;   /* whole admin request body above: 413 */
 };
 
 /*

@@ -43,7 +43,7 @@ enum admin_error_code {
 
 struct admin {
 	struct meta *meta;
-	char *token;                 /* operator token; "" refuses everything */
+	char *token; /* operator token; "" refuses everything */
 	struct admin_limits limits;
 	struct admin_hooks hooks;
 	void *core;
@@ -55,25 +55,25 @@ struct admin {
 struct admin_exchange {
 	struct admin *admin;
 	struct http_request *req;
-	const struct admin_endpoint *endpoint;  /* NULL when rejected early */
+	const struct admin_endpoint *endpoint; /* NULL when rejected early */
 	/* A rejection decided at on_request, answered at on_body_end. */
 	int reject_status;
 	int reject_code;
 	const char *reject_message;
-	char allow[64];                         /* Allow header for 405 */
+	char allow[64]; /* Allow header for 405 */
 	/* Path parameters in pattern order; "" when the segment was too long. */
 	char params[ADMIN_PARAMS_MAX][META_NAME_MAX + 1];
 	struct buf body;
 	bool too_large;
 	bool no_memory;
-	struct admin_upload *upload;            /* validation in flight */
+	struct admin_upload *upload; /* validation in flight */
 };
 
 typedef void (*admin_handler)(struct admin_exchange *ex);
 
 struct admin_endpoint {
 	const char *method;
-	const char *pattern;  /* "/a/:tenant/b": ":tenant", ":script" and ":id" capture */
+	const char *pattern; /* "/a/:tenant/b": ":tenant", ":script" and ":id" capture */
 	admin_handler handler;
 	bool auth;
 };
@@ -122,8 +122,8 @@ struct admin_worker_info {
 	int64_t oldest_created_at;
 };
 /* 1 found, 0 no such worker, -1 error. */
-int admin_worker_info(struct admin *a, const char *tenant, const char *worker,
-    struct admin_worker_info *out);
+int admin_worker_info(
+    struct admin *a, const char *tenant, const char *worker, struct admin_worker_info *out);
 /* An opaque, stable hex tag for one version into out (17 bytes). */
 void admin_etag(const char *tenant, const char *worker, uint64_t id, char out[17]);
 

@@ -13,14 +13,14 @@
 static json_t *
 admin_route_json(const struct meta_route *r)
 {
-	return json_pack("{s:s, s:s, s:s}", "id", r->id, "pattern", r->pattern,
-	    "script", r->worker);
+	return json_pack(
+	    "{s:s, s:s, s:s}", "id", r->id, "pattern", r->pattern, "script", r->worker);
 }
 
 /* Reads "pattern" and "script" from the body; false when ex was answered. */
 static bool
-admin_route_fields(struct admin_exchange *ex, json_t *body, const char **pattern,
-    const char **script)
+admin_route_fields(
+    struct admin_exchange *ex, json_t *body, const char **pattern, const char **script)
 {
 	json_t *p = json_object_get(body, "pattern"), *s = json_object_get(body, "script");
 	const char *why = NULL;
@@ -65,8 +65,8 @@ admin_route_post(struct admin_exchange *ex)
 		goto done;
 	if (script[0] != '\0' && (rc = admin_worker_info(a, tenant, script, &info)) != 1) {
 		if (rc == 0)
-			admin_reply_error(ex, 404, ADMIN_E_SCRIPT_NOT_FOUND,
-			    "script '%s' not found", script);
+			admin_reply_error(
+			    ex, 404, ADMIN_E_SCRIPT_NOT_FOUND, "script '%s' not found", script);
 		else
 			admin_reply_error(ex, 500, ADMIN_E_INTERNAL, "internal error");
 		goto done;
@@ -79,8 +79,8 @@ admin_route_post(struct admin_exchange *ex)
 		admin_reply(ex, 200, admin_route_json(&r));
 		break;
 	case -2:
-		admin_reply_error(ex, 409, ADMIN_E_HOST_TAKEN,
-		    "pattern's host belongs to another account");
+		admin_reply_error(
+		    ex, 409, ADMIN_E_HOST_TAKEN, "pattern's host belongs to another account");
 		break;
 	case -3:
 		admin_reply_error(ex, 409, ADMIN_E_DUPLICATE_ROUTE,

@@ -63,7 +63,7 @@ admin_limits_parse(struct admin_exchange *ex, json_t *limits, struct meta_limits
 		admin_reply_error(ex, 400, ADMIN_E_MALFORMED, "'limits' must be a JSON object");
 		return false;
 	}
-	json_object_foreach(limits, key, value) {
+	json_object_foreach (limits, key, value) {
 		const struct admin_limit_key *k = NULL;
 		json_int_t n;
 
@@ -71,8 +71,9 @@ admin_limits_parse(struct admin_exchange *ex, json_t *limits, struct meta_limits
 			if (strcmp(admin_limit_keys[i].name, key) == 0)
 				k = &admin_limit_keys[i];
 		if (k == NULL) {
-			for (size_t i = 0; i < sizeof(admin_limit_unsupported) /
-			    sizeof(admin_limit_unsupported[0]); i++) {
+			for (size_t i = 0; i <
+			     sizeof(admin_limit_unsupported) / sizeof(admin_limit_unsupported[0]);
+			     i++) {
 				if (strcmp(admin_limit_unsupported[i].name, key) == 0) {
 					admin_reply_error(ex, 400, ADMIN_E_MALFORMED,
 					    "'limits.%s' cannot be set per tenant: %s", key,
@@ -83,7 +84,8 @@ admin_limits_parse(struct admin_exchange *ex, json_t *limits, struct meta_limits
 			/* The key is the caller's text: admin_reply_error cleans it. */
 			admin_reply_error(ex, 400, ADMIN_E_MALFORMED,
 			    "unknown key 'limits.%.64s' (known: cpu_ms, wall_ms, "
-			    "max_sandboxes_per_version, request_queue_max)", key);
+			    "max_sandboxes_per_version, request_queue_max)",
+			    key);
 			return false;
 		}
 		if (json_is_null(value))
@@ -101,7 +103,8 @@ admin_limits_parse(struct admin_exchange *ex, json_t *limits, struct meta_limits
 	}
 	if (out->cpu_ms > 0 && out->wall_ms > 0 && out->wall_ms < out->cpu_ms) {
 		admin_reply_error(ex, 400, ADMIN_E_MALFORMED,
-		    "'limits.wall_ms' (%u) is below 'limits.cpu_ms' (%u)", out->wall_ms, out->cpu_ms);
+		    "'limits.wall_ms' (%u) is below 'limits.cpu_ms' (%u)", out->wall_ms,
+		    out->cpu_ms);
 		return false;
 	}
 	return true;
@@ -118,8 +121,8 @@ admin_limits_json(const struct meta_limits *l)
 	for (size_t i = 0; i < ADMIN_LIMIT_COUNT; i++) {
 		const struct admin_limit_key *k = &admin_limit_keys[i];
 		unsigned v = admin_limit_value(l, k);
-		bool set = k->offset == offsetof(struct meta_limits, queue_max) ? l->queue_max_set
-										 : v > 0;
+		bool set =
+		    k->offset == offsetof(struct meta_limits, queue_max) ? l->queue_max_set : v > 0;
 
 		if (set && json_object_set_new(o, k->name, json_integer(v)) == -1) {
 			json_decref(o);
@@ -168,8 +171,9 @@ admin_tenant_put(struct admin_exchange *ex)
 		admin_reply_error(ex, 500, ADMIN_E_INTERNAL, "internal error");
 		return;
 	}
-	admin_reply(ex, 200, json_pack("{s:s, s:b, s:o*}", "id", tenant, "created", rc == 1,
-	    "limits", admin_limits_json(&limits)));
+	admin_reply(ex, 200,
+	    json_pack("{s:s, s:b, s:o*}", "id", tenant, "created", rc == 1, "limits",
+		admin_limits_json(&limits)));
 }
 
 void
@@ -184,10 +188,10 @@ admin_tenant_get(struct admin_exchange *ex)
 		return;
 	}
 	if (rc == 0) {
-		admin_reply_error(ex, 404, ADMIN_E_ACCOUNT_NOT_FOUND, "account '%s' not found",
-		    tenant);
+		admin_reply_error(
+		    ex, 404, ADMIN_E_ACCOUNT_NOT_FOUND, "account '%s' not found", tenant);
 		return;
 	}
-	admin_reply(ex, 200, json_pack("{s:s, s:o*}", "id", tenant, "limits",
-	    admin_limits_json(&limits)));
+	admin_reply(
+	    ex, 200, json_pack("{s:s, s:o*}", "id", tenant, "limits", admin_limits_json(&limits)));
 }

@@ -33,8 +33,8 @@ struct admin_upload {
 	struct buf body;
 	const char *script;
 	size_t script_len;
-	char *bindings;        /* JSON array text */
-	char compat[16];       /* "" or YYYY-MM-DD */
+	char *bindings;  /* JSON array text */
+	char compat[16]; /* "" or YYYY-MM-DD */
 };
 
 /* The binding types accepted for now, and the field each one carries. */
@@ -76,8 +76,8 @@ admin_binding_name_is_valid(const char *s)
 	for (size_t i = 0; i < n; i++) {
 		char c = s[i];
 
-		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-		    (c >= '0' && c <= '9') || c == '_' || c == '$'))
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+			c == '_' || c == '$'))
 			return false;
 	}
 	return true;
@@ -103,13 +103,13 @@ admin_binding(struct admin_exchange *ex, json_t *b, json_t *seen, json_t *out)
 	type = json_string_value(json_object_get(b, "type"));
 	name = json_string_value(json_object_get(b, "name"));
 	if (!json_is_object(b) || type == NULL || name == NULL) {
-		admin_reply_error(ex, 400, ADMIN_E_BAD_BINDING,
-		    "each binding needs a string 'type' and 'name'");
+		admin_reply_error(
+		    ex, 400, ADMIN_E_BAD_BINDING, "each binding needs a string 'type' and 'name'");
 		return false;
 	}
 	if ((t = admin_binding_type(type)) == NULL) {
-		admin_reply_error(ex, 400, ADMIN_E_BAD_BINDING, "binding type '%.64s' is not supported",
-		    type);
+		admin_reply_error(
+		    ex, 400, ADMIN_E_BAD_BINDING, "binding type '%.64s' is not supported", type);
 		return false;
 	}
 	if (!admin_binding_name_is_valid(name)) {
@@ -117,7 +117,8 @@ admin_binding(struct admin_exchange *ex, json_t *b, json_t *seen, json_t *out)
 		return false;
 	}
 	if (json_object_get(seen, name) != NULL) {
-		admin_reply_error(ex, 400, ADMIN_E_BAD_BINDING, "duplicate binding name '%s'", name);
+		admin_reply_error(
+		    ex, 400, ADMIN_E_BAD_BINDING, "duplicate binding name '%s'", name);
 		return false;
 	}
 	value = json_object_get(b, t->field);
@@ -127,8 +128,9 @@ admin_binding(struct admin_exchange *ex, json_t *b, json_t *seen, json_t *out)
 		return false;
 	}
 	if (json_object_set_new(seen, name, json_true()) == -1 ||
-	    json_array_append_new(out, json_pack("{s:s, s:s, s:O}", "type", t->type,
-	    "name", name, t->field, value)) == -1) {
+	    json_array_append_new(out,
+		json_pack("{s:s, s:s, s:O}", "type", t->type, "name", name, t->field, value)) ==
+		-1) {
 		admin_reply_error(ex, 500, ADMIN_E_INTERNAL, "internal error");
 		return false;
 	}
@@ -152,11 +154,11 @@ admin_bindings(struct admin_exchange *ex, json_t *in, struct admin_upload *up)
 		goto done;
 	}
 	if (json_array_size(in) > ADMIN_BINDINGS_MAX) {
-		admin_reply_error(ex, 400, ADMIN_E_BAD_BINDING, "more than %d bindings",
-		    ADMIN_BINDINGS_MAX);
+		admin_reply_error(
+		    ex, 400, ADMIN_E_BAD_BINDING, "more than %d bindings", ADMIN_BINDINGS_MAX);
 		goto done;
 	}
-	json_array_foreach(in, i, b) {
+	json_array_foreach (in, i, b) {
 		if (!admin_binding(ex, b, seen, out))
 			goto done;
 	}
@@ -188,8 +190,7 @@ admin_date_is_valid(const char *s)
 
 /* Reads metadata fields other than bindings; *part names the script part. */
 static bool
-admin_metadata(struct admin_exchange *ex, json_t *md, struct admin_upload *up,
-    const char **part)
+admin_metadata(struct admin_exchange *ex, json_t *md, struct admin_upload *up, const char **part)
 {
 	json_t *main_module = json_object_get(md, "main_module");
 	json_t *body_part = json_object_get(md, "body_part");
@@ -209,8 +210,8 @@ admin_metadata(struct admin_exchange *ex, json_t *md, struct admin_upload *up,
 	up->format = main_module != NULL ? IPC_FORMAT_MODULE : IPC_FORMAT_SERVICE_WORKER;
 	if (date != NULL) {
 		if (!json_is_string(date) || !admin_date_is_valid(json_string_value(date))) {
-			admin_reply_error(ex, 400, ADMIN_E_MALFORMED,
-			    "'compatibility_date' must be YYYY-MM-DD");
+			admin_reply_error(
+			    ex, 400, ADMIN_E_MALFORMED, "'compatibility_date' must be YYYY-MM-DD");
 			return false;
 		}
 		snprintf(up->compat, sizeof(up->compat), "%s", json_string_value(date));
@@ -221,8 +222,7 @@ admin_metadata(struct admin_exchange *ex, json_t *md, struct admin_upload *up,
 /* --- the two upload shapes --------------------------------------------------- */
 
 static bool
-admin_upload_multipart(struct admin_exchange *ex, const char *content_type,
-    struct admin_upload *up)
+admin_upload_multipart(struct admin_exchange *ex, const char *content_type, struct admin_upload *up)
 {
 	char boundary[MULTIPART_BOUNDARY_MAX + 1];
 	const struct multipart_part *mdp, *sp;
@@ -310,23 +310,27 @@ admin_upload_read(struct admin_exchange *ex, struct admin_upload *up)
 	if (ct != NULL && admin_media_type_is(ct, "multipart/form-data")) {
 		if (!admin_upload_multipart(ex, ct, up))
 			return false;
-	} else if (ct != NULL && (admin_media_type_is(ct, "application/javascript") ||
-	    admin_media_type_is(ct, "text/javascript"))) {
+	} else if (ct != NULL &&
+	    (admin_media_type_is(ct, "application/javascript") ||
+		admin_media_type_is(ct, "text/javascript"))) {
 		if (!admin_upload_raw(ex, up))
 			return false;
 	} else {
-		admin_reply_error(ex, 415, ADMIN_E_MEDIA_TYPE, "upload must be multipart/form-data "
+		admin_reply_error(ex, 415, ADMIN_E_MEDIA_TYPE,
+		    "upload must be multipart/form-data "
 		    "or application/javascript");
 		return false;
 	}
 	if (up->script_len > max) {
-		admin_reply_error(ex, 400, ADMIN_E_SCRIPT_TOO_LARGE, "script exceeds %zu bytes", max);
+		admin_reply_error(
+		    ex, 400, ADMIN_E_SCRIPT_TOO_LARGE, "script exceeds %zu bytes", max);
 		return false;
 	}
-	if (up->script_len > 0 && (!admin_utf8_is_valid(up->script, up->script_len) ||
-	    memchr(up->script, '\0', up->script_len) != NULL)) {
-		admin_reply_error(ex, 400, ADMIN_E_NOT_UTF8,
-		    "script must be valid UTF-8 without NUL bytes");
+	if (up->script_len > 0 &&
+	    (!admin_utf8_is_valid(up->script, up->script_len) ||
+		memchr(up->script, '\0', up->script_len) != NULL)) {
+		admin_reply_error(
+		    ex, 400, ADMIN_E_NOT_UTF8, "script must be valid UTF-8 without NUL bytes");
 		return false;
 	}
 	return true;
@@ -343,7 +347,7 @@ admin_upload_store(struct admin_exchange *ex, struct admin_upload *up)
 	uint64_t id;
 
 	if (meta_version_add(a->meta, up->tenant, up->worker, up->format, up->script,
-	    up->script_len, up->bindings, up->compat, &id) == -1 ||
+		up->script_len, up->bindings, up->compat, &id) == -1 ||
 	    admin_worker_info(a, up->tenant, up->worker, &info) != 1) {
 		admin_reply_error(ex, 500, ADMIN_E_INTERNAL, "internal error");
 		return;
@@ -354,11 +358,11 @@ admin_upload_store(struct admin_exchange *ex, struct admin_upload *up)
 		a->hooks.changed(a->core);
 	admin_etag(up->tenant, up->worker, id, etag);
 	snprintf(version, sizeof(version), "%" PRIu64, id);
-	admin_reply(ex, 200, json_pack("{s:s, s:s, s:s, s:o, s:o, s:s, s:[s]}",
-	    "id", up->worker, "version_id", version, "etag", etag,
-	    "created_on", admin_json_time(info.oldest_created_at),
-	    "modified_on", admin_json_time(info.newest_created_at),
-	    "compatibility_date", up->compat, "handlers", "fetch"));
+	admin_reply(ex, 200,
+	    json_pack("{s:s, s:s, s:s, s:o, s:o, s:s, s:[s]}", "id", up->worker, "version_id",
+		version, "etag", etag, "created_on", admin_json_time(info.oldest_created_at),
+		"modified_on", admin_json_time(info.newest_created_at), "compatibility_date",
+		up->compat, "handlers", "fetch"));
 }
 
 /* The core's verdict; may run inside validate() or much later. */
@@ -377,16 +381,18 @@ admin_upload_done(void *ctx, const struct admin_validation *result)
 	ex->upload = NULL;
 	up->ex = NULL;
 	if (result == NULL || !result->ok) {
-		const char *msg = result != NULL && result->message != NULL &&
-		    result->message[0] != '\0' ? result->message : "script failed to load";
+		const char *msg =
+		    result != NULL && result->message != NULL && result->message[0] != '\0'
+		    ? result->message
+		    : "script failed to load";
 
 		log_info("admin: upload of '%s/%s' rejected by validation", up->tenant, up->worker);
 		if (result != NULL && result->line > 0 && result->column > 0)
 			admin_reply_error(ex, 400, ADMIN_E_SCRIPT_INVALID,
 			    "%.400s (line %u, column %u)", msg, result->line, result->column);
 		else if (result != NULL && result->line > 0)
-			admin_reply_error(ex, 400, ADMIN_E_SCRIPT_INVALID, "%.400s (line %u)", msg,
-			    result->line);
+			admin_reply_error(
+			    ex, 400, ADMIN_E_SCRIPT_INVALID, "%.400s (line %u)", msg, result->line);
 		else
 			admin_reply_error(ex, 400, ADMIN_E_SCRIPT_INVALID, "%.400s", msg);
 	} else {
@@ -421,7 +427,7 @@ admin_script_put(struct admin_exchange *ex)
 	}
 	up->ex = ex;
 	ex->upload = up;
-	s = (struct admin_script){
+	s = (struct admin_script) {
 		.tenant = up->tenant,
 		.worker = up->worker,
 		.format = up->format,

@@ -41,8 +41,8 @@ admin_info_cb(const struct meta_version *v, void *arg)
 }
 
 int
-admin_worker_info(struct admin *a, const char *tenant, const char *worker,
-    struct admin_worker_info *out)
+admin_worker_info(
+    struct admin *a, const char *tenant, const char *worker, struct admin_worker_info *out)
 {
 	memset(out, 0, sizeof(*out));
 	if (meta_foreach_version(a->meta, tenant, worker, admin_info_cb, out) == -1)
@@ -68,9 +68,10 @@ admin_list_cb(const struct meta_version *v, void *arg)
 
 	admin_etag(v->tenant, v->worker, v->id, etag);
 	/* created_on is filled in afterwards, from the oldest version. */
-	if (json_array_append_new(list, json_pack("{s:s, s:o, s:s, s:o}", "id", v->worker,
-	    "modified_on", admin_json_time(v->created_at), "etag", etag,
-	    "version_id", admin_version_id(v->id))) == -1)
+	if (json_array_append_new(list,
+		json_pack("{s:s, s:o, s:s, s:o}", "id", v->worker, "modified_on",
+		    admin_json_time(v->created_at), "etag", etag, "version_id",
+		    admin_version_id(v->id))) == -1)
 		return -1;
 	return 0;
 }
@@ -82,12 +83,12 @@ admin_list_created_on(struct admin *a, const char *tenant, json_t *list)
 	size_t i;
 	json_t *item;
 
-	json_array_foreach(list, i, item) {
+	json_array_foreach (list, i, item) {
 		const char *worker = json_string_value(json_object_get(item, "id"));
 
 		if (worker == NULL || admin_worker_info(a, tenant, worker, &info) != 1 ||
-		    json_object_set_new(item, "created_on",
-		    admin_json_time(info.oldest_created_at)) == -1)
+		    json_object_set_new(
+			item, "created_on", admin_json_time(info.oldest_created_at)) == -1)
 			return -1;
 	}
 	return 0;
@@ -125,8 +126,8 @@ admin_script_delete(struct admin_exchange *ex)
 		return;
 	}
 	if (rc == 0) {
-		admin_reply_error(ex, 404, ADMIN_E_SCRIPT_NOT_FOUND, "script '%s' not found",
-		    worker);
+		admin_reply_error(
+		    ex, 404, ADMIN_E_SCRIPT_NOT_FOUND, "script '%s' not found", worker);
 		return;
 	}
 	log_info("admin: deleted worker '%s/%s'", tenant, worker);
@@ -140,10 +141,10 @@ admin_versions_cb(const struct meta_version *v, void *arg)
 {
 	json_t *items = arg;
 
-	if (json_array_append_new(items, json_pack("{s:o, s:i, s:{s:o, s:s}, s:b}",
-	    "id", admin_version_id(v->id), "number", 0,
-	    "metadata", "created_on", admin_json_time(v->created_at), "source", "api",
-	    "active", v->active)) == -1)
+	if (json_array_append_new(items,
+		json_pack("{s:o, s:i, s:{s:o, s:s}, s:b}", "id", admin_version_id(v->id), "number",
+		    0, "metadata", "created_on", admin_json_time(v->created_at), "source", "api",
+		    "active", v->active)) == -1)
 		return -1;
 	return 0;
 }
@@ -158,20 +159,20 @@ admin_versions_list(struct admin_exchange *ex)
 	if (!admin_tenant_check(ex))
 		return;
 	if ((items = json_array()) == NULL ||
-	    meta_foreach_version(a->meta, ex->params[0], ex->params[1], admin_versions_cb,
-	    items) != 0) {
+	    meta_foreach_version(a->meta, ex->params[0], ex->params[1], admin_versions_cb, items) !=
+		0) {
 		json_decref(items);
 		admin_reply_error(ex, 500, ADMIN_E_INTERNAL, "internal error");
 		return;
 	}
 	if ((n = json_array_size(items)) == 0) {
 		json_decref(items);
-		admin_reply_error(ex, 404, ADMIN_E_SCRIPT_NOT_FOUND, "script '%s' not found",
-		    ex->params[1]);
+		admin_reply_error(
+		    ex, 404, ADMIN_E_SCRIPT_NOT_FOUND, "script '%s' not found", ex->params[1]);
 		return;
 	}
 	/* Numbers count from the first upload; the list is newest first. */
-	json_array_foreach(items, i, item)
+	json_array_foreach (items, i, item)
 		json_object_set_new(item, "number", json_integer((json_int_t)(n - i)));
 	admin_reply(ex, 200, json_pack("{s:o}", "items", items));
 }

@@ -72,8 +72,8 @@ broker_link_on_closed(struct channel *ch, const char *reason, int violation, voi
 	tv.tv_sec = bl->backoff_ms / 1000;
 	tv.tv_usec = (bl->backoff_ms % 1000) * 1000;
 	evtimer_add(bl->restart_timer, &tv);
-	bl->backoff_ms = bl->backoff_ms * 2 > BROKER_RESTART_MAX_MS ? BROKER_RESTART_MAX_MS
-								     : bl->backoff_ms * 2;
+	bl->backoff_ms =
+	    bl->backoff_ms * 2 > BROKER_RESTART_MAX_MS ? BROKER_RESTART_MAX_MS : bl->backoff_ms * 2;
 }
 
 static const struct channel_ops broker_link_ops = {

@@ -71,8 +71,8 @@ core_layers_received(struct core *core, const struct ipc_msg *msg)
  * copied out.  false when the launcher did not report it.
  */
 static bool
-core_layer_find(const struct core *core, const char *name, char *state, size_t state_len,
-    const char **reason)
+core_layer_find(
+    const struct core *core, const char *name, char *state, size_t state_len, const char **reason)
 {
 	size_t len = strlen(name);
 
@@ -117,7 +117,8 @@ core_check_required(struct core *core)
 		p += n + (end != NULL ? 1 : 0);
 		if (!core_layer_find(core, name, state, sizeof(state), &reason)) {
 			log_warnx("required layer '%s' did not engage: no such layer (the launcher "
-				  "reported none by that name)", name);
+				  "reported none by that name)",
+			    name);
 			rc = -1;
 		} else if (strcmp(state, "engaged") != 0) {
 			log_warnx("required layer '%s' did not engage: %s%s%s", name, state,
@@ -226,8 +227,9 @@ core_status_json(void *arg)
 	    "\"kills\":{\"crash\":%llu,\"ipc_violation\":%llu,\"cpu_hard\":%llu,\"wall\":%llu,"
 	    "\"startup\":%llu,\"cpu_soft\":%llu,\"memory\":%llu,\"seccomp\":%llu,"
 	    "\"recycled\":%llu},",
-	    (unsigned long long)st->sandbox_killed_crash, (unsigned long long)st->sandbox_killed_ipc,
-	    (unsigned long long)st->sandbox_killed_cpu, (unsigned long long)st->sandbox_killed_wall,
+	    (unsigned long long)st->sandbox_killed_crash,
+	    (unsigned long long)st->sandbox_killed_ipc, (unsigned long long)st->sandbox_killed_cpu,
+	    (unsigned long long)st->sandbox_killed_wall,
 	    (unsigned long long)st->sandbox_killed_startup,
 	    (unsigned long long)st->sandbox_killed_cpu_soft,
 	    (unsigned long long)st->sandbox_killed_memory,
@@ -276,8 +278,8 @@ core_http_limits(const struct config *c, struct http_limits *l)
 
 /* Serves on an already bound listening socket `fd` (consumed). */
 static struct http_server *
-core_serve(struct core *core, int fd, const struct http_server_callbacks *cb, void *arg,
-    uint64_t body_max)
+core_serve(
+    struct core *core, int fd, const struct http_server_callbacks *cb, void *arg, uint64_t body_max)
 {
 	struct http_limits limits;
 	struct http_server *srv;
@@ -325,13 +327,13 @@ core_start(struct core *core, int launcher_fd)
 	int public_fd = -1, admin_fd = -1;
 
 	/* Bound first: a privileged port needs root, which goes below. */
-	if ((public_fd = http_listen_socket(core->cfg.listen, core->public_addr,
-		 sizeof(core->public_addr))) == -1) {
+	if ((public_fd = http_listen_socket(
+		 core->cfg.listen, core->public_addr, sizeof(core->public_addr))) == -1) {
 		log_warn("cannot listen on '%s'", core->cfg.listen);
 		goto fail;
 	}
-	if ((admin_fd = http_listen_socket(core->cfg.admin_listen, core->admin_addr,
-		 sizeof(core->admin_addr))) == -1) {
+	if ((admin_fd = http_listen_socket(
+		 core->cfg.admin_listen, core->admin_addr, sizeof(core->admin_addr))) == -1) {
 		log_warn("cannot listen on '%s'", core->cfg.admin_listen);
 		goto fail;
 	}
@@ -362,17 +364,17 @@ core_start(struct core *core, int launcher_fd)
 
 	admin_limits.script_max_bytes = core->cfg.script_max_bytes;
 	admin_limits.body_max_bytes = core->cfg.script_max_bytes + (1u << 20);
-	core->admin = admin_new(core->meta, core->cfg.admin_token, &admin_limits, &core_admin_hooks,
-	    core);
+	core->admin =
+	    admin_new(core->meta, core->cfg.admin_token, &admin_limits, &core_admin_hooks, core);
 	if (core->admin == NULL)
 		goto fail;
-	core->public_srv = core_serve(core, public_fd, exchange_http_callbacks(), core,
-	    core->cfg.request_body_max);
+	core->public_srv = core_serve(
+	    core, public_fd, exchange_http_callbacks(), core, core->cfg.request_body_max);
 	public_fd = -1;
 	if (core->public_srv == NULL)
 		goto fail;
-	core->admin_srv = core_serve(core, admin_fd, admin_http_callbacks(), core->admin,
-	    admin_limits.body_max_bytes);
+	core->admin_srv = core_serve(
+	    core, admin_fd, admin_http_callbacks(), core->admin, admin_limits.body_max_bytes);
 	admin_fd = -1;
 	if (core->admin_srv == NULL)
 		goto fail;
@@ -392,7 +394,8 @@ core_reload(struct core *core, const struct config *next)
 {
 	struct config *c = &core->cfg;
 
-	if (strcmp(c->listen, next->listen) != 0 || strcmp(c->admin_listen, next->admin_listen) != 0 ||
+	if (strcmp(c->listen, next->listen) != 0 ||
+	    strcmp(c->admin_listen, next->admin_listen) != 0 ||
 	    strcmp(c->data_dir, next->data_dir) != 0 || c->max_sandboxes != next->max_sandboxes ||
 	    c->memory_mb != next->memory_mb || c->script_max_bytes != next->script_max_bytes)
 		log_warnx("reload: listen, admin_listen, data_dir, max_sandboxes, memory_mb and "

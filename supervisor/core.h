@@ -42,25 +42,25 @@ struct core_stats {
 	uint64_t sandbox_killed_wall;
 	uint64_t sandbox_killed_cpu;
 	uint64_t sandbox_killed_startup;
-	uint64_t sandbox_killed_cpu_soft;  /* 1102 for CPU from the sandbox (which lives on) */
-	uint64_t sandbox_killed_memory;    /* 1102 for memory from the sandbox (then recycled) */
-	uint64_t sandbox_killed_seccomp;   /* died of SIGSYS */
-	uint64_t sandbox_recycled;         /* ended on purpose: every reason below, and more */
-	uint64_t recycled_requests;        /* recycle_after_requests */
-	uint64_t recycled_cpu;             /* recycle_after_cpu_s */
-	uint64_t recycled_rss;             /* recycle_after_rss_mb */
-	uint64_t recycled_age;             /* recycle_after_age_s */
-	uint64_t recycled_idle;            /* sandbox_idle_timeout */
-	uint64_t recycled_evicted;         /* made room for another version */
-	uint64_t queue_full_version;       /* 503: the version's queue was full */
-	uint64_t queue_full_tenant;        /* 503: the tenant's queue was full */
+	uint64_t sandbox_killed_cpu_soft; /* 1102 for CPU from the sandbox (which lives on) */
+	uint64_t sandbox_killed_memory;   /* 1102 for memory from the sandbox (then recycled) */
+	uint64_t sandbox_killed_seccomp;  /* died of SIGSYS */
+	uint64_t sandbox_recycled;        /* ended on purpose: every reason below, and more */
+	uint64_t recycled_requests;       /* recycle_after_requests */
+	uint64_t recycled_cpu;            /* recycle_after_cpu_s */
+	uint64_t recycled_rss;            /* recycle_after_rss_mb */
+	uint64_t recycled_age;            /* recycle_after_age_s */
+	uint64_t recycled_idle;           /* sandbox_idle_timeout */
+	uint64_t recycled_evicted;        /* made room for another version */
+	uint64_t queue_full_version;      /* 503: the version's queue was full */
+	uint64_t queue_full_tenant;       /* 503: the tenant's queue was full */
 	uint64_t broker_restarts;
 };
 
 struct core {
 	struct event_base *base;
 	struct config cfg;
-	const char *config_path;      /* NULL without --config */
+	const char *config_path; /* NULL without --config */
 	struct meta *meta;
 	struct registry *registry;
 	struct pool *pool;
@@ -74,10 +74,10 @@ struct core {
 	struct event *drain_timer;
 	struct timeval drain_deadline;
 	struct core_layers layers;
-	bool drop_privileges;         /* started as root with a service user */
-	uid_t run_uid;                /* the service user, when drop_privileges */
+	bool drop_privileges; /* started as root with a service user */
+	uid_t run_uid;        /* the service user, when drop_privileges */
 	gid_t run_gid;
-	char public_addr[CONFIG_ADDR_MAX];   /* as bound, port resolved */
+	char public_addr[CONFIG_ADDR_MAX]; /* as bound, port resolved */
 	char admin_addr[CONFIG_ADDR_MAX];
 };
 

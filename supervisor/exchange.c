@@ -16,7 +16,7 @@
 #include "supervisor/pool.h"
 #include "supervisor/registry.h"
 
-#define EXCHANGE_HEADERS_MAX 256   /* name/value pairs forwarded each way */
+#define EXCHANGE_HEADERS_MAX 256 /* name/value pairs forwarded each way */
 
 /*
  * The hard CPU limit: what the sandbox's own soft check cannot stop (a
@@ -125,8 +125,8 @@ exchange_cpu_check(evutil_socket_t fd, short what, void *arg)
 	left_ms = exchange_cpu_allowance_ms(ex) - used_ms;
 	if (left_ms > 0) {
 		/* Waiting on I/O or timers costs no CPU: look again when it could be spent. */
-		exchange_timeval_ms(&tv, left_ms > EXCHANGE_CPU_RECHECK_MIN_MS
-			? left_ms : EXCHANGE_CPU_RECHECK_MIN_MS);
+		exchange_timeval_ms(&tv,
+		    left_ms > EXCHANGE_CPU_RECHECK_MIN_MS ? left_ms : EXCHANGE_CPU_RECHECK_MIN_MS);
 		evtimer_add(ex->cpu_timer, &tv);
 		return;
 	}
@@ -183,8 +183,8 @@ exchange_url(struct http_request *req, struct buf *url)
 {
 	const char *host = http_request_header(req, "host");
 
-	return buf_printf(url, "http://%s%s", host != NULL ? host : "localhost",
-	    http_request_target(req));
+	return buf_printf(
+	    url, "http://%s%s", host != NULL ? host : "localhost", http_request_target(req));
 }
 
 int
@@ -272,8 +272,8 @@ exchange_start_response(struct exchange *ex, int64_t content_length)
 	ex->response_started = true;
 	if (ex->held_status >= 500)
 		ex->core->stats.responses_5xx++;
-	return http_response_start(ex->req, ex->held_status, headers, ex->held_count,
-	    content_length);
+	return http_response_start(
+	    ex->req, ex->held_status, headers, ex->held_count, content_length);
 }
 
 static void
@@ -318,8 +318,7 @@ exchange_on_body(struct exchange *ex, const struct ipc_msg *msg)
 		return 0;
 	}
 	/* A body that comes whole gets a Content-Length; otherwise chunked. */
-	if (ex->head_held &&
-	    exchange_start_response(ex, last ? (int64_t)chunk->len : -1) == -1)
+	if (ex->head_held && exchange_start_response(ex, last ? (int64_t)chunk->len : -1) == -1)
 		return -1;
 	if (chunk->len > 0 && http_response_body(ex->req, chunk->ptr, chunk->len) == -1)
 		return -1;
@@ -367,9 +366,8 @@ front_overloaded(struct core *core, struct http_request *req, int why)
 		{ "Retry-After", "1" },
 		{ "Content-Type", "text/plain; charset=utf-8" },
 	};
-	const char *body = why == POOL_FULL_TENANT
-	    ? "too many requests queued for this account\n"
-	    : "too many requests queued for this worker\n";
+	const char *body = why == POOL_FULL_TENANT ? "too many requests queued for this account\n"
+						   : "too many requests queued for this worker\n";
 	size_t len = strlen(body);
 
 	core->stats.responses_5xx++;

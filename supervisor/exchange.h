@@ -22,22 +22,22 @@ struct http_server_callbacks;
 struct event;
 
 struct exchange {
-	TAILQ_ENTRY(exchange) entry;  /* in version->waiting, or in its sandbox's list */
+	TAILQ_ENTRY(exchange) entry; /* in version->waiting, or in its sandbox's list */
 	struct core *core;
-	struct http_request *req;     /* NULL once the client is gone */
-	struct version *version;      /* reference */
-	struct sandbox *sbx;          /* set while dispatched */
-	uint64_t id;                  /* request id on the sandbox's channel */
-	struct buf body;              /* body bytes received before dispatch */
+	struct http_request *req; /* NULL once the client is gone */
+	struct version *version;  /* reference */
+	struct sandbox *sbx;      /* set while dispatched */
+	uint64_t id;              /* request id on the sandbox's channel */
+	struct buf body;          /* body bytes received before dispatch */
 	bool body_ended;
 	bool response_started;
-	bool head_held;               /* RESP_HEAD seen, waiting for the first body chunk */
+	bool head_held; /* RESP_HEAD seen, waiting for the first body chunk */
 	int held_status;
-	struct buf held_headers;      /* NUL-separated name, value, name, value ... */
+	struct buf held_headers; /* NUL-separated name, value, name, value ... */
 	unsigned held_count;
 	struct event *wall_timer;
-	struct event *cpu_timer;      /* hard CPU limit, while dispatched */
-	int64_t cpu_at_dispatch_ns;   /* the sandbox's CPU clock at dispatch */
+	struct event *cpu_timer;    /* hard CPU limit, while dispatched */
+	int64_t cpu_at_dispatch_ns; /* the sandbox's CPU clock at dispatch */
 };
 
 /* The callbacks, with the core as arg, for the public listener. */

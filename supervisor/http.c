@@ -349,8 +349,10 @@ http_conn_process(struct http_conn *c)
 		 * each piece of body becomes one on_body call, and each of those
 		 * travels on to the sandbox as one message.
 		 */
-		if (evbuffer_pullup(in, (ev_ssize_t)(evbuffer_get_length(in) < HTTP_INPUT_HIGH_WATER ?
-			evbuffer_get_length(in) : HTTP_INPUT_HIGH_WATER)) == NULL ||
+		if (evbuffer_pullup(in,
+			(ev_ssize_t)(evbuffer_get_length(in) < HTTP_INPUT_HIGH_WATER
+				? evbuffer_get_length(in)
+				: HTTP_INPUT_HIGH_WATER)) == NULL ||
 		    evbuffer_peek(in, -1, NULL, &v, 1) < 1 || v.iov_len == 0)
 			break;
 		c->error_status = 0;
@@ -389,8 +391,9 @@ http_conn_process(struct http_conn *c)
 			if (c->error_status == 0 && err <= HPE_CB_chunk_complete)
 				http_conn_fail(c, 0);
 			else
-				http_conn_fail(c, c->error_status != 0 ? c->error_status :
-				    http_conn_errno_status(c, err));
+				http_conn_fail(c,
+				    c->error_status != 0 ? c->error_status
+							 : http_conn_errno_status(c, err));
 			break;
 		}
 		if (c->parser.upgrade && c->req == NULL)

@@ -18,14 +18,14 @@ struct http_server;
 struct http_request;
 
 struct http_limits {
-	size_t request_line_max;   /* method + target + version; over -> 414 */
-	size_t header_count_max;   /* over -> 431 */
-	size_t header_bytes_max;   /* all header lines together; over -> 431 */
-	uint64_t body_max;         /* declared or streamed; over -> 413 */
-	unsigned header_timeout_ms;/* first byte .. end of headers; over -> 408 + close */
-	unsigned idle_timeout_ms;  /* keep-alive idle between requests; over -> close */
-	unsigned body_timeout_ms;  /* gap between body reads; over -> 408 + close */
-	size_t max_connections;    /* beyond: accept and close at once */
+	size_t request_line_max;    /* method + target + version; over -> 414 */
+	size_t header_count_max;    /* over -> 431 */
+	size_t header_bytes_max;    /* all header lines together; over -> 431 */
+	uint64_t body_max;          /* declared or streamed; over -> 413 */
+	unsigned header_timeout_ms; /* first byte .. end of headers; over -> 408 + close */
+	unsigned idle_timeout_ms;   /* keep-alive idle between requests; over -> close */
+	unsigned body_timeout_ms;   /* gap between body reads; over -> 408 + close */
+	size_t max_connections;     /* beyond: accept and close at once */
 };
 
 /* Fills the defaults of ARCHITECTURE.md section 5 and the example config. */
@@ -89,16 +89,17 @@ int http_listen_socket(const char *addr_port, char *actual, size_t actual_len);
 
 /* --- the request, as the owner sees it ----------------------------------- */
 
-const char *http_request_method(const struct http_request *req);  /* "GET" */
-const char *http_request_target(const struct http_request *req);  /* raw: "/a?b" */
-const char *http_request_path(const struct http_request *req);    /* target without ?query */
-const char *http_request_host(const struct http_request *req);    /* Host without port, lower case; "" if none */
+const char *http_request_method(const struct http_request *req); /* "GET" */
+const char *http_request_target(const struct http_request *req); /* raw: "/a?b" */
+const char *http_request_path(const struct http_request *req);   /* target without ?query */
+const char *http_request_host(
+    const struct http_request *req); /* Host without port, lower case; "" if none */
 size_t http_request_header_count(const struct http_request *req);
 const struct http_header *http_request_header_at(const struct http_request *req, size_t i);
 /* First header of that name (case-insensitive), or NULL. */
 const char *http_request_header(const struct http_request *req, const char *name);
 bool http_request_has_body(const struct http_request *req);
-const char *http_request_peer(const struct http_request *req);    /* "127.0.0.1" */
+const char *http_request_peer(const struct http_request *req); /* "127.0.0.1" */
 /* Request id for logs: unique in this supervisor's life. */
 uint64_t http_request_id(const struct http_request *req);
 
@@ -138,8 +139,8 @@ int http_response_end(struct http_request *req);
 void http_response_abort(struct http_request *req);
 
 /* Whole response with a plain-text (or given type) body, in one call; frees req. */
-int http_response_simple(struct http_request *req, int status, const char *content_type,
-    const char *body);
+int http_response_simple(
+    struct http_request *req, int status, const char *content_type, const char *body);
 
 /*
  * Bytes queued for this response's client that were not yet written; the

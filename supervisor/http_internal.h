@@ -31,12 +31,12 @@ struct evconnlistener;
 #define HTTP_ACCEPT_RETRY_MS 500
 
 enum http_phase {
-	HTTP_PHASE_IDLE,     /* between requests; idle timer */
-	HTTP_PHASE_HEADERS,  /* request line and headers; header timer (deadline) */
-	HTTP_PHASE_BODY,     /* owner holds the request, body streaming; body timer */
-	HTTP_PHASE_WAIT,     /* body complete, waiting for the owner's response */
-	HTTP_PHASE_CLOSING,  /* last response queued; flush, then linger */
-	HTTP_PHASE_LINGER,   /* write side shut; discard input until EOF or timer */
+	HTTP_PHASE_IDLE,    /* between requests; idle timer */
+	HTTP_PHASE_HEADERS, /* request line and headers; header timer (deadline) */
+	HTTP_PHASE_BODY,    /* owner holds the request, body streaming; body timer */
+	HTTP_PHASE_WAIT,    /* body complete, waiting for the owner's response */
+	HTTP_PHASE_CLOSING, /* last response queued; flush, then linger */
+	HTTP_PHASE_LINGER,  /* write side shut; discard input until EOF or timer */
 };
 
 enum http_resp_mode {
@@ -59,9 +59,9 @@ struct http_header_off {
 };
 
 struct http_request {
-	struct http_conn *conn;      /* NULL once the connection is gone */
+	struct http_conn *conn; /* NULL once the connection is gone */
 	uint64_t id;
-	const char *method;          /* static, from http_method_str() */
+	const char *method; /* static, from http_method_str() */
 	unsigned short http_major;
 	unsigned short http_minor;
 
@@ -72,7 +72,7 @@ struct http_request {
 	size_t noffs;
 	size_t offs_cap;
 	enum http_last_cb last_cb;
-	size_t header_bytes;         /* header lines, with ": " and CRLF */
+	size_t header_bytes; /* header lines, with ": " and CRLF */
 	size_t trailer_bytes;
 	struct http_header *headers; /* built at headers complete */
 	size_t nheaders;
@@ -82,19 +82,19 @@ struct http_request {
 	bool is_head;
 	bool has_body;
 	bool chunked;
-	bool keep_alive;             /* client allows another request */
+	bool keep_alive; /* client allows another request */
 	bool expect_continue;
 	bool continue_sent;
-	bool owned;                  /* on_request called, response not ended */
+	bool owned; /* on_request called, response not ended */
 	bool body_done;
 	bool body_paused;
-	bool aborting;               /* inside on_abort */
+	bool aborting; /* inside on_abort */
 	uint64_t body_received;
 
 	bool resp_started;
-	bool resp_close;             /* the response says Connection: close */
+	bool resp_close; /* the response says Connection: close */
 	enum http_resp_mode resp_mode;
-	uint64_t resp_remaining;     /* HTTP_RESP_LENGTH: bytes still owed */
+	uint64_t resp_remaining; /* HTTP_RESP_LENGTH: bytes still owed */
 
 	void *data;
 	void (*on_drain)(struct http_request *, void *);
@@ -107,21 +107,21 @@ struct http_conn {
 	struct http_server *srv;
 	struct bufferevent *bev;
 	struct event *timer;
-	struct event *resume;        /* deferred http_conn_process */
+	struct event *resume; /* deferred http_conn_process */
 	http_parser parser;
 	enum http_phase phase;
-	struct http_request *req;    /* the one request being parsed or answered */
+	struct http_request *req; /* the one request being parsed or answered */
 	char peer[64];
 
-	int error_status;            /* a parser callback asks for this answer */
-	bool ev_headers;             /* parser paused at end of headers */
-	bool ev_message;             /* parser paused at end of message */
-	bool in_process;             /* inside http_conn_process */
-	bool want_free;              /* free when http_conn_process returns */
-	bool stop_parsing;           /* upgrade: parse nothing more */
-	bool lf_pending;             /* paused before the LF that ends the headers */
-	bool read_eof;               /* the client shut its side */
-	bool head_lf;                /* the last request-head byte was LF */
+	int error_status;  /* a parser callback asks for this answer */
+	bool ev_headers;   /* parser paused at end of headers */
+	bool ev_message;   /* parser paused at end of message */
+	bool in_process;   /* inside http_conn_process */
+	bool want_free;    /* free when http_conn_process returns */
+	bool stop_parsing; /* upgrade: parse nothing more */
+	bool lf_pending;   /* paused before the LF that ends the headers */
+	bool read_eof;     /* the client shut its side */
+	bool head_lf;      /* the last request-head byte was LF */
 	size_t linger_bytes;
 	/*
 	 * Chunked bodies: the parser (not built strict) does not check that a
@@ -143,11 +143,11 @@ struct http_server {
 	void *arg;
 	struct http_conn_list conns;
 	size_t nconns;
-	size_t active;               /* owned requests */
+	size_t active; /* owned requests */
 	struct evconnlistener **listeners;
 	size_t nlisteners;
 	struct event *accept_retry;
-	bool draining;               /* answer everything with Connection: close */
+	bool draining; /* answer everything with Connection: close */
 };
 
 /* http.c (http_server.c calls http_conn_adopt from accept) */
@@ -158,8 +158,8 @@ struct http_server {
  * `peer` is copied.  Returns the connection or NULL.  Used by accept and by
  * the fuzz harness.
  */
-struct http_conn *http_conn_adopt(struct http_server *srv, struct bufferevent *bev,
-    const char *peer);
+struct http_conn *http_conn_adopt(
+    struct http_server *srv, struct bufferevent *bev, const char *peer);
 
 /*
  * Takes the connection under `req` away from the server for a protocol

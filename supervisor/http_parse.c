@@ -192,7 +192,7 @@ http_is_token(const char *s)
 		return false;
 	for (; *s != '\0'; s++)
 		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
-		    (*s >= '0' && *s <= '9') || strchr(extra, *s) != NULL))
+			(*s >= '0' && *s <= '9') || strchr(extra, *s) != NULL))
 			return false;
 	return true;
 }
@@ -212,16 +212,18 @@ http_parse_host(const char *v, size_t len, char *out, size_t outlen)
 
 	if (len > 0 && v[0] == '[') {
 		for (hlen = 1; hlen < len && v[hlen] != ']'; hlen++)
-			if (!(strchr("0123456789abcdefABCDEF:.", v[hlen]) != NULL && v[hlen] != '\0'))
+			if (!(strchr("0123456789abcdefABCDEF:.", v[hlen]) != NULL &&
+				v[hlen] != '\0'))
 				return -1;
 		if (hlen == len)
 			return -1;
 		hlen++;
 	} else {
 		for (hlen = 0; hlen < len && v[hlen] != ':'; hlen++)
-			if (!((v[hlen] >= 'a' && v[hlen] <= 'z') || (v[hlen] >= 'A' && v[hlen] <= 'Z') ||
-			    (v[hlen] >= '0' && v[hlen] <= '9') ||
-			    (v[hlen] != '\0' && strchr(ok, v[hlen]) != NULL)))
+			if (!((v[hlen] >= 'a' && v[hlen] <= 'z') ||
+				(v[hlen] >= 'A' && v[hlen] <= 'Z') ||
+				(v[hlen] >= '0' && v[hlen] <= '9') ||
+				(v[hlen] != '\0' && strchr(ok, v[hlen]) != NULL)))
 				return -1;
 	}
 	if (hlen < len) {
@@ -291,12 +293,12 @@ http_parse_target(struct http_request *req, const http_parser *p, const char *ho
 		if (!(f & (1 << UF_SCHEMA)) || !(f & (1 << UF_HOST)) || (f & (1 << UF_USERINFO)))
 			return 400;
 		if (!((u.field_data[UF_SCHEMA].len == 4 &&
-		    strncasecmp(t + u.field_data[UF_SCHEMA].off, "http", 4) == 0) ||
-		    (u.field_data[UF_SCHEMA].len == 5 &&
-		    strncasecmp(t + u.field_data[UF_SCHEMA].off, "https", 5) == 0)))
+			  strncasecmp(t + u.field_data[UF_SCHEMA].off, "http", 4) == 0) ||
+			(u.field_data[UF_SCHEMA].len == 5 &&
+			    strncasecmp(t + u.field_data[UF_SCHEMA].off, "https", 5) == 0)))
 			return 400;
 		if (http_parse_url_host(t + u.field_data[UF_HOST].off, u.field_data[UF_HOST].len,
-		    host, sizeof(host)) == -1)
+			host, sizeof(host)) == -1)
 			return 400;
 		if (f & (1 << UF_PATH)) {
 			in_raw = true;
@@ -414,7 +416,8 @@ http_parse_finish_headers(struct http_conn *c, struct http_request *req, const h
 		return 503;
 	for (i = 0; i < req->noffs; i++) {
 		req->headers[i].name = raw + req->offs[i].name;
-		req->headers[i].value = req->offs[i].value == SIZE_MAX ? "" : raw + req->offs[i].value;
+		req->headers[i].value =
+		    req->offs[i].value == SIZE_MAX ? "" : raw + req->offs[i].value;
 	}
 	req->nheaders = req->noffs;
 	return 0;
@@ -430,8 +433,8 @@ http_parse_on_headers_complete(http_parser *p)
 	if (req == NULL)
 		return http_parse_fail(c, 400);
 	if ((status = http_parse_finish_headers(c, req, p)) != 0) {
-		log_debug("http: request %llu from %s refused with %d",
-		    (unsigned long long)req->id, c->peer, status);
+		log_debug("http: request %llu from %s refused with %d", (unsigned long long)req->id,
+		    c->peer, status);
 		return http_parse_fail(c, status);
 	}
 	/* The owner is called from the parse loop, outside the parser. */
@@ -479,8 +482,7 @@ http_parse_on_body(http_parser *p, const char *at, size_t len)
 	if (req == NULL || !req->owned)
 		return -1;
 	/* The last piece of a chunk's data: its CRLF must follow (no smuggling). */
-	if ((p->flags & F_CHUNKED) && p->content_length == 0 &&
-	    !http_parse_chunk_end(c, at + len))
+	if ((p->flags & F_CHUNKED) && p->content_length == 0 && !http_parse_chunk_end(c, at + len))
 		return http_parse_fail(c, 400);
 	req->body_received += len;
 	if (req->body_received > srv->limits.body_max)

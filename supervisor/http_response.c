@@ -18,62 +18,117 @@
 
 /* Headers the front writes itself or that describe this hop only. */
 static const char *const http_hop_headers[] = {
-	"connection", "keep-alive", "transfer-encoding", "content-length", "upgrade", "te",
-	"trailer", "proxy-connection", "date",
+	"connection",
+	"keep-alive",
+	"transfer-encoding",
+	"content-length",
+	"upgrade",
+	"te",
+	"trailer",
+	"proxy-connection",
+	"date",
 };
 
 const char *
 http_status_reason(int status)
 {
 	switch (status) {
-	case 100: return "Continue";
-	case 101: return "Switching Protocols";
-	case 200: return "OK";
-	case 201: return "Created";
-	case 202: return "Accepted";
-	case 203: return "Non-Authoritative Information";
-	case 204: return "No Content";
-	case 205: return "Reset Content";
-	case 206: return "Partial Content";
-	case 300: return "Multiple Choices";
-	case 301: return "Moved Permanently";
-	case 302: return "Found";
-	case 303: return "See Other";
-	case 304: return "Not Modified";
-	case 307: return "Temporary Redirect";
-	case 308: return "Permanent Redirect";
-	case 400: return "Bad Request";
-	case 401: return "Unauthorized";
-	case 402: return "Payment Required";
-	case 403: return "Forbidden";
-	case 404: return "Not Found";
-	case 405: return "Method Not Allowed";
-	case 406: return "Not Acceptable";
-	case 408: return "Request Timeout";
-	case 409: return "Conflict";
-	case 410: return "Gone";
-	case 411: return "Length Required";
-	case 412: return "Precondition Failed";
-	case 413: return "Payload Too Large";
-	case 414: return "URI Too Long";
-	case 415: return "Unsupported Media Type";
-	case 416: return "Range Not Satisfiable";
-	case 417: return "Expectation Failed";
-	case 421: return "Misdirected Request";
-	case 422: return "Unprocessable Entity";
-	case 425: return "Too Early";
-	case 426: return "Upgrade Required";
-	case 428: return "Precondition Required";
-	case 429: return "Too Many Requests";
-	case 431: return "Request Header Fields Too Large";
-	case 451: return "Unavailable For Legal Reasons";
-	case 500: return "Internal Server Error";
-	case 501: return "Not Implemented";
-	case 502: return "Bad Gateway";
-	case 503: return "Service Unavailable";
-	case 504: return "Gateway Timeout";
-	case 505: return "HTTP Version Not Supported";
-	default: return "Unknown";
+	case 100:
+		return "Continue";
+	case 101:
+		return "Switching Protocols";
+	case 200:
+		return "OK";
+	case 201:
+		return "Created";
+	case 202:
+		return "Accepted";
+	case 203:
+		return "Non-Authoritative Information";
+	case 204:
+		return "No Content";
+	case 205:
+		return "Reset Content";
+	case 206:
+		return "Partial Content";
+	case 300:
+		return "Multiple Choices";
+	case 301:
+		return "Moved Permanently";
+	case 302:
+		return "Found";
+	case 303:
+		return "See Other";
+	case 304:
+		return "Not Modified";
+	case 307:
+		return "Temporary Redirect";
+	case 308:
+		return "Permanent Redirect";
+	case 400:
+		return "Bad Request";
+	case 401:
+		return "Unauthorized";
+	case 402:
+		return "Payment Required";
+	case 403:
+		return "Forbidden";
+	case 404:
+		return "Not Found";
+	case 405:
+		return "Method Not Allowed";
+	case 406:
+		return "Not Acceptable";
+	case 408:
+		return "Request Timeout";
+	case 409:
+		return "Conflict";
+	case 410:
+		return "Gone";
+	case 411:
+		return "Length Required";
+	case 412:
+		return "Precondition Failed";
+	case 413:
+		return "Payload Too Large";
+	case 414:
+		return "URI Too Long";
+	case 415:
+		return "Unsupported Media Type";
+	case 416:
+		return "Range Not Satisfiable";
+	case 417:
+		return "Expectation Failed";
+	case 421:
+		return "Misdirected Request";
+	case 422:
+		return "Unprocessable Entity";
+	case 425:
+		return "Too Early";
+	case 426:
+		return "Upgrade Required";
+	case 428:
+		return "Precondition Required";
+	case 429:
+		return "Too Many Requests";
+	case 431:
+		return "Request Header Fields Too Large";
+	case 451:
+		return "Unavailable For Legal Reasons";
+	case 500:
+		return "Internal Server Error";
+	case 501:
+		return "Not Implemented";
+	case 502:
+		return "Bad Gateway";
+	case 503:
+		return "Service Unavailable";
+	case 504:
+		return "Gateway Timeout";
+	case 505:
+		return "HTTP Version Not Supported";
+	default:
+		return "Unknown";
 	}
 }
 
@@ -82,13 +137,13 @@ http_date_now(char *out, size_t len)
 {
 	/* Not strftime: %a and %b follow the locale. */
 	static const char days[7][4] = { "Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat" };
-	static const char months[12][4] = { "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul",
-	    "Aug", "Sep", "Oct", "Nov", "Dec" };
+	static const char months[12][4] = { "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug",
+		"Sep", "Oct", "Nov", "Dec" };
 	time_t now = time(NULL);
 	struct tm tm;
 
-	if (gmtime_r(&now, &tm) == NULL || tm.tm_wday < 0 || tm.tm_wday > 6 ||
-	    tm.tm_mon < 0 || tm.tm_mon > 11) {
+	if (gmtime_r(&now, &tm) == NULL || tm.tm_wday < 0 || tm.tm_wday > 6 || tm.tm_mon < 0 ||
+	    tm.tm_mon > 11) {
 		snprintf(out, len, "Thu, 01 Jan 1970 00:00:00 GMT");
 		return;
 	}
@@ -151,8 +206,8 @@ http_response_start(struct http_request *req, int status, const struct http_head
 	bool close;
 	int rc = -1;
 
-	if (!http_request_is_answerable(req) || req->resp_started || status < 200 ||
-	    status > 599 || content_length < -1 || (nheaders > 0 && headers == NULL)) {
+	if (!http_request_is_answerable(req) || req->resp_started || status < 200 || status > 599 ||
+	    content_length < -1 || (nheaders > 0 && headers == NULL)) {
 		errno = EINVAL;
 		return -1;
 	}
@@ -187,7 +242,7 @@ http_response_start(struct http_request *req, int status, const struct http_head
 	if (buf_printf(&b, "Date: %s\r\n", date) == -1)
 		goto done;
 	if ((req->resp_mode == HTTP_RESP_LENGTH ||
-	    (req->resp_mode == HTTP_RESP_NONE && req->is_head && content_length >= 0)) &&
+		(req->resp_mode == HTTP_RESP_NONE && req->is_head && content_length >= 0)) &&
 	    buf_printf(&b, "Content-Length: %" PRId64 "\r\n", content_length) == -1)
 		goto done;
 	if (req->resp_mode == HTTP_RESP_CHUNKED &&
@@ -229,8 +284,8 @@ http_response_body(struct http_request *req, const void *data, size_t len)
 		return evbuffer_add(out, data, len);
 	case HTTP_RESP_CHUNKED:
 		snprintf(hdr, sizeof(hdr), "%zx\r\n", len);
-		if (evbuffer_add(out, hdr, strlen(hdr)) == -1 || evbuffer_add(out, data, len) == -1 ||
-		    evbuffer_add(out, "\r\n", 2) == -1)
+		if (evbuffer_add(out, hdr, strlen(hdr)) == -1 ||
+		    evbuffer_add(out, data, len) == -1 || evbuffer_add(out, "\r\n", 2) == -1)
 			return -1;
 		return 0;
 	case HTTP_RESP_EOF:
@@ -280,8 +335,8 @@ http_response_end(struct http_request *req)
 }
 
 int
-http_response_simple(struct http_request *req, int status, const char *content_type,
-    const char *body)
+http_response_simple(
+    struct http_request *req, int status, const char *content_type, const char *body)
 {
 	struct http_header h;
 	size_t len = body == NULL ? 0 : strlen(body);
@@ -337,9 +392,11 @@ http_response_error(struct http_conn *c, int status, bool head)
 
 	buf_init(&b);
 	http_date_now(date, sizeof(date));
-	if (buf_printf(&b, "HTTP/1.1 %d %s\r\nDate: %s\r\nContent-Type: text/plain; charset=utf-8\r\n"
-	    "Content-Length: %zu\r\nConnection: close\r\n\r\n", status, http_status_reason(status),
-	    date, strlen(http_status_reason(status)) + 5) == -1)
+	if (buf_printf(&b,
+		"HTTP/1.1 %d %s\r\nDate: %s\r\nContent-Type: text/plain; charset=utf-8\r\n"
+		"Content-Length: %zu\r\nConnection: close\r\n\r\n",
+		status, http_status_reason(status), date,
+		strlen(http_status_reason(status)) + 5) == -1)
 		goto done;
 	if (!head && buf_printf(&b, "%d %s\n", status, http_status_reason(status)) == -1)
 		goto done;

@@ -41,8 +41,7 @@ struct flags {
 	bool dev;
 };
 
-static void __attribute__((noreturn))
-usage(int status)
+static void __attribute__((noreturn)) usage(int status)
 {
 	fprintf(status == 0 ? stdout : stderr,
 	    "usage: edged [--config FILE] [--listen ADDR:PORT] [--admin-listen ADDR:PORT]\n"
@@ -68,14 +67,28 @@ parse_flags(int argc, char **argv, struct flags *f)
 	memset(f, 0, sizeof(*f));
 	while ((ch = getopt_long(argc, argv, "c:l:a:d:Dh", options, NULL)) != -1) {
 		switch (ch) {
-		case 'c': f->config = optarg; break;
-		case 'l': f->listen = optarg; break;
-		case 'a': f->admin_listen = optarg; break;
-		case 'd': f->data_dir = optarg; break;
-		case 'D': f->dev = true; break;
-		case 'h': usage(0);
-		case 'V': printf("edged %s\n", EDGED_VERSION); exit(0);
-		default: usage(2);
+		case 'c':
+			f->config = optarg;
+			break;
+		case 'l':
+			f->listen = optarg;
+			break;
+		case 'a':
+			f->admin_listen = optarg;
+			break;
+		case 'd':
+			f->data_dir = optarg;
+			break;
+		case 'D':
+			f->dev = true;
+			break;
+		case 'h':
+			usage(0);
+		case 'V':
+			printf("edged %s\n", EDGED_VERSION);
+			exit(0);
+		default:
+			usage(2);
 		}
 	}
 	if (optind != argc)
@@ -113,7 +126,8 @@ load_config(const struct flags *f, struct config *c, char *err, size_t errlen)
 	if (f->config != NULL && config_load_file(c, f->config, err, errlen) == -1)
 		return -1;
 	if ((f->listen && config_set(c, "listen", f->listen, err, errlen) == -1) ||
-	    (f->admin_listen && config_set(c, "admin_listen", f->admin_listen, err, errlen) == -1) ||
+	    (f->admin_listen &&
+		config_set(c, "admin_listen", f->admin_listen, err, errlen) == -1) ||
 	    (f->data_dir && config_set(c, "data_dir", f->data_dir, err, errlen) == -1))
 		return -1;
 	if ((token = getenv("EDGED_ADMIN_TOKEN")) != NULL && *token != '\0' &&
@@ -238,9 +252,11 @@ resolve_service_user(struct core *core)
 	if ((pw = getpwnam(user)) == NULL) {
 		if (!core->cfg.dev)
 			fatalx("service user '%s' does not exist: create it (packaging/install.sh "
-			       "does: useradd --system %s) or set 'user'", user, user);
+			       "does: useradd --system %s) or set 'user'",
+			    user, user);
 		log_warnx("development mode: service user '%s' does not exist: the supervisor "
-			  "and the broker KEEP ROOT", user);
+			  "and the broker KEEP ROOT",
+		    user);
 		return;
 	}
 	if (pw->pw_uid == 0 || pw->pw_gid == 0)

@@ -20,51 +20,51 @@
 #define META_BUSY_TIMEOUT_MS 5000
 
 static const char meta_schema[] =
-	"CREATE TABLE IF NOT EXISTS tenants ("
-	"  name TEXT PRIMARY KEY NOT NULL,"
-	"  created_at INTEGER NOT NULL);"
-	"CREATE TABLE IF NOT EXISTS workers ("
-	"  tenant TEXT NOT NULL REFERENCES tenants(name) ON DELETE CASCADE,"
-	"  name TEXT NOT NULL,"
-	"  active_version INTEGER,"
-	"  created_at INTEGER NOT NULL,"
-	"  modified_on INTEGER NOT NULL,"
-	"  PRIMARY KEY (tenant, name));"
-	"CREATE TABLE IF NOT EXISTS versions ("
-	"  id INTEGER PRIMARY KEY AUTOINCREMENT,"
-	"  tenant TEXT NOT NULL,"
-	"  worker TEXT NOT NULL,"
-	"  format INTEGER NOT NULL,"
-	"  script BLOB NOT NULL,"
-	"  bindings TEXT NOT NULL,"
-	"  compatibility_date TEXT NOT NULL,"
-	"  created_at INTEGER NOT NULL,"
-	"  FOREIGN KEY (tenant, worker) REFERENCES workers(tenant, name) ON DELETE CASCADE);"
-	"CREATE INDEX IF NOT EXISTS versions_by_worker ON versions(tenant, worker, id);"
-	"CREATE TABLE IF NOT EXISTS routes ("
-	"  id TEXT PRIMARY KEY NOT NULL,"
-	"  tenant TEXT NOT NULL REFERENCES tenants(name) ON DELETE CASCADE,"
-	"  pattern TEXT NOT NULL UNIQUE,"
-	"  host TEXT NOT NULL,"
-	"  worker TEXT NOT NULL,"
-	"  created_at INTEGER NOT NULL);"
-	"CREATE INDEX IF NOT EXISTS routes_by_host ON routes(host);"
-	"CREATE INDEX IF NOT EXISTS routes_by_tenant ON routes(tenant);"
-	/*
-	 * Added after the first release: a table of its own (not a column on
-	 * tenants) so that an older meta.sqlite gains it with IF NOT EXISTS and
-	 * needs no migration.  NULL = not set.
-	 */
-	"CREATE TABLE IF NOT EXISTS tenant_limits ("
-	"  tenant TEXT PRIMARY KEY NOT NULL REFERENCES tenants(name) ON DELETE CASCADE,"
-	"  cpu_ms INTEGER,"
-	"  wall_ms INTEGER,"
-	"  max_sandboxes_per_version INTEGER,"
-	"  request_queue_max INTEGER);";
+    "CREATE TABLE IF NOT EXISTS tenants ("
+    "  name TEXT PRIMARY KEY NOT NULL,"
+    "  created_at INTEGER NOT NULL);"
+    "CREATE TABLE IF NOT EXISTS workers ("
+    "  tenant TEXT NOT NULL REFERENCES tenants(name) ON DELETE CASCADE,"
+    "  name TEXT NOT NULL,"
+    "  active_version INTEGER,"
+    "  created_at INTEGER NOT NULL,"
+    "  modified_on INTEGER NOT NULL,"
+    "  PRIMARY KEY (tenant, name));"
+    "CREATE TABLE IF NOT EXISTS versions ("
+    "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    "  tenant TEXT NOT NULL,"
+    "  worker TEXT NOT NULL,"
+    "  format INTEGER NOT NULL,"
+    "  script BLOB NOT NULL,"
+    "  bindings TEXT NOT NULL,"
+    "  compatibility_date TEXT NOT NULL,"
+    "  created_at INTEGER NOT NULL,"
+    "  FOREIGN KEY (tenant, worker) REFERENCES workers(tenant, name) ON DELETE CASCADE);"
+    "CREATE INDEX IF NOT EXISTS versions_by_worker ON versions(tenant, worker, id);"
+    "CREATE TABLE IF NOT EXISTS routes ("
+    "  id TEXT PRIMARY KEY NOT NULL,"
+    "  tenant TEXT NOT NULL REFERENCES tenants(name) ON DELETE CASCADE,"
+    "  pattern TEXT NOT NULL UNIQUE,"
+    "  host TEXT NOT NULL,"
+    "  worker TEXT NOT NULL,"
+    "  created_at INTEGER NOT NULL);"
+    "CREATE INDEX IF NOT EXISTS routes_by_host ON routes(host);"
+    "CREATE INDEX IF NOT EXISTS routes_by_tenant ON routes(tenant);"
+    /*
+     * Added after the first release: a table of its own (not a column on
+     * tenants) so that an older meta.sqlite gains it with IF NOT EXISTS and
+     * needs no migration.  NULL = not set.
+     */
+    "CREATE TABLE IF NOT EXISTS tenant_limits ("
+    "  tenant TEXT PRIMARY KEY NOT NULL REFERENCES tenants(name) ON DELETE CASCADE,"
+    "  cpu_ms INTEGER,"
+    "  wall_ms INTEGER,"
+    "  max_sandboxes_per_version INTEGER,"
+    "  request_queue_max INTEGER);";
 
 /* The columns every version query returns, in this order. */
-#define META_VERSION_COLUMNS \
-	"v.id, v.tenant, v.worker, v.format, v.compatibility_date, v.created_at, " \
+#define META_VERSION_COLUMNS                                                                       \
+	"v.id, v.tenant, v.worker, v.format, v.compatibility_date, v.created_at, "                 \
 	"w.active_version = v.id"
 
 enum meta_stmt_id {
@@ -97,8 +97,7 @@ static const char *const meta_sql[META_STMT_COUNT] = {
 	[META_BEGIN] = "BEGIN IMMEDIATE",
 	[META_COMMIT] = "COMMIT",
 	[META_ROLLBACK] = "ROLLBACK",
-	[META_TENANT_INSERT] =
-	    "INSERT OR IGNORE INTO tenants(name, created_at) VALUES (?1, ?2)",
+	[META_TENANT_INSERT] = "INSERT OR IGNORE INTO tenants(name, created_at) VALUES (?1, ?2)",
 	[META_TENANT_EXISTS] = "SELECT 1 FROM tenants WHERE name = ?1",
 	[META_LIMITS_PUT] =
 	    "INSERT OR REPLACE INTO tenant_limits(tenant, cpu_ms, wall_ms,"
@@ -109,21 +108,18 @@ static const char *const meta_sql[META_STMT_COUNT] = {
 	[META_WORKER_INSERT] =
 	    "INSERT OR IGNORE INTO workers(tenant, name, active_version, created_at, modified_on)"
 	    " VALUES (?1, ?2, NULL, ?3, ?3)",
-	[META_WORKER_ACTIVATE] =
-	    "UPDATE workers SET active_version = ?3, modified_on = ?4"
-	    " WHERE tenant = ?1 AND name = ?2",
+	[META_WORKER_ACTIVATE] = "UPDATE workers SET active_version = ?3, modified_on = ?4"
+				 " WHERE tenant = ?1 AND name = ?2",
 	[META_WORKER_DELETE] = "DELETE FROM workers WHERE tenant = ?1 AND name = ?2",
 	[META_VERSION_INSERT] =
 	    "INSERT INTO versions(tenant, worker, format, script, bindings, compatibility_date,"
 	    " created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-	[META_VERSION_ACTIVE_ALL] =
-	    "SELECT " META_VERSION_COLUMNS ", v.script, v.bindings"
-	    " FROM workers w JOIN versions v ON v.id = w.active_version"
-	    " ORDER BY w.tenant, w.name",
-	[META_VERSION_ACTIVE_TENANT] =
-	    "SELECT " META_VERSION_COLUMNS
-	    " FROM workers w JOIN versions v ON v.id = w.active_version"
-	    " WHERE w.tenant = ?1 ORDER BY w.name",
+	[META_VERSION_ACTIVE_ALL] = "SELECT " META_VERSION_COLUMNS ", v.script, v.bindings"
+				    " FROM workers w JOIN versions v ON v.id = w.active_version"
+				    " ORDER BY w.tenant, w.name",
+	[META_VERSION_ACTIVE_TENANT] = "SELECT " META_VERSION_COLUMNS
+				       " FROM workers w JOIN versions v ON v.id = w.active_version"
+				       " WHERE w.tenant = ?1 ORDER BY w.name",
 	[META_VERSION_OF_WORKER] =
 	    "SELECT " META_VERSION_COLUMNS
 	    " FROM versions v JOIN workers w ON w.tenant = v.tenant AND w.name = v.worker"
@@ -132,18 +128,15 @@ static const char *const meta_sql[META_STMT_COUNT] = {
 	    "SELECT " META_VERSION_COLUMNS ", v.script, v.bindings"
 	    " FROM versions v JOIN workers w ON w.tenant = v.tenant AND w.name = v.worker"
 	    " WHERE v.id = ?1",
-	[META_ROUTE_HOST_TAKEN] =
-	    "SELECT 1 FROM routes WHERE host = ?1 AND tenant <> ?2 LIMIT 1",
-	[META_ROUTE_INSERT] =
-	    "INSERT INTO routes(id, tenant, pattern, host, worker, created_at)"
-	    " VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+	[META_ROUTE_HOST_TAKEN] = "SELECT 1 FROM routes WHERE host = ?1 AND tenant <> ?2 LIMIT 1",
+	[META_ROUTE_INSERT] = "INSERT INTO routes(id, tenant, pattern, host, worker, created_at)"
+			      " VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
 	[META_ROUTE_DELETE] = "DELETE FROM routes WHERE id = ?1 AND tenant = ?2",
 	[META_ROUTE_DELETE_WORKER] = "DELETE FROM routes WHERE tenant = ?1 AND worker = ?2",
 	[META_ROUTE_ALL] =
 	    "SELECT id, tenant, pattern, worker FROM routes ORDER BY created_at, rowid",
-	[META_ROUTE_TENANT] =
-	    "SELECT id, tenant, pattern, worker FROM routes WHERE tenant = ?1"
-	    " ORDER BY created_at, rowid",
+	[META_ROUTE_TENANT] = "SELECT id, tenant, pattern, worker FROM routes WHERE tenant = ?1"
+			      " ORDER BY created_at, rowid",
 };
 
 struct meta {
@@ -222,10 +215,9 @@ meta_bind_int(sqlite3_stmt *st, int idx, int64_t v)
 static int
 meta_configure(struct meta *m)
 {
-	static const char pragmas[] =
-		"PRAGMA journal_mode = WAL;"
-		"PRAGMA synchronous = FULL;"
-		"PRAGMA foreign_keys = ON;";
+	static const char pragmas[] = "PRAGMA journal_mode = WAL;"
+				      "PRAGMA synchronous = FULL;"
+				      "PRAGMA foreign_keys = ON;";
 
 	sqlite3_busy_timeout(m->db, META_BUSY_TIMEOUT_MS);
 	sqlite3_db_config(m->db, SQLITE_DBCONFIG_DEFENSIVE, 1, NULL);
@@ -247,7 +239,7 @@ meta_prepare_all(struct meta *m)
 {
 	for (size_t i = 0; i < META_STMT_COUNT; i++) {
 		if (sqlite3_prepare_v3(m->db, meta_sql[i], -1, SQLITE_PREPARE_PERSISTENT,
-		    &m->stmt[i], NULL) != SQLITE_OK) {
+			&m->stmt[i], NULL) != SQLITE_OK) {
 			meta_log_db(m, "prepare a statement");
 			return -1;
 		}
@@ -265,8 +257,9 @@ meta_open(const char *path)
 		free(m);
 		return NULL;
 	}
-	if (sqlite3_open_v2(path, &m->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
-	    SQLITE_OPEN_NOFOLLOW, NULL) != SQLITE_OK) {
+	if (sqlite3_open_v2(path, &m->db,
+		SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOFOLLOW,
+		NULL) != SQLITE_OK) {
 		if (m->db != NULL)
 			meta_log_db(m, "open the database");
 		else
@@ -306,8 +299,8 @@ meta_name_is_valid(const char *name)
 
 		if (n >= META_NAME_MAX)
 			return false;
-		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-		    (c >= '0' && c <= '9') || c == '_' || c == '-'))
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+			c == '_' || c == '-'))
 			return false;
 	}
 	return n > 0;
@@ -434,8 +427,8 @@ meta_version_release(struct meta_version *v)
 
 static int
 meta_version_insert(struct meta *m, const char *tenant, const char *worker, int format,
-    const char *script, size_t script_len, const char *bindings, const char *compat,
-    int64_t now, uint64_t *id)
+    const char *script, size_t script_len, const char *bindings, const char *compat, int64_t now,
+    uint64_t *id)
 {
 	sqlite3_stmt *st = meta_stmt(m, META_WORKER_INSERT);
 
@@ -445,8 +438,8 @@ meta_version_insert(struct meta *m, const char *tenant, const char *worker, int 
 	st = meta_stmt(m, META_VERSION_INSERT);
 	if (meta_bind_text(st, 1, tenant) == -1 || meta_bind_text(st, 2, worker) == -1 ||
 	    meta_bind_int(st, 3, format) == -1 ||
-	    sqlite3_bind_blob64(st, 4, script_len > 0 ? script : "", script_len,
-	    SQLITE_STATIC) != SQLITE_OK ||
+	    sqlite3_bind_blob64(st, 4, script_len > 0 ? script : "", script_len, SQLITE_STATIC) !=
+		SQLITE_OK ||
 	    meta_bind_text(st, 5, bindings) == -1 || meta_bind_text(st, 6, compat) == -1 ||
 	    meta_bind_int(st, 7, now) == -1 || meta_exec_stmt(m, st, "insert a version") == -1)
 		return -1;
@@ -473,7 +466,8 @@ meta_version_add(struct meta *m, const char *tenant, const char *worker, int for
 	if (meta_begin(m) == -1)
 		return -1;
 	if (meta_version_insert(m, tenant, worker, format, script, script_len, bindings,
-	    compatibility_date, (int64_t)time(NULL), id) == -1 || meta_commit(m) == -1) {
+		compatibility_date, (int64_t)time(NULL), id) == -1 ||
+	    meta_commit(m) == -1) {
 		meta_rollback(m);
 		return -1;
 	}
@@ -593,8 +587,8 @@ meta_foreach_worker(struct meta *m, const char *tenant, meta_version_cb cb, void
 }
 
 int
-meta_foreach_version(struct meta *m, const char *tenant, const char *worker,
-    meta_version_cb cb, void *arg)
+meta_foreach_version(
+    struct meta *m, const char *tenant, const char *worker, meta_version_cb cb, void *arg)
 {
 	sqlite3_stmt *st = meta_stmt(m, META_VERSION_OF_WORKER);
 
@@ -623,8 +617,8 @@ meta_version_copy(const struct meta_version *v, void *arg)
 	*out = *v;
 	out->script = meta_dup_bytes(v->script, v->script_len);
 	out->bindings = meta_dup_bytes(v->bindings, strlen(v->bindings));
-	out->compatibility_date = meta_dup_bytes(v->compatibility_date,
-	    strlen(v->compatibility_date));
+	out->compatibility_date =
+	    meta_dup_bytes(v->compatibility_date, strlen(v->compatibility_date));
 	if (out->script == NULL || out->bindings == NULL || out->compatibility_date == NULL) {
 		meta_version_release(out);
 		return -1;

@@ -12,7 +12,7 @@
 
 struct meta;
 
-#define META_NAME_MAX 64   /* tenant and worker names: [A-Za-z0-9_-], 1..64 */
+#define META_NAME_MAX 64     /* tenant and worker names: [A-Za-z0-9_-], 1..64 */
 #define META_ROUTE_ID_LEN 32 /* hex */
 
 /* Opens (creating the schema if needed); NULL with a logged reason. */
@@ -31,11 +31,11 @@ bool meta_tenant_exists(struct meta *m, const char *tenant);
  * (edged.conf) value applies.
  */
 struct meta_limits {
-	unsigned cpu_ms;            /* CPU per request */
-	unsigned wall_ms;           /* wall time per request */
-	unsigned max_per_version;   /* sandboxes per script version */
-	unsigned queue_max;         /* waiting requests per script version */
-	bool queue_max_set;         /* queue_max may be 0 (no waiting at all) */
+	unsigned cpu_ms;          /* CPU per request */
+	unsigned wall_ms;         /* wall time per request */
+	unsigned max_per_version; /* sandboxes per script version */
+	unsigned queue_max;       /* waiting requests per script version */
+	bool queue_max_set;       /* queue_max may be 0 (no waiting at all) */
 };
 
 /*
@@ -48,16 +48,16 @@ int meta_tenant_limits_get(struct meta *m, const char *tenant, struct meta_limit
 
 /* One script version, as stored.  Strings are owned by the struct. */
 struct meta_version {
-	uint64_t id;            /* global, increasing */
+	uint64_t id; /* global, increasing */
 	char tenant[META_NAME_MAX + 1];
 	char worker[META_NAME_MAX + 1];
-	int format;             /* enum ipc_script_format */
-	char *script;           /* NUL-terminated UTF-8 source */
+	int format;   /* enum ipc_script_format */
+	char *script; /* NUL-terminated UTF-8 source */
 	size_t script_len;
-	char *bindings;         /* JSON array, Cloudflare binding objects */
+	char *bindings;           /* JSON array, Cloudflare binding objects */
 	char *compatibility_date; /* "" when not given */
-	int64_t created_at;     /* unix seconds */
-	bool active;            /* the worker's current version */
+	int64_t created_at;       /* unix seconds */
+	bool active;              /* the worker's current version */
 };
 void meta_version_release(struct meta_version *v);
 
@@ -85,8 +85,8 @@ int meta_foreach_active_version_brief(struct meta *m, meta_version_cb cb, void *
 /* The active version of each worker of one tenant (no script text). */
 int meta_foreach_worker(struct meta *m, const char *tenant, meta_version_cb cb, void *arg);
 /* Every version of one worker, newest first (no script text). */
-int meta_foreach_version(struct meta *m, const char *tenant, const char *worker,
-    meta_version_cb cb, void *arg);
+int meta_foreach_version(
+    struct meta *m, const char *tenant, const char *worker, meta_version_cb cb, void *arg);
 /* One version, full; 1 found, 0 not found, -1 error.  Release with meta_version_release. */
 int meta_version_get(struct meta *m, uint64_t id, struct meta_version *out);
 
@@ -94,7 +94,7 @@ struct meta_route {
 	char id[META_ROUTE_ID_LEN + 1];
 	char tenant[META_NAME_MAX + 1];
 	char pattern[256];
-	char worker[META_NAME_MAX + 1];  /* "" when the route has no script */
+	char worker[META_NAME_MAX + 1]; /* "" when the route has no script */
 };
 
 /*

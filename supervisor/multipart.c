@@ -13,14 +13,14 @@
 
 struct mp_delim {
 	char text[MP_DELIM_MAX];
-	size_t len;     /* of "\r\n--boundary" */
+	size_t len; /* of "\r\n--boundary" */
 };
 
 /* Where a delimiter line was found. */
 struct mp_hit {
-	size_t at;      /* first byte of the delimiter ("\r\n" or, at offset 0, "--") */
-	size_t next;    /* first byte after the delimiter line */
-	bool closing;   /* "--boundary--" */
+	size_t at;    /* first byte of the delimiter ("\r\n" or, at offset 0, "--") */
+	size_t next;  /* first byte after the delimiter line */
+	bool closing; /* "--boundary--" */
 };
 
 static char
@@ -264,8 +264,9 @@ mp_headers(const char *b, size_t len, size_t *pos, struct multipart_part *p, con
 	bool seen_disposition = false;
 
 	for (;;) {
-		size_t limit = len - start > MULTIPART_HEADER_BYTES_MAX ?
-		    start + MULTIPART_HEADER_BYTES_MAX : len;
+		size_t limit = len - start > MULTIPART_HEADER_BYTES_MAX
+		    ? start + MULTIPART_HEADER_BYTES_MAX
+		    : len;
 		size_t eol = mp_find(b, limit, i, "\r\n", 2);
 
 		if (eol == SIZE_MAX) {
@@ -307,8 +308,8 @@ mp_delim_init(struct mp_delim *d, const char *boundary, const char **why)
 }
 
 int
-multipart_parse(const void *body, size_t len, const char *boundary, struct multipart *out,
-    const char **why)
+multipart_parse(
+    const void *body, size_t len, const char *boundary, struct multipart *out, const char **why)
 {
 	const char *b = body;
 	struct mp_delim d;

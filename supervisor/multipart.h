@@ -20,13 +20,13 @@
  * backslash unescaping, as browsers percent-encode quotes instead).
  */
 struct multipart_part {
-	const char *name;          /* Content-Disposition name=; never empty */
+	const char *name; /* Content-Disposition name=; never empty */
 	size_t name_len;
-	const char *filename;      /* filename=, or NULL when absent */
+	const char *filename; /* filename=, or NULL when absent */
 	size_t filename_len;
-	const char *content_type;  /* Content-Type value, or NULL when absent */
+	const char *content_type; /* Content-Type value, or NULL when absent */
 	size_t content_type_len;
-	const char *data;          /* the part's content */
+	const char *data; /* the part's content */
 	size_t len;
 };
 
@@ -52,8 +52,8 @@ int multipart_boundary(const char *content_type, char *out, size_t out_len, cons
  * or -1 with *why set to a static reason; *out is then unspecified.  Never
  * reads outside body.
  */
-int multipart_parse(const void *body, size_t len, const char *boundary, struct multipart *out,
-    const char **why);
+int multipart_parse(
+    const void *body, size_t len, const char *boundary, struct multipart *out, const char **why);
 
 /* The first part called `name` (NUL-terminated), or NULL. */
 const struct multipart_part *multipart_find(const struct multipart *mp, const char *name);

@@ -33,7 +33,8 @@ notify_start_watchdog(struct event_base *base)
 	usec /= 2;
 	tv.tv_sec = (time_t)(usec / 1000000);
 	tv.tv_usec = (suseconds_t)(usec % 1000000);
-	if (timer == NULL && (timer = event_new(base, -1, EV_PERSIST, notify_watchdog_cb, NULL)) == NULL)
+	if (timer == NULL &&
+	    (timer = event_new(base, -1, EV_PERSIST, notify_watchdog_cb, NULL)) == NULL)
 		return -1;
 	return event_add(timer, &tv);
 }

@@ -113,7 +113,7 @@ pool_tenant_get(struct pool *p, struct version *v)
 
 	if (v->pool_tenant != NULL)
 		return v->pool_tenant;
-	TAILQ_FOREACH(t, &p->tenants, entry)
+	TAILQ_FOREACH (t, &p->tenants, entry)
 		if (strcmp(t->name, v->tenant) == 0)
 			break;
 	if (t == NULL) {
@@ -156,7 +156,7 @@ pool_fairest_wanting(const struct pool *p)
 {
 	struct version *v, *best = NULL;
 
-	TAILQ_FOREACH(v, &p->wanting, want_entry)
+	TAILQ_FOREACH (v, &p->wanting, want_entry)
 		if (best == NULL || pool_tenant_sandboxes(v) < pool_tenant_sandboxes(best))
 			best = v;
 	return best;
@@ -280,12 +280,14 @@ pool_sandbox_closed(struct channel *ch, const char *reason, int violation, void 
 	(void)ch;
 	if (violation) {
 		log_warnx("killing sandbox %ld (tenant '%s', worker '%s', slot %u): %s",
-		    (long)sbx->pid, pool_sandbox_tenant(sbx), pool_sandbox_worker(sbx), sbx->slot, reason);
+		    (long)sbx->pid, pool_sandbox_tenant(sbx), pool_sandbox_worker(sbx), sbx->slot,
+		    reason);
 		pool_count_kill(p, "ipc_violation");
 		pool_send_kill(p, sbx);
 	} else if (!sbx->closing) {
 		log_warnx("sandbox %ld (tenant '%s', worker '%s', slot %u) ended: %s",
-		    (long)sbx->pid, pool_sandbox_tenant(sbx), pool_sandbox_worker(sbx), sbx->slot, reason);
+		    (long)sbx->pid, pool_sandbox_tenant(sbx), pool_sandbox_worker(sbx), sbx->slot,
+		    reason);
 		pool_count_kill(p, "crash");
 		/* The launcher's exit report may come later and say it was seccomp. */
 		p->crashed[p->crashed_next++ % POOL_CRASHED_RING] = sbx->pid;
@@ -329,8 +331,8 @@ pool_on_loaded(struct pool *p, struct sandbox *sbx, const struct ipc_msg *msg)
 	if (val != NULL) {
 		sbx->validation = NULL;
 		val->sbx = NULL;
-		pool_validation_finish(val, ok, line, column,
-		    message != NULL ? message : "out of memory");
+		pool_validation_finish(
+		    val, ok, line, column, message != NULL ? message : "out of memory");
 		free(message);
 		pool_close_sandbox(sbx, "validated");
 		return;
@@ -366,18 +368,18 @@ pool_on_log(struct sandbox *sbx, const struct ipc_msg *msg)
 	 * changes how its own 1102 is counted.
 	 */
 	if (msg->field[IPC_LOG_LEVEL].u == LOG_LEVEL_ERROR)
-		sbx->said_memory = m->len == sizeof(memory_line) - 1 &&
-		    memcmp(m->ptr, memory_line, m->len) == 0;
+		sbx->said_memory =
+		    m->len == sizeof(memory_line) - 1 && memcmp(m->ptr, memory_line, m->len) == 0;
 
 	switch (msg->field[IPC_LOG_LEVEL].u) {
 	case LOG_LEVEL_ERROR:
 	case LOG_LEVEL_WARN:
-		log_warnx("tenant '%s' worker '%s': %.*s", pool_sandbox_tenant(sbx), pool_sandbox_worker(sbx),
-		    len, m->ptr);
+		log_warnx("tenant '%s' worker '%s': %.*s", pool_sandbox_tenant(sbx),
+		    pool_sandbox_worker(sbx), len, m->ptr);
 		break;
 	default:
-		log_info("tenant '%s' worker '%s': %.*s", pool_sandbox_tenant(sbx), pool_sandbox_worker(sbx),
-		    len, m->ptr);
+		log_info("tenant '%s' worker '%s': %.*s", pool_sandbox_tenant(sbx),
+		    pool_sandbox_worker(sbx), len, m->ptr);
 		break;
 	}
 }
@@ -387,7 +389,7 @@ pool_find_exchange(struct sandbox *sbx, uint64_t id)
 {
 	struct exchange *ex;
 
-	TAILQ_FOREACH(ex, &sbx->exchanges, entry)
+	TAILQ_FOREACH (ex, &sbx->exchanges, entry)
 		if (ex->id == id)
 			return ex;
 	return NULL;
@@ -419,8 +421,8 @@ pool_on_sandbox_message(struct channel *ch, const struct ipc_msg *msg, void *arg
 		return;
 	if (exchange_on_message(ex, msg) == -1) {
 		log_warnx("killing sandbox %ld (tenant '%s', worker '%s'): bad %s for request %llu",
-		    (long)sbx->pid, pool_sandbox_tenant(sbx), pool_sandbox_worker(sbx), msg->spec->name,
-		    (unsigned long long)msg->id);
+		    (long)sbx->pid, pool_sandbox_tenant(sbx), pool_sandbox_worker(sbx),
+		    msg->spec->name, (unsigned long long)msg->id);
 		pool_kill(sbx, "ipc_violation");
 	}
 }
@@ -523,8 +525,8 @@ pool_assign_version(struct pool *p, struct sandbox *sbx, struct version *v)
 	if (pool_tenant_get(p, v) != NULL)
 		v->pool_tenant->nsandboxes++;
 	pool_attach_broker(p, sbx);
-	if (pool_send_load(p, sbx, v->tenant, v->worker, v->id, v->format, v->script,
-	    v->bindings) == -1)
+	if (pool_send_load(
+		p, sbx, v->tenant, v->worker, v->id, v->format, v->script, v->bindings) == -1)
 		pool_kill(sbx, "crash");
 }
 
@@ -560,7 +562,7 @@ pool_find_ready(struct pool *p, struct version *v)
 {
 	struct sandbox *sbx;
 
-	TAILQ_FOREACH(sbx, &v->sandboxes, list_entry)
+	TAILQ_FOREACH (sbx, &v->sandboxes, list_entry)
 		if (sbx->state == SBX_READY && !sbx->retiring && !sbx->closing &&
 		    sbx->inflight < p->core->cfg.sandbox_concurrency)
 			return sbx;
@@ -572,7 +574,7 @@ pool_version_is_loading(struct version *v)
 {
 	struct sandbox *sbx;
 
-	TAILQ_FOREACH(sbx, &v->sandboxes, list_entry)
+	TAILQ_FOREACH (sbx, &v->sandboxes, list_entry)
 		if (sbx->state == SBX_LOADING)
 			return true;
 	return false;
@@ -715,7 +717,8 @@ pool_recycle_reason(struct pool *p, const struct sandbox *sbx)
 	const struct config *c = &p->core->cfg;
 	int64_t v;
 
-	if (c->recycle_requests > 0 && sbx->served >= pool_recycle_threshold(sbx, c->recycle_requests))
+	if (c->recycle_requests > 0 &&
+	    sbx->served >= pool_recycle_threshold(sbx, c->recycle_requests))
 		return "recycle_requests";
 	if (c->recycle_age_s > 0 && pool_now() - sbx->started >= (time_t)c->recycle_age_s)
 		return "recycle_age";
@@ -752,7 +755,8 @@ pool_should_yield(struct pool *p, const struct sandbox *sbx)
 	struct version *w;
 	unsigned mine = pool_tenant_sandboxes(sbx->version);
 
-	if (sbx->inflight > 0 || p->nblanks > 0 || p->nall + p->nspawning < p->core->cfg.max_sandboxes)
+	if (sbx->inflight > 0 || p->nblanks > 0 ||
+	    p->nall + p->nspawning < p->core->cfg.max_sandboxes)
 		return false;
 	if ((w = pool_fairest_wanting(p)) == NULL || w->pool_tenant == sbx->version->pool_tenant)
 		return false;
@@ -771,7 +775,7 @@ pool_exchange_done(struct pool *p, struct exchange *ex, int cancel)
 		/* Still queued (or already detached by a dying sandbox). */
 		struct exchange *it;
 
-		TAILQ_FOREACH(it, &v->waiting, entry) {
+		TAILQ_FOREACH (it, &v->waiting, entry) {
 			if (it == ex) {
 				pool_dequeue(v, ex);
 				break;
@@ -798,8 +802,8 @@ pool_exchange_done(struct pool *p, struct exchange *ex, int cancel)
 	}
 	if (sbx->retiring) {
 		if (sbx->inflight == 0)
-			pool_close_sandbox(sbx, sbx->recycle_reason != NULL ? sbx->recycle_reason
-									     : "recycled");
+			pool_close_sandbox(
+			    sbx, sbx->recycle_reason != NULL ? sbx->recycle_reason : "recycled");
 		return;
 	}
 	if (v->nwaiting > 0)
@@ -841,15 +845,15 @@ pool_resource_limit(struct sandbox *sbx)
 	if (sbx->said_memory) {
 		st->sandbox_killed_memory++;
 		log_warnx("sandbox %ld (tenant '%s', worker '%s'): request stopped at the memory "
-			  "limit (1102)", (long)sbx->pid, pool_sandbox_tenant(sbx),
-		    pool_sandbox_worker(sbx));
+			  "limit (1102)",
+		    (long)sbx->pid, pool_sandbox_tenant(sbx), pool_sandbox_worker(sbx));
 		/* Its heap may stay full of what the script kept: start afresh. */
 		pool_retire_sandbox(sbx, "memory");
 	} else {
 		st->sandbox_killed_cpu_soft++;
 		log_info("sandbox %ld (tenant '%s', worker '%s'): request stopped at the soft CPU "
-			 "limit (1102)", (long)sbx->pid, pool_sandbox_tenant(sbx),
-		    pool_sandbox_worker(sbx));
+			 "limit (1102)",
+		    (long)sbx->pid, pool_sandbox_tenant(sbx), pool_sandbox_worker(sbx));
 		pool_demote(sbx);
 	}
 	sbx->said_memory = false;
@@ -861,13 +865,14 @@ pool_sandbox_sigsys(struct pool *p, pid_t pid)
 	struct core_stats *st = &p->core->stats;
 	struct sandbox *sbx;
 
-	TAILQ_FOREACH(sbx, &p->all, all_entry) {
+	TAILQ_FOREACH (sbx, &p->all, all_entry) {
 		if (sbx->pid != pid)
 			continue;
 		if (!sbx->closing) {
-			log_warnx("sandbox %ld (tenant '%s', worker '%s') was killed by the seccomp "
-				  "filter (SIGSYS)", (long)pid, pool_sandbox_tenant(sbx),
-			    pool_sandbox_worker(sbx));
+			log_warnx(
+			    "sandbox %ld (tenant '%s', worker '%s') was killed by the seccomp "
+			    "filter (SIGSYS)",
+			    (long)pid, pool_sandbox_tenant(sbx), pool_sandbox_worker(sbx));
 			pool_kill(sbx, "seccomp");
 			return;
 		}
@@ -880,8 +885,8 @@ pool_sandbox_sigsys(struct pool *p, pid_t pid)
 			if (st->sandbox_killed_crash > 0)
 				st->sandbox_killed_crash--;
 			st->sandbox_killed_seccomp++;
-			log_warnx("sandbox %ld was killed by the seccomp filter (SIGSYS)",
-			    (long)pid);
+			log_warnx(
+			    "sandbox %ld was killed by the seccomp filter (SIGSYS)", (long)pid);
 			return;
 		}
 	}
@@ -921,12 +926,13 @@ pool_close_retired(struct pool *p)
 	struct sandbox *sbx;
 
 	for (;;) {
-		TAILQ_FOREACH(sbx, &p->all, all_entry)
+		TAILQ_FOREACH (sbx, &p->all, all_entry)
 			if (sbx->retiring && !sbx->closing && sbx->inflight == 0)
 				break;
 		if (sbx == NULL)
 			return;
-		pool_close_sandbox(sbx, sbx->recycle_reason != NULL ? sbx->recycle_reason : "retired");
+		pool_close_sandbox(
+		    sbx, sbx->recycle_reason != NULL ? sbx->recycle_reason : "retired");
 	}
 }
 
@@ -946,7 +952,7 @@ pool_retire_version(struct pool *p, struct version *v)
 		v->wants_blank = false;
 		version_unref(v);
 	}
-	TAILQ_FOREACH(sbx, &v->sandboxes, list_entry)
+	TAILQ_FOREACH (sbx, &v->sandboxes, list_entry)
 		sbx->retiring = true;
 	pool_close_retired(p);
 }
@@ -956,7 +962,7 @@ pool_retire_all(struct pool *p)
 {
 	struct sandbox *sbx;
 
-	TAILQ_FOREACH(sbx, &p->all, all_entry)
+	TAILQ_FOREACH (sbx, &p->all, all_entry)
 		if (sbx->state == SBX_READY)
 			sbx->retiring = true;
 	pool_close_retired(p);
@@ -1034,7 +1040,7 @@ pool_busy(const struct pool *p)
 	const struct sandbox *sbx;
 	size_t n = 0;
 
-	TAILQ_FOREACH(sbx, &p->all, all_entry)
+	TAILQ_FOREACH (sbx, &p->all, all_entry)
 		n += sbx->inflight;
 	return n;
 }
@@ -1055,26 +1061,27 @@ pool_status_json(const struct pool *p, struct buf *out)
 	const char *sep = "";
 
 	if (buf_printf(out,
-	    "\"pool\":{\"sandboxes\":%u,\"blank\":%u,\"starting\":%u,\"spawning\":%u,"
-	    "\"validations_waiting\":%u,\"list\":[",
-	    p->nall, p->nblanks, p->nstarting, p->nspawning, p->nvalidations) == -1)
+		"\"pool\":{\"sandboxes\":%u,\"blank\":%u,\"starting\":%u,\"spawning\":%u,"
+		"\"validations_waiting\":%u,\"list\":[",
+		p->nall, p->nblanks, p->nstarting, p->nspawning, p->nvalidations) == -1)
 		return -1;
 	/* Names are [A-Za-z0-9_-] (meta_name_is_valid): no JSON escaping needed. */
-	TAILQ_FOREACH(sbx, &p->all, all_entry) {
+	TAILQ_FOREACH (sbx, &p->all, all_entry) {
 		if (buf_printf(out,
-		    "%s{\"pid\":%ld,\"slot\":%u,\"state\":\"%s\",\"tenant\":\"%s\","
-		    "\"worker\":\"%s\",\"inflight\":%u,\"served\":%llu}",
-		    sep, (long)sbx->pid, sbx->slot, pool_state_name(sbx), pool_sandbox_tenant(sbx),
-		    pool_sandbox_worker(sbx), sbx->inflight, (unsigned long long)sbx->served) == -1)
+			"%s{\"pid\":%ld,\"slot\":%u,\"state\":\"%s\",\"tenant\":\"%s\","
+			"\"worker\":\"%s\",\"inflight\":%u,\"served\":%llu}",
+			sep, (long)sbx->pid, sbx->slot, pool_state_name(sbx),
+			pool_sandbox_tenant(sbx), pool_sandbox_worker(sbx), sbx->inflight,
+			(unsigned long long)sbx->served) == -1)
 			return -1;
 		sep = ",";
 	}
 	if (buf_append_str(out, "],\"tenants\":[") == -1)
 		return -1;
 	sep = "";
-	TAILQ_FOREACH(t, &p->tenants, entry) {
+	TAILQ_FOREACH (t, &p->tenants, entry) {
 		if (buf_printf(out, "%s{\"tenant\":\"%s\",\"sandboxes\":%u,\"queued\":%u}", sep,
-		    t->name, t->nsandboxes, t->nwaiting) == -1)
+			t->name, t->nsandboxes, t->nwaiting) == -1)
 			return -1;
 		sep = ",";
 	}

@@ -31,8 +31,8 @@ struct pool *pool_new(struct core *core, int launcher_fd);
 /* Kills every sandbox (through the launcher) and frees.  NULL is ignored. */
 void pool_free(struct pool *p);
 
-#define POOL_FULL_VERSION (-1)  /* the version's queue (request_queue_max) is full */
-#define POOL_FULL_TENANT (-2)   /* the tenant's queue (tenant_queue_max) is full */
+#define POOL_FULL_VERSION (-1) /* the version's queue (request_queue_max) is full */
+#define POOL_FULL_TENANT (-2)  /* the tenant's queue (tenant_queue_max) is full */
 
 /*
  * Gives a new exchange (holding a reference to its version) to the pool: it
@@ -57,8 +57,7 @@ void pool_resource_limit(struct sandbox *sbx);
 void pool_exchange_done(struct pool *p, struct exchange *ex, int cancel);
 
 /* Sends a message for an exchange on its sandbox's channel; 0 or -1. */
-int pool_send(struct sandbox *sbx, uint16_t type, uint64_t id, const struct ipc_value *f,
-    size_t n);
+int pool_send(struct sandbox *sbx, uint16_t type, uint64_t id, const struct ipc_value *f, size_t n);
 
 /*
  * The sandbox's CPU time so far (its process CPU clock) in nanoseconds, or
@@ -82,8 +81,8 @@ void pool_retire_version(struct pool *p, struct version *v);
 void pool_retire_all(struct pool *p);
 
 /* Runs a validation (admin upload) in a throwaway sandbox; see admin.h. */
-void pool_validate(struct pool *p, const struct admin_script *s, admin_validate_done done,
-    void *ctx);
+void pool_validate(
+    struct pool *p, const struct admin_script *s, admin_validate_done done, void *ctx);
 
 /* The broker came (back): sandboxes assigned from now on are attached to it. */
 void pool_set_broker(struct pool *p, struct channel *broker);

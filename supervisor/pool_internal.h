@@ -16,52 +16,52 @@
 #include "supervisor/meta.h"
 #include "supervisor/pool.h"
 
-#define POOL_VALIDATIONS_MAX 32     /* uploads waiting for a throwaway sandbox */
-#define POOL_LOAD_GRACE_MS 5000     /* wall time past the startup CPU limit */
-#define POOL_SWEEP_MS 5000          /* idle sandbox sweep period */
-#define POOL_RESPAWN_DELAY_MS 1000  /* after the launcher failed to fork */
-#define POOL_CRASHED_RING 32        /* recent crashes a late SIGSYS report may reclassify */
-#define POOL_DEMOTE_AFTER 3         /* CPU limit hits before a sandbox runs at idle priority */
+#define POOL_VALIDATIONS_MAX 32    /* uploads waiting for a throwaway sandbox */
+#define POOL_LOAD_GRACE_MS 5000    /* wall time past the startup CPU limit */
+#define POOL_SWEEP_MS 5000         /* idle sandbox sweep period */
+#define POOL_RESPAWN_DELAY_MS 1000 /* after the launcher failed to fork */
+#define POOL_CRASHED_RING 32       /* recent crashes a late SIGSYS report may reclassify */
+#define POOL_DEMOTE_AFTER 3        /* CPU limit hits before a sandbox runs at idle priority */
 
 enum sandbox_state {
-	SBX_STARTING,  /* forked, locking itself down: its HELLO is awaited */
-	SBX_BLANK,     /* locked down (it said HELLO), no script yet */
-	SBX_LOADING,   /* LOAD sent, LOADED awaited */
-	SBX_READY,     /* serving its version */
+	SBX_STARTING, /* forked, locking itself down: its HELLO is awaited */
+	SBX_BLANK,    /* locked down (it said HELLO), no script yet */
+	SBX_LOADING,  /* LOAD sent, LOADED awaited */
+	SBX_READY,    /* serving its version */
 };
 
 struct validation;
 struct channel_ops;
 
 struct sandbox {
-	TAILQ_ENTRY(sandbox) all_entry;   /* pool->all */
-	TAILQ_ENTRY(sandbox) list_entry;  /* pool->blanks, or version->sandboxes */
+	TAILQ_ENTRY(sandbox) all_entry;  /* pool->all */
+	TAILQ_ENTRY(sandbox) list_entry; /* pool->blanks, or version->sandboxes */
 	struct pool *pool;
 	uint32_t slot;
 	uint32_t generation;
 	pid_t pid;
-	clockid_t cpu_clock;              /* the process's CPU clock */
+	clockid_t cpu_clock; /* the process's CPU clock */
 	bool has_cpu_clock;
 	struct channel *ch;
-	int broker_fd;                    /* until handed to the broker */
-	bool attached;                    /* the broker holds its channel */
+	int broker_fd; /* until handed to the broker */
+	bool attached; /* the broker holds its channel */
 	enum sandbox_state state;
-	bool in_blanks;                   /* on pool->blanks */
-	bool closing;                     /* ended on purpose or killed; freed on close */
-	struct version *version;          /* reference, once assigned */
-	struct validation *validation;    /* throwaway sandboxes only */
+	bool in_blanks;                /* on pool->blanks */
+	bool closing;                  /* ended on purpose or killed; freed on close */
+	struct version *version;       /* reference, once assigned */
+	struct validation *validation; /* throwaway sandboxes only */
 	TAILQ_HEAD(, exchange) exchanges;
 	unsigned inflight;
 	uint64_t next_id;
 	uint64_t served;
 	bool retiring;
-	const char *recycle_reason;       /* why it is retiring ("recycle_age" ...), or NULL */
+	const char *recycle_reason; /* why it is retiring ("recycle_age" ...), or NULL */
 	struct event *load_timer;
 	time_t last_used;
-	time_t started;                   /* CLOCK_MONOTONIC seconds at spawn */
-	bool said_memory;                 /* its last limit log line named memory */
-	unsigned limit_hits;              /* requests it ended with 1102 */
-	bool demoted;                     /* running at idle CPU priority */
+	time_t started;      /* CLOCK_MONOTONIC seconds at spawn */
+	bool said_memory;    /* its last limit log line named memory */
+	unsigned limit_hits; /* requests it ended with 1102 */
+	bool demoted;        /* running at idle CPU priority */
 };
 
 /*
@@ -71,8 +71,8 @@ struct sandbox {
 struct pool_tenant {
 	TAILQ_ENTRY(pool_tenant) entry;
 	char name[META_NAME_MAX + 1];
-	unsigned nwaiting;                /* requests queued over all its versions */
-	unsigned nsandboxes;              /* sandboxes assigned to its versions */
+	unsigned nwaiting;   /* requests queued over all its versions */
+	unsigned nsandboxes; /* sandboxes assigned to its versions */
 };
 
 struct validation {
@@ -100,18 +100,18 @@ struct pool {
 	TAILQ_HEAD(, sandbox) blanks;
 	unsigned nall;
 	unsigned nblanks;
-	unsigned nspawning;                     /* asked of the launcher, not forked yet */
-	unsigned nstarting;                     /* forked, HELLO not yet received */
+	unsigned nspawning; /* asked of the launcher, not forked yet */
+	unsigned nstarting; /* forked, HELLO not yet received */
 	struct pool_slot *slots;
 	unsigned nslots;
-	TAILQ_HEAD(, version) wanting;          /* versions waiting for a blank */
-	TAILQ_HEAD(, validation) validations;   /* uploads waiting for a blank */
+	TAILQ_HEAD(, version) wanting;        /* versions waiting for a blank */
+	TAILQ_HEAD(, validation) validations; /* uploads waiting for a blank */
 	unsigned nvalidations;
 	struct event *sweep_timer;
 	struct event *respawn_timer;
-	bool shutting_down;                     /* pool_free runs: spawn nothing */
+	bool shutting_down; /* pool_free runs: spawn nothing */
 	TAILQ_HEAD(, pool_tenant) tenants;
-	pid_t crashed[POOL_CRASHED_RING];       /* pids last counted as "crash" */
+	pid_t crashed[POOL_CRASHED_RING]; /* pids last counted as "crash" */
 	unsigned crashed_next;
 };
 
@@ -153,8 +153,8 @@ void pool_send_kill(struct pool *p, struct sandbox *sbx);
 
 /* pool_validate.c */
 /* Reports the outcome to the admin and frees the validation. */
-void pool_validation_finish(struct validation *val, bool ok, unsigned line, unsigned column,
-    const char *message);
+void pool_validation_finish(
+    struct validation *val, bool ok, unsigned line, unsigned column, const char *message);
 void pool_assign_validation(struct pool *p, struct sandbox *sbx, struct validation *val);
 
 #endif

@@ -70,7 +70,7 @@ pool_tenant_claim(const struct pool *p, const struct version *v)
 	if (v == NULL)
 		return 0;
 	n = pool_tenant_count(v);
-	TAILQ_FOREACH(w, &p->wanting, want_entry)
+	TAILQ_FOREACH (w, &p->wanting, want_entry)
 		if (w != v && w->pool_tenant == v->pool_tenant)
 			n++;
 	return n;
@@ -88,12 +88,13 @@ pool_evict_idle(struct pool *p, const struct version *for_version)
 	struct sandbox *sbx, *victim = NULL;
 	unsigned have = pool_tenant_claim(p, for_version), count;
 
-	TAILQ_FOREACH(sbx, &p->all, all_entry) {
+	TAILQ_FOREACH (sbx, &p->all, all_entry) {
 		if (sbx->state != SBX_READY || sbx->inflight > 0 || sbx->closing)
 			continue;
 		count = pool_tenant_count(sbx->version);
 		if (victim == NULL || count > pool_tenant_count(victim->version) ||
-		    (count == pool_tenant_count(victim->version) && sbx->last_used < victim->last_used))
+		    (count == pool_tenant_count(victim->version) &&
+			sbx->last_used < victim->last_used))
 			victim = sbx;
 	}
 	if (victim == NULL)
@@ -120,7 +121,7 @@ pool_blanks_wanted(const struct pool *p)
 	const struct version *v;
 	unsigned n = pool_standing_blanks(p) + p->nvalidations;
 
-	TAILQ_FOREACH(v, &p->wanting, want_entry)
+	TAILQ_FOREACH (v, &p->wanting, want_entry)
 		n++;
 	return n;
 }
@@ -253,10 +254,12 @@ pool_on_launcher(struct channel *ch, const struct ipc_msg *msg, void *arg)
 			pool_sandbox_sigsys(p, (pid_t)msg->field[IPC_CHILD_EXITED_PID].u);
 		else if (WIFSIGNALED(status) && WTERMSIG(status) != SIGKILL)
 			log_warnx("sandbox %llu killed by signal %d",
-			    (unsigned long long)msg->field[IPC_CHILD_EXITED_PID].u, WTERMSIG(status));
+			    (unsigned long long)msg->field[IPC_CHILD_EXITED_PID].u,
+			    WTERMSIG(status));
 		else if (WIFEXITED(status) && WEXITSTATUS(status) != 0)
 			log_warnx("sandbox %llu exited with status %d",
-			    (unsigned long long)msg->field[IPC_CHILD_EXITED_PID].u, WEXITSTATUS(status));
+			    (unsigned long long)msg->field[IPC_CHILD_EXITED_PID].u,
+			    WEXITSTATUS(status));
 		break;
 	}
 	default:
@@ -293,14 +296,15 @@ pool_sweep_cb(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
-	TAILQ_FOREACH(sbx, &p->all, all_entry) {
+	TAILQ_FOREACH (sbx, &p->all, all_entry) {
 		if (sbx->state != SBX_READY || sbx->retiring || sbx->closing)
 			continue;
 		/* Busy ones past their age drain: they close when their requests end. */
 		if (c->recycle_age_s > 0 && mono - sbx->started >= (time_t)c->recycle_age_s) {
 			sbx->retiring = true;
 			sbx->recycle_reason = "recycle_age";
-		} else if (sbx->inflight == 0 && now - sbx->last_used >= (time_t)c->sandbox_idle_s) {
+		} else if (sbx->inflight == 0 &&
+		    now - sbx->last_used >= (time_t)c->sandbox_idle_s) {
 			sbx->retiring = true;
 			sbx->recycle_reason = "idle";
 		}
@@ -315,9 +319,9 @@ pool_launcher_open(struct pool *p, int launcher_fd)
 
 	p->sweep_timer = event_new(p->core->base, -1, EV_PERSIST, pool_sweep_cb, p);
 	p->respawn_timer = evtimer_new(p->core->base, pool_respawn_cb, p);
-	p->launcher = channel_new(p->core->base, launcher_fd, IPC_PEER_SUPERVISOR,
-	    IPC_PEER_LAUNCHER, IPC_CAP_CONTROL, IPC_ST_READY, CHANNEL_RECV_FDS, &pool_launcher_ops,
-	    p);
+	p->launcher =
+	    channel_new(p->core->base, launcher_fd, IPC_PEER_SUPERVISOR, IPC_PEER_LAUNCHER,
+		IPC_CAP_CONTROL, IPC_ST_READY, CHANNEL_RECV_FDS, &pool_launcher_ops, p);
 	if (p->sweep_timer == NULL || p->respawn_timer == NULL || p->launcher == NULL)
 		return -1;
 	pool_timeval_ms(&tv, POOL_SWEEP_MS);

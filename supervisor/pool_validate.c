@@ -12,11 +12,14 @@
 #include "supervisor/pool_internal.h"
 
 void
-pool_validation_finish(struct validation *val, bool ok, unsigned line, unsigned column,
-    const char *message)
+pool_validation_finish(
+    struct validation *val, bool ok, unsigned line, unsigned column, const char *message)
 {
 	struct admin_validation result = {
-		.ok = ok, .line = line, .column = column, .message = message,
+		.ok = ok,
+		.line = line,
+		.column = column,
+		.message = message,
 	};
 
 	val->done(val->ctx, &result);
@@ -33,16 +36,17 @@ pool_assign_validation(struct pool *p, struct sandbox *sbx, struct validation *v
 	/* A throwaway sandbox never reaches the broker. */
 	close(sbx->broker_fd);
 	sbx->broker_fd = -1;
-	if (pool_send_load(p, sbx, val->tenant, val->worker, 0, val->format, val->script,
-	    val->bindings) == -1)
+	if (pool_send_load(
+		p, sbx, val->tenant, val->worker, 0, val->format, val->script, val->bindings) == -1)
 		pool_kill(sbx, "crash");
 }
 
 void
 pool_validate(struct pool *p, const struct admin_script *s, admin_validate_done done, void *ctx)
 {
-	struct admin_validation busy = { .ok = false, .line = 0,
-		.message = "too many uploads in progress, try again" };
+	struct admin_validation busy = {
+		.ok = false, .line = 0, .message = "too many uploads in progress, try again"
+	};
 	struct validation *val;
 
 	if (p->nvalidations >= POOL_VALIDATIONS_MAX || (val = calloc(1, sizeof(*val))) == NULL) {
@@ -68,4 +72,3 @@ pool_validate(struct pool *p, const struct admin_script *s, admin_validate_done 
 	pool_use_blanks(p);
 	pool_refill(p);
 }
-

@@ -12,7 +12,7 @@
 
 struct registry {
 	struct route_table *routes;
-	struct version **versions;   /* active versions, each holding one reference */
+	struct version **versions; /* active versions, each holding one reference */
 	size_t nversions;
 	registry_retire_cb retire;
 	void *retire_arg;
@@ -133,7 +133,8 @@ static struct version *
 registry_find(struct version **versions, size_t n, const char *tenant, const char *worker)
 {
 	for (size_t i = 0; i < n; i++)
-		if (strcmp(versions[i]->tenant, tenant) == 0 && strcmp(versions[i]->worker, worker) == 0)
+		if (strcmp(versions[i]->tenant, tenant) == 0 &&
+		    strcmp(versions[i]->worker, worker) == 0)
 			return versions[i];
 	return NULL;
 }
@@ -199,8 +200,8 @@ registry_add_route(const struct meta_route *mr, void *arg)
 	if (v == NULL)
 		return 0;
 	if (route_table_add(b->routes, mr->pattern, mr->id, v) == -1)
-		log_warnx("route '%s' of tenant '%s' skipped: invalid pattern", mr->pattern,
-		    mr->tenant);
+		log_warnx(
+		    "route '%s' of tenant '%s' skipped: invalid pattern", mr->pattern, mr->tenant);
 	return 0;
 }
 

@@ -26,21 +26,21 @@ struct version {
 	uint64_t id;
 	char tenant[META_NAME_MAX + 1];
 	char worker[META_NAME_MAX + 1];
-	int format;              /* enum ipc_script_format */
+	int format; /* enum ipc_script_format */
 	char *script;
 	size_t script_len;
-	char *bindings;          /* JSON array */
-	bool retired;            /* no longer active: its sandboxes drain and go */
+	char *bindings;            /* JSON array */
+	bool retired;              /* no longer active: its sandboxes drain and go */
 	struct meta_limits limits; /* its tenant's own limits, refreshed on every reload */
 
 	/* Pool state, managed by pool.c. */
-	TAILQ_HEAD(, sandbox) sandboxes;  /* loading and ready, of this version */
+	TAILQ_HEAD(, sandbox) sandboxes; /* loading and ready, of this version */
 	unsigned nsandboxes;
-	TAILQ_HEAD(, exchange) waiting;   /* requests waiting for a sandbox */
+	TAILQ_HEAD(, exchange) waiting; /* requests waiting for a sandbox */
 	unsigned nwaiting;
-	TAILQ_ENTRY(version) want_entry;  /* in pool's list of versions wanting a blank */
+	TAILQ_ENTRY(version) want_entry; /* in pool's list of versions wanting a blank */
 	bool wants_blank;
-	struct pool_tenant *pool_tenant;  /* the pool's per-tenant counters (pool.c) */
+	struct pool_tenant *pool_tenant; /* the pool's per-tenant counters (pool.c) */
 };
 
 /* The limits in force for a version: its tenant's where set, else the configured ones. */

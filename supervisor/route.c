@@ -31,14 +31,14 @@ enum route_host_kind {
 };
 
 struct route {
-	char *pattern;   /* one allocation holds pattern, id, host and path */
+	char *pattern; /* one allocation holds pattern, id, host and path */
 	char *id;
-	char *host;      /* lower case, without the wildcard */
+	char *host; /* lower case, without the wildcard */
 	size_t host_len;
-	char *path;      /* without a trailing "*" */
+	char *path; /* without a trailing "*" */
 	size_t path_len;
 	enum route_host_kind kind;
-	bool prefix;     /* the path ended in "*" */
+	bool prefix; /* the path ended in "*" */
 	void *target;
 };
 
@@ -57,8 +57,8 @@ route_lower(char ch)
 static bool
 route_is_host_char(char ch)
 {
-	return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
-	    (ch >= '0' && ch <= '9') || ch == '-' || ch == '_';
+	return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+	    ch == '-' || ch == '_';
 }
 
 /* Visible ASCII that may appear in a path pattern ('*' is checked apart). */
@@ -120,8 +120,8 @@ route_host_is_valid(const char *h, size_t len, const char **why)
  * Returns false with *why on an invalid one.
  */
 static bool
-route_split(const char *pattern, enum route_host_kind *kind, const char **host,
-    size_t *host_len, const char **path, const char **why)
+route_split(const char *pattern, enum route_host_kind *kind, const char **host, size_t *host_len,
+    const char **path, const char **why)
 {
 	const char *slash, *h, *p;
 	size_t len;

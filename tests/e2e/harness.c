@@ -140,7 +140,8 @@ parse_ready(struct edged *e)
 
 	cr_assert_not_null(line, "edged never said ready");
 	cr_assert_eq(sscanf(line, "ready: public http://%63s admin http://%63s", e->public_addr,
-			 e->admin_addr), 2);
+			 e->admin_addr),
+	    2);
 	colon = strrchr(e->public_addr, ':');
 	e->public_port = atoi(colon + 1);
 	colon = strrchr(e->admin_addr, ':');
@@ -335,8 +336,8 @@ response_header(const struct response *r, const char *name)
 }
 
 struct response
-http_do(const char *method, const char *addr, const char *path, const char *host,
-    const char *token, const char *content_type, const char *body, size_t body_len)
+http_do(const char *method, const char *addr, const char *path, const char *host, const char *token,
+    const char *content_type, const char *body, size_t body_len)
 {
 	struct sink out = { 0 }, hdr = { 0 };
 	struct curl_slist *headers = NULL;
@@ -444,13 +445,13 @@ admin_add_route(struct edged *e, const char *tenant, const char *pattern, const 
 
 	snprintf(path, sizeof(path), "/client/v4/accounts/%s/workers/routes", tenant);
 	snprintf(body, sizeof(body), "{\"pattern\":\"%s\",\"script\":\"%s\"}", pattern, script);
-	return http_do("POST", e->admin_addr, path, NULL, TEST_TOKEN, "application/json", body,
-	    strlen(body));
+	return http_do(
+	    "POST", e->admin_addr, path, NULL, TEST_TOKEN, "application/json", body, strlen(body));
 }
 
 void
-deploy(struct edged *e, const char *tenant, const char *name, const char *host,
-    const char *script, const char *bindings_json)
+deploy(struct edged *e, const char *tenant, const char *name, const char *host, const char *script,
+    const char *bindings_json)
 {
 	struct response r;
 	char pattern[256];
@@ -468,7 +469,8 @@ deploy(struct edged *e, const char *tenant, const char *name, const char *host,
 char *
 admin_status(struct edged *e)
 {
-	struct response r = http_do("GET", e->admin_addr, "/status", NULL, TEST_TOKEN, NULL, NULL, 0);
+	struct response r =
+	    http_do("GET", e->admin_addr, "/status", NULL, TEST_TOKEN, NULL, NULL, 0);
 
 	cr_assert_eq(r.status, 200);
 	free(r.headers);

@@ -15,18 +15,18 @@
 
 struct edged {
 	pid_t pid;
-	char dir[256];          /* temp dir: data/ and edged.conf */
+	char dir[256]; /* temp dir: data/ and edged.conf */
 	char config[320];
-	char public_addr[64];   /* "127.0.0.1:PORT" */
+	char public_addr[64]; /* "127.0.0.1:PORT" */
 	char admin_addr[64];
 	int public_port;
 	int admin_port;
-	int log_fd;             /* read end of edged's stderr */
-	pthread_t log_thread;   /* drains log_fd into log */
+	int log_fd;           /* read end of edged's stderr */
+	pthread_t log_thread; /* drains log_fd into log */
 	pthread_mutex_t log_lock;
 	pthread_cond_t log_cond;
 	bool log_eof;
-	char *log;              /* everything edged wrote so far (NUL-terminated) */
+	char *log; /* everything edged wrote so far (NUL-terminated) */
 	size_t log_len;
 };
 
@@ -52,9 +52,9 @@ int edged_log_count(struct edged *e, const char *needle);
 
 struct response {
 	long status;
-	char *body;      /* NUL-terminated */
+	char *body; /* NUL-terminated */
 	size_t body_len;
-	char *headers;   /* raw header block, NUL-terminated */
+	char *headers; /* raw header block, NUL-terminated */
 };
 void response_free(struct response *r);
 /* The value of a response header (case-insensitive), malloc'd, or NULL. */
@@ -72,10 +72,10 @@ void admin_create_tenant(struct edged *e, const char *tenant);
 /* Uploads a module worker with a metadata part; returns the response. */
 struct response admin_upload_module(struct edged *e, const char *tenant, const char *name,
     const char *script, const char *bindings_json);
-struct response admin_upload_raw(struct edged *e, const char *tenant, const char *name,
-    const char *script);
-struct response admin_add_route(struct edged *e, const char *tenant, const char *pattern,
-    const char *script);
+struct response admin_upload_raw(
+    struct edged *e, const char *tenant, const char *name, const char *script);
+struct response admin_add_route(
+    struct edged *e, const char *tenant, const char *pattern, const char *script);
 /* Tenant + module upload + route in one; asserts 200 for each. */
 void deploy(struct edged *e, const char *tenant, const char *name, const char *host,
     const char *script, const char *bindings_json);

@@ -25,7 +25,8 @@ teardown(void)
 
 TestSuite(admin, .init = setup, .fini = teardown, .timeout = 120);
 
-#define HELLO(text) "var __worker = { default: { fetch: function () { return new Response('" text "'); } } };"
+#define HELLO(text)                                                                                \
+	"var __worker = { default: { fetch: function () { return new Response('" text "'); } } };"
 
 Test(admin, missing_or_wrong_token_is_401_without_data)
 {
@@ -42,8 +43,8 @@ Test(admin, missing_or_wrong_token_is_401_without_data)
 	cr_expect_eq(r.status, 401);
 	cr_expect(strstr(r.body, "\"success\":false") != NULL, "%s", r.body);
 	response_free(&r);
-	r = http_do("PUT", e->admin_addr, "/edged/v1/tenants/evil", NULL, "wrong-token", NULL,
-	    NULL, 0);
+	r = http_do(
+	    "PUT", e->admin_addr, "/edged/v1/tenants/evil", NULL, "wrong-token", NULL, NULL, 0);
 	cr_expect_eq(r.status, 401);
 	response_free(&r);
 	r = http_do("GET", e->admin_addr, "/healthz", NULL, NULL, NULL, NULL, 0);
@@ -74,7 +75,8 @@ Test(admin, syntax_error_is_400_with_the_line)
 	admin_create_tenant(e, "acme");
 	r = admin_upload_module(e, "acme", "broken", "var a = 1;\nvar b = 2;\nvar c = ;\n", NULL);
 	cr_expect_eq(r.status, 400);
-	cr_expect(strstr(r.body, "(line 3, column 9)") != NULL, "no line and column in: %s", r.body);
+	cr_expect(
+	    strstr(r.body, "(line 3, column 9)") != NULL, "no line and column in: %s", r.body);
 	cr_expect(strstr(r.body, "SyntaxError") != NULL, "no message in: %s", r.body);
 	response_free(&r);
 

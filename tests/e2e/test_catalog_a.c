@@ -26,7 +26,7 @@
 static struct edged *e;
 static char *dir_before;
 
-#define CANARY \
+#define CANARY                                                                                     \
 	"var __worker = { default: { fetch: function () { return new Response('alive'); } } };"
 
 static long
@@ -170,7 +170,7 @@ sandbox_of(const char *tenant)
 
 	cr_assert_not_null(j, "%s", text);
 	list = json_object_get(json_object_get(json_object_get(j, "result"), "pool"), "list");
-	json_array_foreach(list, i, it) {
+	json_array_foreach (list, i, it) {
 		const char *t = json_string_value(json_object_get(it, "tenant"));
 
 		if (t != NULL && strcmp(t, tenant) == 0)
@@ -191,7 +191,7 @@ tenant_is_busy(const char *tenant)
 
 	cr_assert_not_null(j, "%s", text);
 	list = json_object_get(json_object_get(json_object_get(j, "result"), "pool"), "list");
-	json_array_foreach(list, i, it) {
+	json_array_foreach (list, i, it) {
 		const char *t = json_string_value(json_object_get(it, "tenant"));
 
 		if (t != NULL && strcmp(t, tenant) == 0 &&
@@ -210,9 +210,9 @@ get(const char *host, const char *path)
 }
 
 /* A worker that answers /ok with 'ok' and runs `attack` (JS statements) otherwise. */
-#define ATTACKER(tag, attack)                                                          \
-	"var __worker = { default: { fetch: function (req, env, ctx) {"               \
-	"  if (req.url.indexOf('/ok') >= 0) return new Response('ok');"               \
+#define ATTACKER(tag, attack)                                                                      \
+	"var __worker = { default: { fetch: function (req, env, ctx) {"                            \
+	"  if (req.url.indexOf('/ok') >= 0) return new Response('ok');"                            \
 	"  console.log('attack started: " tag "');" attack "} } };"
 
 static void
@@ -220,8 +220,8 @@ expect_recovers(const char *row, const char *host)
 {
 	struct response r = get(host, "/ok");
 
-	cr_expect_eq(r.status, 200, "%s: the tenant's next request got %ld %s", row, r.status,
-	    r.body);
+	cr_expect_eq(
+	    r.status, 200, "%s: the tenant's next request got %ld %s", row, r.status, r.body);
 	response_free(&r);
 }
 
@@ -264,13 +264,15 @@ Test(catalog_a, a3_regex_backtracking_is_hard_killed_and_the_slot_refilled)
 	long before = admin_status_counter(e, "kills", "cpu_hard"), pid;
 
 	deploy(e, "a3", "regex", "a3.test",
-	    ATTACKER("A3", "var s = new Array(64).join('a') + '!';"
-			   "return new Response(String(/^(a+)+$/.test(s)));"),
+	    ATTACKER("A3",
+		"var s = new Array(64).join('a') + '!';"
+		"return new Response(String(/^(a+)+$/.test(s)));"),
 	    NULL);
 	r = attack_with_canary("A3", "a3.test", "/", "a3");
 	expect_error("A3", &r, 503, "error code: 1102");
 	response_free(&r);
-	cr_expect_eq(admin_status_counter(e, "kills", "cpu_hard"), before + 1, "A3: no hard kill counted");
+	cr_expect_eq(
+	    admin_status_counter(e, "kills", "cpu_hard"), before + 1, "A3: no hard kill counted");
 	expect_recovers("A3", "a3.test");
 	pid = sandbox_of("a3");
 	cr_expect_gt(pid, 0, "A3: no sandbox serves the tenant after the kill");
@@ -283,7 +285,7 @@ static void
 expect_memory_or_cpu_error(const char *row, const struct response *r)
 {
 	bool ok = (r->status == 503 && strstr(r->body, "error code: 1102") != NULL) ||
-		  (r->status == 500 && strstr(r->body, "error code: 1101") != NULL);
+	    (r->status == 500 && strstr(r->body, "error code: 1101") != NULL);
 
 	cr_expect(ok, "%s: expected 503 1102 or 500 1101, got %ld %s", row, r->status, r->body);
 }
@@ -302,12 +304,15 @@ Test(catalog_a, a4_huge_builtins_hit_the_memory_cap_not_the_host)
 	deploy(e, "a4", "builtins", "a4.test",
 	    ATTACKER("A4",
 		"var u = req.url;"
-		"if (u.indexOf('/repeat') >= 0) return new Response(String('x'.repeat(Math.pow(2, 28)).length));"
+		"if (u.indexOf('/repeat') >= 0) return new Response(String('x'.repeat(Math.pow(2, "
+		"28)).length));"
 		"if (u.indexOf('/stringify') >= 0) { var a = []; a.length = 1e8;"
 		"  return new Response(String(JSON.stringify(a).length)); }"
-		"if (u.indexOf('/sort') >= 0) { var b = []; for (var i = 0; i < 3e6; i++) b.push((i * 7919) % 1000003);"
+		"if (u.indexOf('/sort') >= 0) { var b = []; for (var i = 0; i < 3e6; i++) "
+		"b.push((i * 7919) % 1000003);"
 		"  b.sort(function (x, y) { return x - y; }); return new Response('sorted'); }"
-		"var c = []; c.length = 5e7; return new Response(String(c.join('abcdefgh').length));"),
+		"var c = []; c.length = 5e7; return new "
+		"Response(String(c.join('abcdefgh').length));"),
 	    NULL);
 	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
 		struct response r = attack_with_canary(rows[i].row, "a4.test", rows[i].path, "a4");
@@ -326,15 +331,16 @@ Test(catalog_a, a5_heap_bomb_is_1102_and_the_tenant_recovers)
 	long hard_before = admin_status_counter(e, "kills", "cpu_hard");
 
 	deploy(e, "a5", "bomb", "a5.test",
-	    ATTACKER("A5", "var hold = [];"
-			   "for (var i = 0; ; i++) hold.push(new Array(4096).join('x') + i);"),
+	    ATTACKER("A5",
+		"var hold = [];"
+		"for (var i = 0; ; i++) hold.push(new Array(4096).join('x') + i);"),
 	    NULL);
 	r = attack_with_canary("A5", "a5.test", "/", "a5");
 	expect_error("A5", &r, 503, "error code: 1102");
 	response_free(&r);
 	/* The capped allocator's error (soft), or GC thrash at the cap ending in the hard kill. */
 	cr_expect(edged_log_count(e, "exceeded resource limits: memory") > 0 ||
-		      admin_status_counter(e, "kills", "cpu_hard") > hard_before,
+		admin_status_counter(e, "kills", "cpu_hard") > hard_before,
 	    "A5: stopped by neither the memory cap nor the hard limit");
 	expect_recovers("A5", "a5.test");
 	/* Twice: the heap the first bomb filled was given back. */
@@ -363,8 +369,10 @@ Test(catalog_a, a6_recursion_and_deep_nesting_are_catchable_range_errors)
 	    ATTACKER("A6",
 		"var u = req.url, what = 'none';"
 		"try {"
-		"  if (u.indexOf('/recurse') >= 0) { what = 'recurse'; (function f(n) { return f(n + 1) + 1; })(0); }"
-		"  else if (u.indexOf('/json') >= 0) { what = 'json'; JSON.parse(new Array(200001).join('[')); }"
+		"  if (u.indexOf('/recurse') >= 0) { what = 'recurse'; (function f(n) { return f(n "
+		"+ 1) + 1; })(0); }"
+		"  else if (u.indexOf('/json') >= 0) { what = 'json'; JSON.parse(new "
+		"Array(200001).join('[')); }"
 		"  else if (u.indexOf('/eval') >= 0) { what = 'eval';"
 		"    eval(new Array(100001).join('(') + '1' + new Array(100001).join(')')); }"
 		"  else { what = 'stringify'; var o = {}; var p = o;"
@@ -378,7 +386,8 @@ Test(catalog_a, a6_recursion_and_deep_nesting_are_catchable_range_errors)
 		r = attack_with_canary(rows[i].row, "a6.test", rows[i].path, "a6");
 		cr_expect_eq(r.status, 200, "%s: got %ld %s", rows[i].row, r.status, r.body);
 		cr_expect(strncmp(r.body, "caught ", 7) == 0 &&
-			      (strstr(r.body, "RangeError") != NULL || strstr(r.body, "SyntaxError") != NULL),
+			(strstr(r.body, "RangeError") != NULL ||
+			    strstr(r.body, "SyntaxError") != NULL),
 		    "%s: not a catchable RangeError: %s", rows[i].row, r.body);
 		response_free(&r);
 	}
@@ -446,11 +455,11 @@ Test(catalog_a, a7_hostile_scripts_are_rejected_at_upload_with_the_reason)
 
 /* ---- A8, A9: isolation ---------------------------------------------------------------------- */
 
-#define LOOKER                                                                       \
-	"var __worker = { default: { fetch: function () {"                           \
-	"  return new Response([typeof ({}).pwned, typeof globalThis.leak,"         \
-	"    typeof Array.prototype.evil, String(JSON.stringify === undefined),"      \
-	"    typeof globalThis.stash].join(' '));"                                     \
+#define LOOKER                                                                                     \
+	"var __worker = { default: { fetch: function () {"                                         \
+	"  return new Response([typeof ({}).pwned, typeof globalThis.leak,"                        \
+	"    typeof Array.prototype.evil, String(JSON.stringify === undefined),"                   \
+	"    typeof globalThis.stash].join(' '));"                                                 \
 	"} } };"
 
 Test(catalog_a, a8_one_tenants_mutated_globals_are_not_anothers)
@@ -501,7 +510,8 @@ Test(catalog_a, a9_a_new_version_does_not_see_the_old_ones_state)
 	expect_canary("A9 after");
 }
 
-/* ---- A10, A11: engine internals and leaks ------------------------------------------------------ */
+/* ---- A10, A11: engine internals and leaks ------------------------------------------------------
+ */
 
 Test(catalog_a, a10_engine_internals_are_not_reachable)
 {
@@ -524,13 +534,15 @@ Test(catalog_a, a10_engine_internals_are_not_reachable)
 	    NULL);
 	r = get("a10.test", "/");
 	cr_expect_eq(r.status, 200, "%s", r.body);
-	cr_expect(strncmp(r.body,
-		      "undefined undefined undefined undefined undefined undefined undefined ", 70) == 0,
+	cr_expect(
+	    strncmp(r.body,
+		"undefined undefined undefined undefined undefined undefined undefined ", 70) == 0,
 	    "A10: an engine internal is reachable: %s", r.body);
 	cr_expect(strstr(r.body, " undefined [") != NULL || strstr(r.body, " TypeError [") != NULL,
 	    "A10: arguments.callee.caller is reachable: %s", r.body);
 	cr_expect(strstr(r.body, "[]") != NULL, "A10: suspicious globals: %s", r.body);
-	cr_expect(strstr(r.body, "] undefined") != NULL || strstr(r.body, "] ReferenceError") != NULL,
+	cr_expect(
+	    strstr(r.body, "] undefined") != NULL || strstr(r.body, "] ReferenceError") != NULL,
 	    "A10: Function('return Duktape') reached it: %s", r.body);
 	response_free(&r);
 	expect_canary("A10 after");
@@ -539,12 +551,12 @@ Test(catalog_a, a10_engine_internals_are_not_reachable)
 static void
 expect_no_leak(const char *row, const char *body)
 {
-	static const char *const needles[] = { "/work", "/usr", "/tmp", "/home", "/root",
-		"/proc", "other-tenant-secret" };
+	static const char *const needles[] = { "/work", "/usr", "/tmp", "/home", "/root", "/proc",
+		"other-tenant-secret" };
 
 	for (size_t i = 0; i < sizeof(needles) / sizeof(needles[0]); i++)
-		cr_expect(strstr(body, needles[i]) == NULL, "%s: '%s' leaks in: %s", row, needles[i],
-		    body);
+		cr_expect(strstr(body, needles[i]) == NULL, "%s: '%s' leaks in: %s", row,
+		    needles[i], body);
 	cr_expect(strstr(body, e->dir) == NULL, "%s: the data dir leaks in: %s", row, body);
 }
 
@@ -561,7 +573,8 @@ Test(catalog_a, a11_errors_and_stacks_leak_no_host_paths_or_secrets)
 	    "var __worker = { default: { fetch: function (req, env) {"
 	    "  var out = [];"
 	    "  function grab(f) { try { f(); } catch (err) {"
-	    "    out.push(String(err), String(err.stack), String(err.fileName), String(err.lineNumber)); } }"
+	    "    out.push(String(err), String(err.stack), String(err.fileName), "
+	    "String(err.lineNumber)); } }"
 	    "  grab(function () { null.x; });"
 	    "  grab(function () { JSON.parse('{bad'); });"
 	    "  grab(function () { new Response(1, { status: 42 }); });"
@@ -580,8 +593,8 @@ Test(catalog_a, a11_errors_and_stacks_leak_no_host_paths_or_secrets)
 	response_free(&r);
 	r = get("a11.test", "/");
 	cr_expect_eq(r.status, 200, "%s", r.body);
-	cr_expect(strstr(r.body, "TypeError") != NULL, "A11: the errors were not produced: %s",
-	    r.body);
+	cr_expect(
+	    strstr(r.body, "TypeError") != NULL, "A11: the errors were not produced: %s", r.body);
 	cr_expect(strstr(r.body, "[]\nundefined") != NULL, "A11: env or globals show bindings: %s",
 	    r.body);
 	expect_no_leak("A11 messages and stacks", r.body);
@@ -595,7 +608,8 @@ Test(catalog_a, a11_errors_and_stacks_leak_no_host_paths_or_secrets)
 	expect_canary("A11 after");
 }
 
-/* ---- A12, A14, A15, A16: storage bindings --------------------------------------------------------- */
+/* ---- A12, A14, A15, A16: storage bindings
+ * --------------------------------------------------------- */
 
 static void
 skip_row(const char *row)
@@ -625,7 +639,8 @@ Test(catalog_a, a16_durable_object_id_of_another_tenant)
 	skip_row("A16 Durable Objects");
 }
 
-/* ---- A13: floods, big bodies, work after the response ------------------------------------------------ */
+/* ---- A13: floods, big bodies, work after the response
+ * ------------------------------------------------ */
 
 static long
 vm_rss_kib(pid_t pid)
@@ -650,8 +665,9 @@ Test(catalog_a, a13_log_flood_is_bounded_by_the_cpu_limit)
 	size_t log_before = e->log_len;
 
 	deploy(e, "a13", "flood", "a13.test",
-	    ATTACKER("A13 log", "for (var i = 0; ; i++) console.log('flood line ' + i +"
-				" ' ................................................................');"),
+	    ATTACKER("A13 log",
+		"for (var i = 0; ; i++) console.log('flood line ' + i +"
+		" ' ................................................................');"),
 	    NULL);
 	r = attack_with_canary("A13 log flood", "a13.test", "/", "a13");
 	expect_error("A13 log flood", &r, 503, "error code: 1102");
@@ -669,9 +685,10 @@ Test(catalog_a, a13_a_50_mb_response_keeps_supervisor_memory_bounded)
 	struct response r;
 
 	deploy(e, "a13b", "big", "a13b.test",
-	    ATTACKER("A13 body", "var chunk = new Array(1024 * 1024 + 1).join('x');"
-				 "var parts = []; for (var i = 0; i < 50; i++) parts.push(chunk);"
-				 "return new Response(parts.join(''));"),
+	    ATTACKER("A13 body",
+		"var chunk = new Array(1024 * 1024 + 1).join('x');"
+		"var parts = []; for (var i = 0; i < 50; i++) parts.push(chunk);"
+		"return new Response(parts.join(''));"),
 	    NULL);
 	before = vm_rss_kib(e->pid);
 	for (int i = 0; i < 3; i++) {
@@ -679,14 +696,15 @@ Test(catalog_a, a13_a_50_mb_response_keeps_supervisor_memory_bounded)
 		cr_expect(r.status == 200 || r.status == 500 || r.status == 503,
 		    "A13 body: got %ld", r.status);
 		if (r.status == 200)
-			cr_expect_eq(r.body_len, 50u << 20, "A13 body: %zu bytes served", r.body_len);
+			cr_expect_eq(
+			    r.body_len, 50u << 20, "A13 body: %zu bytes served", r.body_len);
 		else
 			cr_expect(strstr(r.body, "error code: 110") != NULL, "%s", r.body);
 		response_free(&r);
 	}
 	after = vm_rss_kib(e->pid);
-	cr_expect_lt(after - before, 300L * 1024, "A13 body: supervisor RSS grew from %ld to %ld KiB",
-	    before, after);
+	cr_expect_lt(after - before, 300L * 1024,
+	    "A13 body: supervisor RSS grew from %ld to %ld KiB", before, after);
 	expect_canary("A13 body after");
 }
 
@@ -709,13 +727,14 @@ Test(catalog_a, a13_work_after_the_response_is_stopped_by_the_limits)
 	    "A13: the work after the response never ran");
 	/* Stopped in the sandbox (soft limit) or by the supervisor (hard kill). */
 	cr_expect(edged_log_wait(e, "exceeded resource limits: CPU time", WAIT_MS) ||
-		      admin_status_counter(e, "kills", "cpu_hard") > hard_before,
+		admin_status_counter(e, "kills", "cpu_hard") > hard_before,
 	    "A13: the work after the response was not stopped");
 	expect_canary("A13 after the response");
 	expect_recovers("A13 after", "a13c.test");
 }
 
-/* ---- A17: memory squatting ------------------------------------------------------------------------- */
+/* ---- A17: memory squatting
+ * ------------------------------------------------------------------------- */
 
 Test(catalog_a, a17_memory_squatting_across_requests_hits_the_heap_cap)
 {
@@ -745,8 +764,9 @@ Test(catalog_a, a17_memory_squatting_across_requests_hits_the_heap_cap)
 
 Test(catalog_a, a17_recycled_at_the_rss_limit)
 {
-	fprintf(stderr, "SKIP(A17 RSS recycling unavailable: recycling at an RSS limit is not "
-			"implemented; only the heap cap applies)\n");
+	fprintf(stderr,
+	    "SKIP(A17 RSS recycling unavailable: recycling at an RSS limit is not "
+	    "implemented; only the heap cap applies)\n");
 	teardown(); /* a skipped test does not run .fini: stop edged now */
 	cr_skip_test("SKIP(A17 RSS recycling unavailable: not implemented)");
 }

@@ -152,14 +152,13 @@ Test(catalog_d, malformed_requests_get_4xx_or_a_closed_connection)
 	expect_refused("binary", S("\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03\r\n\r\n"), 0);
 	expect_refused("bad version", S("GET / HTTP/9.9\r\nHost: canary.test\r\n\r\n"), 505);
 	expect_refused("no colon", S("GET / HTTP/1.1\r\nHost: canary.test\r\nBroken\r\n\r\n"), 400);
-	expect_refused("space before colon",
-	    S("GET / HTTP/1.1\r\nHost : canary.test\r\n\r\n"), 0);
-	expect_refused("NUL in a header", S("GET / HTTP/1.1\r\nHost: canary.test\r\nX: a\0b\r\n\r\n"),
-	    0);
-	expect_refused("obs-fold", S("GET / HTTP/1.1\r\nHost: canary.test\r\nX: a\r\n  folded\r\n\r\n"),
-	    0);
-	expect_refused("two Hosts",
-	    S("GET / HTTP/1.1\r\nHost: canary.test\r\nHost: other.test\r\n\r\n"), 0);
+	expect_refused("space before colon", S("GET / HTTP/1.1\r\nHost : canary.test\r\n\r\n"), 0);
+	expect_refused(
+	    "NUL in a header", S("GET / HTTP/1.1\r\nHost: canary.test\r\nX: a\0b\r\n\r\n"), 0);
+	expect_refused(
+	    "obs-fold", S("GET / HTTP/1.1\r\nHost: canary.test\r\nX: a\r\n  folded\r\n\r\n"), 0);
+	expect_refused(
+	    "two Hosts", S("GET / HTTP/1.1\r\nHost: canary.test\r\nHost: other.test\r\n\r\n"), 0);
 	expect_refused("negative Content-Length",
 	    S("POST / HTTP/1.1\r\nHost: canary.test\r\nContent-Length: -5\r\n\r\nhello"), 400);
 	expect_refused("two Content-Lengths",
@@ -202,15 +201,16 @@ Test(catalog_d, malformed_requests_get_4xx_or_a_closed_connection)
  */
 Test(catalog_d, a_bare_lf_does_not_change_the_framing)
 {
-	static const char req[] = "POST / HTTP/1.1\r\nHost: canary.test\nX: y\r\n"
-				  "Content-Length: 5\r\nConnection: close\r\n\r\nhelloGET /x HTTP/1.1\r\n"
-				  "Host: canary.test\r\n\r\n";
+	static const char req[] =
+	    "POST / HTTP/1.1\r\nHost: canary.test\nX: y\r\n"
+	    "Content-Length: 5\r\nConnection: close\r\n\r\nhelloGET /x HTTP/1.1\r\n"
+	    "Host: canary.test\r\n\r\n";
 	char *raw = raw_exchange(e->public_port, req, sizeof(req) - 1, 10000);
 	int status = raw_status(raw);
 
 	cr_expect(raw[0] == '\0' || (status >= 400 && status < 500) ||
-		      (status == 200 && strstr(raw, "\r\n\r\nalivehello") != NULL &&
-			  strstr(strstr(raw, "alivehello"), "HTTP/1.1") == NULL),
+		(status == 200 && strstr(raw, "\r\n\r\nalivehello") != NULL &&
+		    strstr(strstr(raw, "alivehello"), "HTTP/1.1") == NULL),
 	    "bare LF: %.300s", raw);
 	free(raw);
 	expect_canary("bare LF");
@@ -369,8 +369,8 @@ static void
 expect_admin_401(const char *row, const char *method, const char *path, const char *token,
     const char *ctype, const char *body)
 {
-	struct response r = http_do(method, e->admin_addr, path, NULL, token, ctype, body,
-	    body != NULL ? strlen(body) : 0);
+	struct response r = http_do(
+	    method, e->admin_addr, path, NULL, token, ctype, body, body != NULL ? strlen(body) : 0);
 
 	cr_expect_eq(r.status, 401, "%s: got %ld %s", row, r.status, r.body);
 	cr_expect(strstr(r.body, "10000") != NULL, "%s: not the auth error: %s", row, r.body);
@@ -381,18 +381,20 @@ Test(catalog_d, admin_without_or_with_a_wrong_token_is_401_and_changes_nothing)
 {
 	static const char evil[] =
 	    "var __worker = { default: { fetch: function () { return new Response('owned'); } } };";
-	static const char *const tokens[] = { NULL, "", "wrong-token-wrong-token",
-		TEST_TOKEN "x", "test-operator-toke", "Test-Operator-Token" };
+	static const char *const tokens[] = { NULL, "", "wrong-token-wrong-token", TEST_TOKEN "x",
+		"test-operator-toke", "Test-Operator-Token" };
 	struct response r;
 
 	for (size_t i = 0; i < sizeof(tokens) / sizeof(tokens[0]); i++) {
 		expect_admin_401("status", "GET", "/status", tokens[i], NULL, NULL);
-		expect_admin_401("create tenant", "PUT", "/edged/v1/tenants/evil", tokens[i], NULL, NULL);
+		expect_admin_401(
+		    "create tenant", "PUT", "/edged/v1/tenants/evil", tokens[i], NULL, NULL);
 		expect_admin_401("upload over canary", "PUT",
 		    "/client/v4/accounts/canary/workers/scripts/canary", tokens[i],
 		    "application/javascript", evil);
 		expect_admin_401("route", "POST", "/client/v4/accounts/canary/workers/routes",
-		    tokens[i], "application/json", "{\"pattern\":\"x.test/*\",\"script\":\"canary\"}");
+		    tokens[i], "application/json",
+		    "{\"pattern\":\"x.test/*\",\"script\":\"canary\"}");
 		expect_admin_401("delete", "DELETE",
 		    "/client/v4/accounts/canary/workers/scripts/canary", tokens[i], NULL, NULL);
 	}
@@ -401,8 +403,9 @@ Test(catalog_d, admin_without_or_with_a_wrong_token_is_401_and_changes_nothing)
 	cr_expect_eq(r.status, 401);
 	response_free(&r);
 	{
-		static const char basic[] = "GET /status HTTP/1.1\r\nHost: a\r\nConnection: close\r\n"
-					    "Authorization: Basic dGVzdC1vcGVyYXRvci10b2tlbg==\r\n\r\n";
+		static const char basic[] =
+		    "GET /status HTTP/1.1\r\nHost: a\r\nConnection: close\r\n"
+		    "Authorization: Basic dGVzdC1vcGVyYXRvci10b2tlbg==\r\n\r\n";
 		char *raw = raw_exchange(e->admin_port, basic, sizeof(basic) - 1, 10000);
 
 		cr_expect_eq(raw_status(raw), 401, "%.200s", raw);
@@ -418,8 +421,9 @@ Test(catalog_d, admin_without_or_with_a_wrong_token_is_401_and_changes_nothing)
 
 Test(catalog_d, admin_with_another_tenants_token)
 {
-	fprintf(stderr, "SKIP(tenant tokens unavailable: the admin API has only the operator "
-			"token, per-tenant tokens are not implemented)\n");
+	fprintf(stderr,
+	    "SKIP(tenant tokens unavailable: the admin API has only the operator "
+	    "token, per-tenant tokens are not implemented)\n");
 	teardown(); /* a skipped test does not run .fini: stop edged now */
 	cr_skip_test("SKIP(tenant tokens unavailable: not implemented)");
 }
@@ -427,8 +431,9 @@ Test(catalog_d, admin_with_another_tenants_token)
 static void
 expect_upload_400(const char *row, const char *ctype, const char *body, size_t len, long want)
 {
-	struct response r = http_do("PUT", e->admin_addr,
-	    "/client/v4/accounts/canary/workers/scripts/canary", NULL, TEST_TOKEN, ctype, body, len);
+	struct response r =
+	    http_do("PUT", e->admin_addr, "/client/v4/accounts/canary/workers/scripts/canary", NULL,
+		TEST_TOKEN, ctype, body, len);
 
 	cr_expect_eq(r.status, want, "%s: got %ld %.300s", row, r.status, r.body);
 	cr_expect(strstr(r.body, "\"success\":false") != NULL, "%s: %.300s", row, r.body);
@@ -445,8 +450,8 @@ Test(catalog_d, oversized_and_malformed_uploads_are_refused_and_change_nothing)
 	cr_assert_not_null(big);
 	memset(big, ' ', 40000);
 	strcpy(big + 40000, "var __worker = {};");
-	expect_upload_400("script over script_max_bytes", "application/javascript", big,
-	    strlen(big), 400);
+	expect_upload_400(
+	    "script over script_max_bytes", "application/javascript", big, strlen(big), 400);
 	memset(big, ' ', 150000);
 	strcpy(big + 150000, "var __worker = {};");
 	/* The admin API caps a body at its script limit: 400 (10024) or 413 (10011). */
@@ -455,15 +460,16 @@ Test(catalog_d, oversized_and_malformed_uploads_are_refused_and_change_nothing)
 		    "/client/v4/accounts/canary/workers/scripts/canary", NULL, TEST_TOKEN,
 		    "application/javascript", big, strlen(big));
 
-		cr_expect(r.status == 400 || r.status == 413, "body over the limits: got %ld %.200s",
-		    r.status, r.body);
+		cr_expect(r.status == 400 || r.status == 413,
+		    "body over the limits: got %ld %.200s", r.status, r.body);
 		response_free(&r);
 	}
 	free(big);
 
 	expect_upload_400("no boundary", "multipart/form-data", S("--XyZ\r\n\r\n--XyZ--\r\n"), 400);
 	expect_upload_400("truncated multipart", mp,
-	    S("--XyZ\r\nContent-Disposition: form-data; name=\"metadata\"\r\n\r\n{\"main_mod"), 400);
+	    S("--XyZ\r\nContent-Disposition: form-data; name=\"metadata\"\r\n\r\n{\"main_mod"),
+	    400);
 	expect_upload_400("metadata not JSON", mp,
 	    S("--XyZ\r\nContent-Disposition: form-data; name=\"metadata\"\r\n\r\n{nope\r\n"
 	      "--XyZ--\r\n"),
@@ -472,12 +478,13 @@ Test(catalog_d, oversized_and_malformed_uploads_are_refused_and_change_nothing)
 	    S("--XyZ\r\nContent-Disposition: form-data; name=\"metadata\"\r\n\r\n"
 	      "{\"main_module\":\"w.js\"}\r\n--XyZ--\r\n"),
 	    400);
-	expect_upload_400("NUL in the script", "application/javascript",
-	    S("var __worker = {};\0 evil"), 400);
+	expect_upload_400(
+	    "NUL in the script", "application/javascript", S("var __worker = {};\0 evil"), 400);
 	expect_upload_400("invalid UTF-8", "application/javascript", S("var x = '\xff\xfe';"), 400);
 	expect_upload_400("bad binding", mp,
 	    S("--XyZ\r\nContent-Disposition: form-data; name=\"metadata\"\r\n\r\n"
-	      "{\"main_module\":\"w.js\",\"bindings\":[{\"type\":\"kv_namespace\",\"name\":\"../x\"}]}\r\n"
+	      "{\"main_module\":\"w.js\",\"bindings\":[{\"type\":\"kv_namespace\",\"name\":\"../"
+	      "x\"}]}\r\n"
 	      "--XyZ\r\nContent-Disposition: form-data; name=\"w.js\"; filename=\"w.js\"\r\n\r\n"
 	      "var __worker = {};\r\n--XyZ--\r\n"),
 	    400);
@@ -486,8 +493,8 @@ Test(catalog_d, oversized_and_malformed_uploads_are_refused_and_change_nothing)
 		    "/client/v4/accounts/canary/workers/scripts/..%2f..%2fetc", NULL, TEST_TOKEN,
 		    "application/javascript", "var __worker = {};", 18);
 
-		cr_expect(r.status == 400 || r.status == 404, "path name: got %ld %s", r.status,
-		    r.body);
+		cr_expect(
+		    r.status == 400 || r.status == 404, "path name: got %ld %s", r.status, r.body);
 		response_free(&r);
 	}
 	/* Only the original version exists. */
@@ -498,7 +505,8 @@ Test(catalog_d, oversized_and_malformed_uploads_are_refused_and_change_nothing)
 		json_t *j = json_loads(r.body, 0, NULL);
 
 		cr_expect_eq(r.status, 200, "%s", r.body);
-		cr_expect_eq(json_array_size(json_object_get(json_object_get(j, "result"), "items")), 1,
+		cr_expect_eq(
+		    json_array_size(json_object_get(json_object_get(j, "result"), "items")), 1,
 		    "a refused upload made a version: %s", r.body);
 		json_decref(j);
 		response_free(&r);

@@ -40,8 +40,7 @@ setup(void)
 {
 	char cfg[128];
 
-	snprintf(cfg, sizeof(cfg), "pool_blanks = %d\nmax_sandboxes = 16\n",
-	    POOL_BLANKS);
+	snprintf(cfg, sizeof(cfg), "pool_blanks = %d\nmax_sandboxes = 16\n", POOL_BLANKS);
 	e = edged_start(cfg);
 }
 
@@ -135,7 +134,7 @@ zombies_of(const long *parents, int nparents)
 
 struct pool_view {
 	long pids[64];
-	int npids;  /* blank or ready: locked down and listed */
+	int npids; /* blank or ready: locked down and listed */
 	int blanks;
 	long crashes;
 };
@@ -151,7 +150,7 @@ pool_view(struct pool_view *v)
 	memset(v, 0, sizeof(*v));
 	res = json_object_get(j, "result");
 	list = json_object_get(json_object_get(res, "pool"), "list");
-	json_array_foreach(list, i, it) {
+	json_array_foreach (list, i, it) {
 		const char *state = json_string_value(json_object_get(it, "state"));
 
 		if (state == NULL)
@@ -161,8 +160,8 @@ pool_view(struct pool_view *v)
 		if ((strcmp(state, "blank") == 0 || strcmp(state, "ready") == 0) && v->npids < 64)
 			v->pids[v->npids++] = (long)json_integer_value(json_object_get(it, "pid"));
 	}
-	v->crashes = (long)json_integer_value(json_object_get(json_object_get(res, "kills"),
-	    "crash"));
+	v->crashes =
+	    (long)json_integer_value(json_object_get(json_object_get(res, "kills"), "crash"));
 	json_decref(j);
 	free(text);
 }
@@ -209,7 +208,8 @@ Test(churn, a_thousand_sandbox_deaths_leave_no_trace)
 	char state;
 
 	deploy(e, "churn", "churn", "churn.test",
-	    "var __worker = { default: { fetch: function () { return new Response('still here'); } } };",
+	    "var __worker = { default: { fetch: function () { return new Response('still here'); } "
+	    "} };",
 	    NULL);
 	expect_serving("before");
 	cr_assert(pool_settled(&v, 0), "the pool never filled");
@@ -232,15 +232,16 @@ Test(churn, a_thousand_sandbox_deaths_leave_no_trace)
 		}
 		/* Now and then a request, which takes a blank and may meet a dying one. */
 		if (nkilled % 50 < 5) {
-			struct response r = http_do("GET", e->public_addr, "/", "churn.test", NULL,
-			    NULL, NULL, 0);
+			struct response r =
+			    http_do("GET", e->public_addr, "/", "churn.test", NULL, NULL, NULL, 0);
 
 			if (r.status == 200)
 				answered++;
 			else if (r.status == 502 || r.status == 503)
 				failed++;
 			else
-				cr_expect(false, "a request during churn got %ld %s", r.status, r.body);
+				cr_expect(
+				    false, "a request during churn got %ld %s", r.status, r.body);
 			response_free(&r);
 		}
 	}
@@ -253,7 +254,7 @@ Test(churn, a_thousand_sandbox_deaths_leave_no_trace)
 	    v.crashes - crashes_before);
 	/* Every death counted once; a blank being replaced at the end may lag. */
 	cr_expect(v.crashes - crashes_before >= nkilled &&
-		      v.crashes - crashes_before <= nkilled + POOL_BLANKS,
+		v.crashes - crashes_before <= nkilled + POOL_BLANKS,
 	    "%ld deaths counted for %d kills", v.crashes - crashes_before, nkilled);
 
 	expect_serving("after");
@@ -274,8 +275,8 @@ Test(churn, a_thousand_sandbox_deaths_leave_no_trace)
 		cr_expect_eq(z, 0, "%d zombies left behind", z);
 	}
 	rss_after = vm_rss_kib(e->pid);
-	cr_expect_lt(rss_after - rss_before, RSS_SLACK_KIB, "supervisor RSS grew from %ld to %ld KiB",
-	    rss_before, rss_after);
+	cr_expect_lt(rss_after - rss_before, RSS_SLACK_KIB,
+	    "supervisor RSS grew from %ld to %ld KiB", rss_before, rss_after);
 	fprintf(stderr, "churn: fds %d -> %d, rss %ld -> %ld KiB\n", fds_before, fds_after,
 	    rss_before, rss_after);
 }

@@ -25,7 +25,8 @@ teardown(void)
 
 TestSuite(console, .init = setup, .fini = teardown, .timeout = 120);
 
-#define MODULE(body) "var __worker = { default: { fetch: function (req) {" body \
+#define MODULE(body)                                                                               \
+	"var __worker = { default: { fetch: function (req) {" body                                 \
 	" return new Response('ok'); } } };"
 
 /* Deploys `body` as the fetch handler and requests it once. */
@@ -50,10 +51,11 @@ expect_log(const char *needle)
 
 Test(console, placeholders_follow_util_format)
 {
-	run("fmt", MODULE(
-	    "console.log('s=%s d=%d i=%i f=%f j=%j %% %c|', 'str', '42', 3.9, '2.5x', {x: [1]}, 'color: red');"
-	    "console.log('o=%o', {a: 'q'}, 'rest', 7);"
-	    "console.log('100%', 'done');"));
+	run("fmt",
+	    MODULE("console.log('s=%s d=%d i=%i f=%f j=%j %% %c|', 'str', '42', 3.9, '2.5x', {x: "
+		   "[1]}, 'color: red');"
+		   "console.log('o=%o', {a: 'q'}, 'rest', 7);"
+		   "console.log('100%', 'done');"));
 	expect_log("worker 'fmt': s=str d=42 i=3 f=2.5 j={\"x\":[1]} % |");
 	expect_log("worker 'fmt': o={ a: 'q' } rest 7");
 	expect_log("worker 'fmt': 100% done");
@@ -61,17 +63,19 @@ Test(console, placeholders_follow_util_format)
 
 Test(console, objects_are_inspected_compactly_and_cycle_safe)
 {
-	run("insp", MODULE(
-	    "var o = {a: 1, s: \"it's\", deep: {b: {c: {d: 1}}}, arr: [1, 'x'], f: function foo() {}};"
-	    "o.self = o;"
-	    "console.log(o);"
-	    "console.log([new Date(0), /x/g, new Uint8Array([1, 2])]);"
-	    "console.log(new Error('kaput'));"
-	    "function K() { this.z = 1; } console.log(new K(), null, undefined, -0);"
-	    "if (typeof Map === 'function') console.log(new Map([['k', 1]]), new Set([2]));"
-	    "console.log(typeof Map === 'function' ? 'collections: yes' : 'collections: no');"));
+	run("insp",
+	    MODULE("var o = {a: 1, s: \"it's\", deep: {b: {c: {d: 1}}}, arr: [1, 'x'], f: function "
+		   "foo() {}};"
+		   "o.self = o;"
+		   "console.log(o);"
+		   "console.log([new Date(0), /x/g, new Uint8Array([1, 2])]);"
+		   "console.log(new Error('kaput'));"
+		   "function K() { this.z = 1; } console.log(new K(), null, undefined, -0);"
+		   "if (typeof Map === 'function') console.log(new Map([['k', 1]]), new Set([2]));"
+		   "console.log(typeof Map === 'function' ? 'collections: yes' : 'collections: "
+		   "no');"));
 	expect_log("{ a: 1, s: 'it\\'s', deep: { b: { c: [Object] } }, arr: [ 1, 'x' ], "
-	    "f: [Function: foo], self: [Circular] }");
+		   "f: [Function: foo], self: [Circular] }");
 	expect_log("[ 1970-01-01T00:00:00.000Z, /x/g, Uint8Array(2) [ 1, 2 ] ]");
 	expect_log("Error: kaput\n    at ");
 	expect_log("K { z: 1 } null undefined -0");
@@ -83,10 +87,10 @@ Test(console, objects_are_inspected_compactly_and_cycle_safe)
 
 Test(console, levels_reach_the_log)
 {
-	run("lvl", MODULE(
-	    "console.error('an error line'); console.warn('a warn line');"
-	    "console.info('an info line'); console.debug('a debug line');"
-	    "console.assert(true, 'never'); console.assert(false, 'it %s', 'failed');"));
+	run("lvl",
+	    MODULE("console.error('an error line'); console.warn('a warn line');"
+		   "console.info('an info line'); console.debug('a debug line');"
+		   "console.assert(true, 'never'); console.assert(false, 'it %s', 'failed');"));
 	expect_log("worker 'lvl': an error line");
 	expect_log("worker 'lvl': a warn line");
 	expect_log("worker 'lvl': an info line");
@@ -97,11 +101,12 @@ Test(console, levels_reach_the_log)
 
 Test(console, count_time_group_and_table)
 {
-	run("misc", MODULE(
-	    "console.count(); console.count(); console.count('x');"
-	    "console.time('t'); console.timeEnd('t'); console.timeEnd('missing');"
-	    "console.group('G'); console.log('inside'); console.groupEnd(); console.log('outside');"
-	    "console.table([{a: 1, b: 'x'}]);"));
+	run("misc",
+	    MODULE("console.count(); console.count(); console.count('x');"
+		   "console.time('t'); console.timeEnd('t'); console.timeEnd('missing');"
+		   "console.group('G'); console.log('inside'); console.groupEnd(); "
+		   "console.log('outside');"
+		   "console.table([{a: 1, b: 'x'}]);"));
 	expect_log("worker 'misc': default: 2");
 	expect_log("worker 'misc': x: 1");
 	expect_log("worker 'misc': t: 0ms");
@@ -113,10 +118,11 @@ Test(console, count_time_group_and_table)
 
 Test(console, huge_output_is_capped)
 {
-	run("big", MODULE(
-	    "var s = new Array(100001).join('y'); console.log(s + 'TAIL');"
-	    "var deep = {}; var p = deep; for (var i = 0; i < 10000; i++) { p.n = {}; p = p.n; }"
-	    "console.log('deep', deep); console.log('after the big ones');"));
+	run("big",
+	    MODULE("var s = new Array(100001).join('y'); console.log(s + 'TAIL');"
+		   "var deep = {}; var p = deep; for (var i = 0; i < 10000; i++) { p.n = {}; p = "
+		   "p.n; }"
+		   "console.log('deep', deep); console.log('after the big ones');"));
 	expect_log("worker 'big': after the big ones");
 	expect_log("worker 'big': deep { n: { n: { n: [Object] } } }");
 	cr_expect_eq(edged_log_count(e, "TAIL"), 0, "a line past 16 KiB was not cut");

@@ -15,7 +15,7 @@
 
 #include "harness.h"
 
-#define WAIT_MS 30000   /* bound on every wait; never a synchronisation */
+#define WAIT_MS 30000 /* bound on every wait; never a synchronisation */
 #define FLOOD_MAX 16
 
 static struct edged *e;
@@ -30,13 +30,13 @@ teardown(void)
 TestSuite(fairness, .fini = teardown, .timeout = 180);
 
 /* Holds each request 3 s, then answers "slow". */
-#define SLOW_WORKER                                                                     \
-	"var __worker = { default: { fetch: function (req) {"                            \
-	"  console.log('flood request started');"                                        \
-	"  return new Promise(function (ok) { setTimeout(function () {"                 \
-	"    ok(new Response('slow')); }, 3000); });"                                    \
+#define SLOW_WORKER                                                                                \
+	"var __worker = { default: { fetch: function (req) {"                                      \
+	"  console.log('flood request started');"                                                  \
+	"  return new Promise(function (ok) { setTimeout(function () {"                            \
+	"    ok(new Response('slow')); }, 3000); });"                                              \
 	"} } };"
-#define HELLO_WORKER \
+#define HELLO_WORKER                                                                               \
 	"var __worker = { default: { fetch: function () { return new Response('hello'); } } };"
 
 /* Sends one GET on a new connection; returns the fd. */
@@ -45,8 +45,8 @@ send_get(const char *host)
 {
 	char req[256];
 	int fd = raw_connect(e->public_port, WAIT_MS);
-	int len = snprintf(req, sizeof(req),
-	    "GET / HTTP/1.1\r\nHost: %s\r\nConnection: close\r\n\r\n", host);
+	int len = snprintf(
+	    req, sizeof(req), "GET / HTTP/1.1\r\nHost: %s\r\nConnection: close\r\n\r\n", host);
 
 	cr_assert_eq(send(fd, req, (size_t)len, MSG_NOSIGNAL), (ssize_t)len);
 	return fd;
@@ -64,7 +64,7 @@ tenant_field(const char *tenant, const char *field)
 	cr_assert_not_null(j, "%s", text);
 	list = json_object_get(json_object_get(json_object_get(j, "result"), "pool"), "tenants");
 	cr_assert(json_is_array(list), "no pool.tenants in %s", text);
-	json_array_foreach(list, i, it)
+	json_array_foreach (list, i, it)
 		if (strcmp(json_string_value(json_object_get(it, "tenant")), tenant) == 0)
 			n = (long)json_integer_value(json_object_get(it, field));
 	json_decref(j);
@@ -82,7 +82,7 @@ tenant_pid(const char *tenant)
 	size_t i;
 
 	list = json_object_get(json_object_get(json_object_get(j, "result"), "pool"), "list");
-	json_array_foreach(list, i, it) {
+	json_array_foreach (list, i, it) {
 		if (strcmp(json_string_value(json_object_get(it, "tenant")), tenant) == 0) {
 			pid = (long)json_integer_value(json_object_get(it, "pid"));
 			break;

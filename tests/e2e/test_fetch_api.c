@@ -93,7 +93,8 @@ Test(fetch_api, multipart_post_is_read_with_form_data)
 	r = http_do("POST", e->public_addr, "/upload", "forms.test", NULL,
 	    "multipart/form-data; boundary=XbOuNdArY", body, len);
 	cr_expect_eq(r.status, 200, "status %ld: %s", r.status, r.body);
-	cr_expect_str_eq(r.body, "h\xc3\xa9llo world|photo.bin|307200|application/octet-stream|true|true");
+	cr_expect_str_eq(
+	    r.body, "h\xc3\xa9llo world|photo.bin|307200|application/octet-stream|true|true");
 	response_free(&r);
 
 	/* A body that is not form data is a rejected promise: a 500 for the client. */
@@ -120,7 +121,8 @@ Test(fetch_api, urlencoded_post_and_a_cloned_request_body)
 	r = http_do("POST", e->public_addr, "/", "urlenc.test", NULL,
 	    "application/x-www-form-urlencoded", form, sizeof(form) - 1);
 	cr_expect_eq(r.status, 200, "status %ld: %s", r.status, r.body);
-	cr_expect_str_eq(r.body, "{\"name\":\"J\xc3\xbcrgen M\",\"tags\":[\"a\",\"b&c\"],\"raw\":34}");
+	cr_expect_str_eq(
+	    r.body, "{\"name\":\"J\xc3\xbcrgen M\",\"tags\":[\"a\",\"b&c\"],\"raw\":34}");
 	response_free(&r);
 }
 
@@ -146,10 +148,11 @@ Test(fetch_api, two_set_cookie_headers_arrive_as_two_lines)
 	cr_expect(strcasestr(r.headers, "set-cookie: a=1; Path=/; HttpOnly\r\n") != NULL,
 	    "headers:\n%s", r.headers);
 	cr_expect(strcasestr(r.headers,
-	    "set-cookie: b=2; Expires=Wed, 21 Oct 2026 07:28:00 GMT\r\n") != NULL,
+		      "set-cookie: b=2; Expires=Wed, 21 Oct 2026 07:28:00 GMT\r\n") != NULL,
 	    "headers:\n%s", r.headers);
 	cr_expect_eq(count_header_lines(r.headers, "x-multi"), 1, "headers:\n%s", r.headers);
-	cr_expect(strcasestr(r.headers, "x-multi: one, two\r\n") != NULL, "headers:\n%s", r.headers);
+	cr_expect(
+	    strcasestr(r.headers, "x-multi: one, two\r\n") != NULL, "headers:\n%s", r.headers);
 	ct = response_header(&r, "content-type");
 	cr_expect(ct != NULL && strcmp(ct, "text/plain") == 0, "content-type %s", ct);
 	free(ct);
@@ -176,7 +179,8 @@ Test(fetch_api, form_data_response_and_error_response)
 	cr_expect(strncmp(ct, "multipart/form-data; boundary=", 30) == 0, "content-type %s", ct);
 	cr_expect(strstr(r.body, "Content-Disposition: form-data; name=\"k\"\r\n\r\nv\r\n") != NULL,
 	    "body %s", r.body);
-	cr_expect(strstr(r.body, ct + 30) != NULL, "the body uses the boundary of its content-type");
+	cr_expect(
+	    strstr(r.body, ct + 30) != NULL, "the body uses the boundary of its content-type");
 	free(ct);
 	response_free(&r);
 

@@ -72,7 +72,7 @@ run_suite(struct edged *e, const char *prelude, const char *file, int index)
 	nfailed = (int)json_array_size(failed);
 	fprintf(stderr, "js %s: %lld passed, %d failed\n", file,
 	    (long long)json_integer_value(json_object_get(report, "passed")), nfailed);
-	json_array_foreach(failed, i, it)
+	json_array_foreach (failed, i, it)
 		cr_expect(false, "%s: '%s': %s", file,
 		    json_string_value(json_object_get(it, "name")),
 		    json_string_value(json_object_get(it, "message")));

@@ -28,15 +28,23 @@
 #define UID_BASE 300000
 
 static const char *const layer_names[] = {
-	"closed_fds", "environment", "namespaces", "uid", "rlimits",
-	"dumpable", "pdeathsig", "landlock", "no_new_privs", "seccomp",
+	"closed_fds",
+	"environment",
+	"namespaces",
+	"uid",
+	"rlimits",
+	"dumpable",
+	"pdeathsig",
+	"landlock",
+	"no_new_privs",
+	"seccomp",
 };
 
 static json_t *
 status_json(struct edged *e)
 {
-	struct response r = http_do("GET", e->admin_addr, "/edged/v1/status", NULL, TEST_TOKEN,
-	    NULL, NULL, 0);
+	struct response r =
+	    http_do("GET", e->admin_addr, "/edged/v1/status", NULL, TEST_TOKEN, NULL, NULL, 0);
 	json_error_t err;
 	json_t *root, *result;
 
@@ -75,8 +83,9 @@ Test(layers, status_lists_every_layer_with_a_state, .timeout = 60)
 		    layer_names[i]);
 	}
 	/* The default required layers engaged, or edged would not be serving. */
-	cr_expect_str_eq(json_string_value(json_object_get(json_object_get(layers, "seccomp"),
-	    "state")), "engaged");
+	cr_expect_str_eq(
+	    json_string_value(json_object_get(json_object_get(layers, "seccomp"), "state")),
+	    "engaged");
 	json_decref(st);
 	edged_free(e);
 }
@@ -107,8 +116,10 @@ expect_refusal(const char *extra, const char *needle)
 	cr_assert_not_null(mkdtemp(dir));
 	snprintf(config, sizeof(config), "%s/edged.conf", dir);
 	cr_assert_not_null(fp = fopen(config, "w"));
-	fprintf(fp, "listen = 127.0.0.1:0\nadmin_listen = 127.0.0.1:0\ndata_dir = %s/data\n"
-		    "admin_token = %s\n%s\n", dir, TEST_TOKEN, extra);
+	fprintf(fp,
+	    "listen = 127.0.0.1:0\nadmin_listen = 127.0.0.1:0\ndata_dir = %s/data\n"
+	    "admin_token = %s\n%s\n",
+	    dir, TEST_TOKEN, extra);
 	fclose(fp);
 	cr_assert_eq(pipe2(p, O_CLOEXEC), 0);
 	pid = fork();
@@ -196,17 +207,18 @@ Test(layers, sandbox_runs_as_its_slot_uid_when_root, .timeout = 60)
 	e = edged_start("sandbox_uid_base = 300000");
 	/* A served request means at least one sandbox is listed. */
 	deploy(e, "acme", "hello", "hello.test",
-	    "var __worker = { default: { fetch: function () { return new Response('hi'); } } };", NULL);
+	    "var __worker = { default: { fetch: function () { return new Response('hi'); } } };",
+	    NULL);
 	{
-		struct response r = http_do("GET", e->public_addr, "/", "hello.test", NULL, NULL,
-		    NULL, 0);
+		struct response r =
+		    http_do("GET", e->public_addr, "/", "hello.test", NULL, NULL, NULL, 0);
 
 		cr_assert_eq(r.status, 200, "%ld %s", r.status, r.body);
 		response_free(&r);
 	}
 	st = status_json(e);
 	list = json_object_get(json_object_get(st, "pool"), "list");
-	json_array_foreach(list, i, sbx) {
+	json_array_foreach (list, i, sbx) {
 		pid_t pid = (pid_t)json_integer_value(json_object_get(sbx, "pid"));
 		long slot = (long)json_integer_value(json_object_get(sbx, "slot"));
 		long uid, gid;

@@ -18,7 +18,7 @@
 
 #include "harness.h"
 
-#define WAIT_MS 20000   /* bound on every wait; never a synchronisation */
+#define WAIT_MS 20000 /* bound on every wait; never a synchronisation */
 #define NEW_TOKEN "reloaded-operator-token-4711"
 
 static struct edged *e;
@@ -39,24 +39,24 @@ TestSuite(lifecycle, .fini = teardown, .timeout = 120);
  *          whole request body is in -- the test decides when that is;
  *   else   answers "<tag> quick" at once.
  */
-#define TAGGED_WORKER(tag)                                                                \
-	"var __worker = { default: { fetch: function (req) {"                              \
-	"  var u = req.url;"                                                               \
-	"  if (u.indexOf('/slow') >= 0) {"                                                 \
-	"    console.log('" tag " slow started');"                                          \
-	"    return new Promise(function (ok) { setTimeout(function () {"                  \
-	"      ok(new Response('" tag " slow done')); }, 300); });"                         \
-	"  }"                                                                              \
-	"  if (u.indexOf('/held') >= 0) {"                                                 \
-	"    console.log('" tag " held started');"                                          \
-	"    return req.text().then(function (t) { return new Response('" tag " held ' + t); });" \
-	"  }"                                                                              \
-	"  return new Response('" tag " quick');"                                           \
+#define TAGGED_WORKER(tag)                                                                         \
+	"var __worker = { default: { fetch: function (req) {"                                      \
+	"  var u = req.url;"                                                                       \
+	"  if (u.indexOf('/slow') >= 0) {"                                                         \
+	"    console.log('" tag " slow started');"                                                 \
+	"    return new Promise(function (ok) { setTimeout(function () {"                          \
+	"      ok(new Response('" tag " slow done')); }, 300); });"                                \
+	"  }"                                                                                      \
+	"  if (u.indexOf('/held') >= 0) {"                                                         \
+	"    console.log('" tag " held started');"                                                 \
+	"    return req.text().then(function (t) { return new Response('" tag " held ' + t); });"  \
+	"  }"                                                                                      \
+	"  return new Response('" tag " quick');"                                                  \
 	"} } };"
 
-#define OK_WORKER \
+#define OK_WORKER                                                                                  \
 	"var __worker = { default: { fetch: function () { return new Response('ok'); } } };"
-#define SW_OK_WORKER \
+#define SW_OK_WORKER                                                                               \
 	"addEventListener('fetch', function (ev) { ev.respondWith(new Response('ok')); });"
 
 /* --- raw HTTP helpers ------------------------------------------------------------- */
@@ -175,7 +175,7 @@ tenant_sandboxes(const char *tenant, int *total, int *busy, int *ready)
 	*total = *busy = *ready = 0;
 	list = json_object_get(json_object_get(json_object_get(j, "result"), "pool"), "list");
 	cr_assert(json_is_array(list), "%s", text);
-	json_array_foreach(list, i, it) {
+	json_array_foreach (list, i, it) {
 		if (strcmp(json_string_value(json_object_get(it, "tenant")), tenant) != 0)
 			continue;
 		(*total)++;
@@ -261,7 +261,8 @@ Test(lifecycle, sigterm_lets_an_admin_upload_in_flight_finish)
 	snprintf(head, sizeof(head),
 	    "PUT /client/v4/accounts/late/workers/scripts/w HTTP/1.1\r\nHost: admin\r\n"
 	    "Authorization: Bearer " TEST_TOKEN "\r\nContent-Type: application/javascript\r\n"
-	    "Content-Length: %zu\r\nExpect: 100-continue\r\nConnection: close\r\n\r\n", len);
+	    "Content-Length: %zu\r\nExpect: 100-continue\r\nConnection: close\r\n\r\n",
+	    len);
 	send_more(fd, head);
 	expect_continue(fd);
 	cr_assert_eq(send(fd, SW_OK_WORKER, 10, MSG_NOSIGNAL), 10);
@@ -523,8 +524,8 @@ Test(lifecycle, old_version_serves_its_queue_then_its_sandbox_goes)
 
 	tenant_sandboxes("oldq", &total, &busy, &ready);
 	cr_expect_eq(busy, 0);
-	cr_expect_eq(ready, 1, "%d sandboxes of 'oldq' are ready; only the new version's should be",
-	    ready);
+	cr_expect_eq(
+	    ready, 1, "%d sandboxes of 'oldq' are ready; only the new version's should be", ready);
 }
 
 /* --- 4. wall time ----------------------------------------------------------------- */
@@ -627,7 +628,7 @@ Test(lifecycle, full_queue_is_503_with_retry_after)
 	fd1 = send_raw(req);
 	cr_assert(edged_log_wait(e, "queued request 1 started", WAIT_MS));
 	fd2 = send_raw(req);
-	wait_requests_seen(2);   /* the second is queued now */
+	wait_requests_seen(2); /* the second is queued now */
 	fd3 = send_raw(req);
 
 	raw = raw_read_all(fd3);
@@ -700,16 +701,16 @@ Test(lifecycle, upload_over_script_max_bytes_is_400_naming_the_limit)
 	memcpy(script + sizeof(script) - 3, "*/", 3);
 	r = admin_upload_raw(e, "big", "big", script);
 	cr_expect_eq(r.status, 400, "%ld %s", r.status, r.body);
-	cr_expect(strstr(r.body, "1024") != NULL, "the message does not name the limit: %s",
-	    r.body);
+	cr_expect(
+	    strstr(r.body, "1024") != NULL, "the message does not name the limit: %s", r.body);
 	response_free(&r);
 	n = snprintf(script, sizeof(script), "%s/*", OK_WORKER);
 	memset(script + n, 'x', sizeof(script) - (size_t)n - 3);
 	memcpy(script + sizeof(script) - 3, "*/", 3);
 	r = admin_upload_module(e, "big", "big", script, NULL);
 	cr_expect_eq(r.status, 400, "%ld %s", r.status, r.body);
-	cr_expect(strstr(r.body, "1024") != NULL, "the message does not name the limit: %s",
-	    r.body);
+	cr_expect(
+	    strstr(r.body, "1024") != NULL, "the message does not name the limit: %s", r.body);
 	response_free(&r);
 
 	/* Exactly at the limit is fine. */

@@ -16,7 +16,7 @@
 
 #include "harness.h"
 
-#define WAIT_MS 20000   /* bound on every wait; never a synchronisation */
+#define WAIT_MS 20000 /* bound on every wait; never a synchronisation */
 
 static struct edged *e;
 
@@ -35,35 +35,35 @@ TestSuite(limits, .fini = teardown, .timeout = 180);
  * written on.  Only orders of magnitude matter below.
  */
 #define BURN(ms) "for (var i = 0, end = (" ms ") * 150000; i < end; i++) {}"
-#define BURN_WORKER                                                                     \
-	"var __worker = { default: { fetch: function (req) {"                            \
-	"  var ms = Number(new URL(req.url).searchParams.get('ms') || '0');"             \
-	"  " BURN("ms")                                                                  \
-	"  return new Response('burned');"                                               \
-	"} } };"
+#define BURN_WORKER                                                                                \
+	"var __worker = { default: { fetch: function (req) {"                                      \
+	"  var ms = Number(new URL(req.url).searchParams.get('ms') || '0');"                       \
+	"  " BURN("ms") "  return new Response('burned');"                                         \
+			"} } };"
 
 /* Answers after ?ms=N milliseconds of waiting (no CPU). */
-#define WAIT_WORKER                                                                     \
-	"var __worker = { default: { fetch: function (req) {"                            \
-	"  var ms = Number(new URL(req.url).searchParams.get('ms') || '0');"             \
-	"  console.log('waiter started');"                                               \
-	"  return new Promise(function (ok) { setTimeout(function () {"                 \
-	"    ok(new Response('waited')); }, ms); });"                                    \
+#define WAIT_WORKER                                                                                \
+	"var __worker = { default: { fetch: function (req) {"                                      \
+	"  var ms = Number(new URL(req.url).searchParams.get('ms') || '0');"                       \
+	"  console.log('waiter started');"                                                         \
+	"  return new Promise(function (ok) { setTimeout(function () {"                            \
+	"    ok(new Response('waited')); }, ms); });"                                              \
 	"} } };"
 
 /* Counts its requests: a new sandbox starts again at 1. */
-#define COUNT_WORKER                                                                    \
-	"var n = 0, keep = [], mib = 'x';"                                               \
-	"for (var k = 0; k < 20; k++) mib += mib;"                                       \
-	"var __worker = { default: { fetch: function (req) {"                            \
-	"  var u = new URL(req.url), ms = Number(u.searchParams.get('ms') || '0');"      \
-	"  if (u.searchParams.get('grow')) keep.push(mib + n);"                          \
-	"  if (u.searchParams.get('burn')) { " BURN("ms") " }"                           \
-	"  n++;"                                                                         \
-	"  if (u.searchParams.get('wait')) return new Promise(function (ok) {"           \
-	"    setTimeout(function () { ok(new Response(String(n))); }, ms); });"          \
-	"  return new Response(String(n));"                                              \
-	"} } };"
+#define COUNT_WORKER                                                                               \
+	"var n = 0, keep = [], mib = 'x';"                                                         \
+	"for (var k = 0; k < 20; k++) mib += mib;"                                                 \
+	"var __worker = { default: { fetch: function (req) {"                                      \
+	"  var u = new URL(req.url), ms = Number(u.searchParams.get('ms') || '0');"                \
+	"  if (u.searchParams.get('grow')) keep.push(mib + n);"                                    \
+	"  if (u.searchParams.get('burn')) { " BURN(                                               \
+	    "ms") " }"                                                                             \
+		  "  n++;"                                                                         \
+		  "  if (u.searchParams.get('wait')) return new Promise(function (ok) {"           \
+		  "    setTimeout(function () { ok(new Response(String(n))); }, ms); });"          \
+		  "  return new Response(String(n));"                                              \
+		  "} } };"
 
 /* --- helpers -------------------------------------------------------------------- */
 
@@ -87,8 +87,8 @@ set_limits(const char *tenant, const char *body)
 
 	cr_assert_eq(r.status, 200, "PUT %s %s: %ld %s", tenant, body, r.status, r.body);
 	cr_assert_not_null(j, "%s", r.body);
-	text = json_dumps(json_object_get(json_object_get(j, "result"), "limits"),
-	    JSON_SORT_KEYS | JSON_COMPACT);
+	text = json_dumps(
+	    json_object_get(json_object_get(j, "result"), "limits"), JSON_SORT_KEYS | JSON_COMPACT);
 	cr_assert_not_null(text, "no result.limits in %s", r.body);
 	json_decref(j);
 	response_free(&r);
@@ -144,7 +144,7 @@ tenant_pid(const char *tenant)
 
 	cr_assert_not_null(j, "%s", text);
 	list = json_object_get(json_object_get(json_object_get(j, "result"), "pool"), "list");
-	json_array_foreach(list, i, it) {
+	json_array_foreach (list, i, it) {
 		if (strcmp(json_string_value(json_object_get(it, "tenant")), tenant) == 0 &&
 		    strcmp(json_string_value(json_object_get(it, "state")), "ready") == 0) {
 			pid = (long)json_integer_value(json_object_get(it, "pid"));
@@ -203,8 +203,9 @@ Test(limits, tenant_limits_are_validated_stored_and_read_back)
 	limits = set_limits("acme",
 	    "{\"limits\":{\"cpu_ms\":200,\"wall_ms\":900,\"max_sandboxes_per_version\":2,"
 	    "\"request_queue_max\":0}}");
-	cr_expect_str_eq(limits, "{\"cpu_ms\":200,\"max_sandboxes_per_version\":2,"
-				 "\"request_queue_max\":0,\"wall_ms\":900}");
+	cr_expect_str_eq(limits,
+	    "{\"cpu_ms\":200,\"max_sandboxes_per_version\":2,"
+	    "\"request_queue_max\":0,\"wall_ms\":900}");
 	free(limits);
 
 	r = tenant_call("GET", "acme", NULL);
@@ -218,8 +219,10 @@ Test(limits, tenant_limits_are_validated_stored_and_read_back)
 	cr_expect(strstr(limits, "\"wall_ms\":900") != NULL, "%s", limits);
 	free(limits);
 
-	expect_rejected("acme", "{\"limits\":{\"cpu_ms\":50,\"cpu\":1}}", "unknown key 'limits.cpu'");
-	expect_rejected("acme", "{\"limits\":{\"cpu_ms\":0}}", "'limits.cpu_ms' must be an integer");
+	expect_rejected(
+	    "acme", "{\"limits\":{\"cpu_ms\":50,\"cpu\":1}}", "unknown key 'limits.cpu'");
+	expect_rejected(
+	    "acme", "{\"limits\":{\"cpu_ms\":0}}", "'limits.cpu_ms' must be an integer");
 	expect_rejected("acme", "{\"limits\":{\"cpu_ms\":\"50\"}}", "'limits.cpu_ms'");
 	expect_rejected("acme", "{\"limits\":{\"wall_ms\":-1}}", "'limits.wall_ms'");
 	expect_rejected("acme", "{\"limits\":{\"wall_ms\":10,\"cpu_ms\":20}}", "below");
@@ -295,8 +298,8 @@ Test(limits, a_tenants_queue_and_sandbox_caps_give_503_with_retry_after)
 
 	e = edged_start("max_sandboxes_per_version = 4\nrequest_queue_max = 64\n");
 	deploy(e, "small", "w", "small.test", WAIT_WORKER, NULL);
-	free(set_limits("small",
-	    "{\"limits\":{\"max_sandboxes_per_version\":1,\"request_queue_max\":0}}"));
+	free(set_limits(
+	    "small", "{\"limits\":{\"max_sandboxes_per_version\":1,\"request_queue_max\":0}}"));
 
 	/* One sandbox, busy for 3 s; no queue: the next request is turned away. */
 	fd = raw_connect(e->public_port, WAIT_MS);

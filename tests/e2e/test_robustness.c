@@ -29,12 +29,12 @@ teardown(void)
 
 TestSuite(robustness, .init = setup, .fini = teardown, .timeout = 120);
 
-#define SLOW_WORKER                                                                  \
-	"var __worker = { default: { fetch: function (req) {"                       \
-	"  if (req.url.indexOf('/wait') < 0) return new Response('quick');"         \
-	"  console.log('slow request started');"                                    \
-	"  return new Promise(function (ok) { setTimeout(function () {"             \
-	"    ok(new Response('late')); }, 60000); });"                               \
+#define SLOW_WORKER                                                                                \
+	"var __worker = { default: { fetch: function (req) {"                                      \
+	"  if (req.url.indexOf('/wait') < 0) return new Response('quick');"                        \
+	"  console.log('slow request started');"                                                   \
+	"  return new Promise(function (ok) { setTimeout(function () {"                            \
+	"    ok(new Response('late')); }, 60000); });"                                             \
 	"} } };"
 
 /* Pids of sandboxes in a given state (and busy, if asked) from /status. */
@@ -48,7 +48,7 @@ sandbox_pids(const char *state, bool busy, long *pids, int max)
 
 	cr_assert_not_null(j, "%s", text);
 	list = json_object_get(json_object_get(json_object_get(j, "result"), "pool"), "list");
-	json_array_foreach(list, i, it) {
+	json_array_foreach (list, i, it) {
 		if (strcmp(json_string_value(json_object_get(it, "state")), state) != 0)
 			continue;
 		if (busy && json_integer_value(json_object_get(it, "inflight")) == 0)

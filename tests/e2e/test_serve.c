@@ -68,7 +68,8 @@ Test(serve, async_handler_with_a_promise_chain)
 	    NULL);
 	r = get("chain.test", "/p?q=1");
 	cr_expect_eq(r.status, 200);
-	cr_expect_str_eq(r.body, "{\"n\":2,\"url\":\"http://chain.test/p?q=1\",\"method\":\"GET\"}");
+	cr_expect_str_eq(
+	    r.body, "{\"n\":2,\"url\":\"http://chain.test/p?q=1\",\"method\":\"GET\"}");
 	response_free(&r);
 }
 
@@ -170,8 +171,9 @@ Test(serve, console_goes_to_the_log_with_tenant_and_worker)
 	struct response r;
 
 	deploy(e, "logs", "talker", "talk.test",
-	    MODULE("function (req) { console.log('hello log', { a: 1 }); console.error('bad thing');"
-		   " return new Response('ok'); }"),
+	    MODULE(
+		"function (req) { console.log('hello log', { a: 1 }); console.error('bad thing');"
+		" return new Response('ok'); }"),
 	    NULL);
 	r = get("talk.test", "/");
 	cr_expect_eq(r.status, 200);
@@ -182,9 +184,8 @@ Test(serve, console_goes_to_the_log_with_tenant_and_worker)
 
 Test(serve, head_and_keepalive)
 {
-	static const char req[] =
-	    "HEAD / HTTP/1.1\r\nHost: head.test\r\n\r\n"
-	    "GET / HTTP/1.1\r\nHost: head.test\r\nConnection: close\r\n\r\n";
+	static const char req[] = "HEAD / HTTP/1.1\r\nHost: head.test\r\n\r\n"
+				  "GET / HTTP/1.1\r\nHost: head.test\r\nConnection: close\r\n\r\n";
 
 	const char *second, *body;
 	char *raw;

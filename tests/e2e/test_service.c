@@ -19,7 +19,7 @@
 struct notify_sink {
 	int fd;
 	char path[108];
-	char seen[8192];     /* every datagram so far, newline-separated */
+	char seen[8192]; /* every datagram so far, newline-separated */
 };
 
 static void

@@ -46,11 +46,13 @@ static const char checker[] =
     "		} else {\n"
     "			KEYS.forEach(function (k) {\n"
     "				if (t[k] !== undefined && u[k] !== t[k])\n"
-    "					bad.push(k + ' ' + JSON.stringify(u[k]) + ' != ' + JSON.stringify(t[k]));\n"
+    "					bad.push(k + ' ' + JSON.stringify(u[k]) + ' != ' + "
+    "JSON.stringify(t[k]));\n"
     "			});\n"
     "		}\n"
     "		if (bad.length === 0) r.passed++;\n"
-    "		else r.failed.push(JSON.stringify(t.input) + ' @ ' + JSON.stringify(t.base) + ': ' +\n"
+    "		else r.failed.push(JSON.stringify(t.input) + ' @ ' + JSON.stringify(t.base) + ': ' "
+    "+\n"
     "		    bad.join('; '));\n"
     "	});\n"
     "	return r;\n"
@@ -82,7 +84,7 @@ report(json_t *suite, const char *name, int expected_cases)
 	size_t i, nfailed = json_array_size(failed);
 
 	fprintf(stderr, "%s in JS: %lld passed, %zu failed\n", name, passed, nfailed);
-	json_array_foreach(failed, i, it)
+	json_array_foreach (failed, i, it)
 		cr_expect(false, "%s: %s", name, json_string_value(it));
 	cr_expect_eq(passed + (long long)nfailed, expected_cases, "%s: case count", name);
 	return (int)nfailed;

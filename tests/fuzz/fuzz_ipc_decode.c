@@ -11,13 +11,22 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static const unsigned fuzz_peers[] = {
-	IPC_PEER_SUPERVISOR, IPC_PEER_SANDBOX, IPC_PEER_BROKER, IPC_PEER_LAUNCHER,
+	IPC_PEER_SUPERVISOR,
+	IPC_PEER_SANDBOX,
+	IPC_PEER_BROKER,
+	IPC_PEER_LAUNCHER,
 };
 static const unsigned fuzz_states[] = {
-	IPC_ST_HELLO, IPC_ST_BLANK, IPC_ST_LOADING, IPC_ST_READY,
+	IPC_ST_HELLO,
+	IPC_ST_BLANK,
+	IPC_ST_LOADING,
+	IPC_ST_READY,
 };
 static const uint32_t fuzz_caps[] = {
-	IPC_CAP_CONTROL, IPC_CAP_FROM_SANDBOX, IPC_CAP_TO_SANDBOX, UINT32_MAX,
+	IPC_CAP_CONTROL,
+	IPC_CAP_FROM_SANDBOX,
+	IPC_CAP_TO_SANDBOX,
+	UINT32_MAX,
 };
 
 #define FUZZ_NELEM(a) (sizeof(a) / sizeof((a)[0]))
@@ -84,8 +93,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	for (size_t i = 0; i < FUZZ_NELEM(fuzz_caps); i++)
 		if (ipc_frame_check(data, size, fuzz_caps[i], &plen) == 1 &&
-		    (plen == 0 || plen > fuzz_caps[i] ||
-		    (size_t)plen > size - IPC_FRAME_HEADER))
+		    (plen == 0 || plen > fuzz_caps[i] || (size_t)plen > size - IPC_FRAME_HEADER))
 			abort();
 	if (size < IPC_FRAME_HEADER)
 		return 0;
@@ -94,20 +102,21 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	/* The payload is decoded whatever its prefix says, in every context. */
 	for (size_t f = 0; f < FUZZ_NELEM(fuzz_peers); f++)
-	for (size_t t = 0; t < FUZZ_NELEM(fuzz_peers); t++)
-	for (size_t s = 0; s < FUZZ_NELEM(fuzz_states); s++) {
-		unsigned from = fuzz_peers[f], to = fuzz_peers[t], st = fuzz_states[s];
-		struct ipc_msg msg;
-		const char *why = NULL;
+		for (size_t t = 0; t < FUZZ_NELEM(fuzz_peers); t++)
+			for (size_t s = 0; s < FUZZ_NELEM(fuzz_states); s++) {
+				unsigned from = fuzz_peers[f], to = fuzz_peers[t],
+					 st = fuzz_states[s];
+				struct ipc_msg msg;
+				const char *why = NULL;
 
-		if (ipc_decode(payload, len, from, to, st, &msg, &why) == 0) {
-			if (!checked)
-				fuzz_round_trip(&msg, from, to, st);
-			checked = true;
-			ipc_msg_release(&msg);
-		} else if (why == NULL || why[0] == '\0' || msg.priv != NULL ||
-		    msg.spec != NULL)
-			abort();
-	}
+				if (ipc_decode(payload, len, from, to, st, &msg, &why) == 0) {
+					if (!checked)
+						fuzz_round_trip(&msg, from, to, st);
+					checked = true;
+					ipc_msg_release(&msg);
+				} else if (why == NULL || why[0] == '\0' || msg.priv != NULL ||
+				    msg.spec != NULL)
+					abort();
+			}
 	return 0;
 }

@@ -23,11 +23,11 @@ fuzz_check_views(const struct multipart *mp, const char *body, size_t len)
 			abort();
 		if (p->data < body || p->data + p->len > body + len)
 			abort();
-		if (p->filename != NULL && (p->filename < body ||
-		    p->filename + p->filename_len > body + len))
+		if (p->filename != NULL &&
+		    (p->filename < body || p->filename + p->filename_len > body + len))
 			abort();
-		if (p->content_type != NULL && (p->content_type < body ||
-		    p->content_type + p->content_type_len > body + len))
+		if (p->content_type != NULL &&
+		    (p->content_type < body || p->content_type + p->content_type_len > body + len))
 			abort();
 	}
 }

@@ -28,7 +28,7 @@ fuzz_check_idempotent(const struct url *u)
 		abort();
 	for (size_t i = 0; i < a.len; i++)
 		if ((unsigned char)a.p[i] >= 0x80 || a.p[i] == '\0')
-			abort();	/* an href is printable ASCII */
+			abort(); /* an href is printable ASCII */
 out:
 	url_release(&again);
 	url_buf_release(&a);
@@ -53,8 +53,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	nl2 = memchr(nl1 + 1, '\n', size - (size_t)(nl1 + 1 - s));
 	if (url_parse(&base, s, (size_t)(nl1 - s), NULL) == -1)
 		goto out;
-	if (url_parse(&u, nl1 + 1, (nl2 != NULL ? (size_t)(nl2 - nl1 - 1) :
-	    size - (size_t)(nl1 + 1 - s)), &base) == -1)
+	if (url_parse(&u, nl1 + 1,
+		(nl2 != NULL ? (size_t)(nl2 - nl1 - 1) : size - (size_t)(nl1 + 1 - s)),
+		&base) == -1)
 		goto out;
 	fuzz_check_idempotent(&u);
 	if (nl2 != NULL && nl2 + 1 < s + size) {

@@ -38,14 +38,19 @@ int
 main(int argc, char **argv)
 {
 	const struct ipc_bytes req_headers[] = {
-		{ "host", 4 }, { "example.com", 11 }, { "accept", 6 }, { "*/*", 3 },
-		{ "x-caf\xc3\xa9", 7 }, { "\xe2\x82\xac \xf0\x9f\x98\x80", 8 },
+		{ "host", 4 },
+		{ "example.com", 11 },
+		{ "accept", 6 },
+		{ "*/*", 3 },
+		{ "x-caf\xc3\xa9", 7 },
+		{ "\xe2\x82\xac \xf0\x9f\x98\x80", 8 },
 	};
 	const struct ipc_bytes resp_headers[] = {
-		{ "content-type", 12 }, { "text/plain", 10 },
+		{ "content-type", 12 },
+		{ "text/plain", 10 },
 	};
 	const char script[] = "addEventListener('fetch', function (e) {\n"
-	    "  e.respondWith(new Response('hi'));\n});\n";
+			      "  e.respondWith(new Response('hi'));\n});\n";
 
 	if (argc != 2) {
 		fprintf(stderr, "usage: gen_corpus_ipc_decode dir\n");
@@ -53,31 +58,41 @@ main(int argc, char **argv)
 	}
 	gen_dir = argv[1];
 
-	gen_write("hello", IPC_HELLO, 0, (struct ipc_value[]){ ipc_u64(IPC_VERSION),
-	    ipc_u64(IPC_PEER_SANDBOX), ipc_u64(4242) }, 3);
-	gen_write("spawned", IPC_SPAWNED, 3, (struct ipc_value[]){ ipc_u64(7), ipc_u64(2),
-	    ipc_u64(31337) }, 3);
-	gen_write("spawn_failed", IPC_SPAWN_FAILED, 4, (struct ipc_value[]){ ipc_u64(7),
-	    ipc_u64(2), ipc_str("clone3: Operation not permitted") }, 3);
-	gen_write("load", IPC_LOAD, 1, (struct ipc_value[]){ ipc_str("acme"), ipc_str("api"),
-	    ipc_u64(12), ipc_u64(IPC_FORMAT_SERVICE_WORKER), ipc_str(script),
-	    ipc_str("{\"KV\":{\"type\":\"kv\"}}"), ipc_u64(500) }, 7);
-	gen_write("loaded", IPC_LOADED, 1, (struct ipc_value[]){ ipc_u64(0), ipc_u64(3),
-	    ipc_u64(9), ipc_str("SyntaxError: unterminated string") }, 4);
-	gen_write("req_head", IPC_REQ_HEAD, 77, (struct ipc_value[]){ ipc_str("POST"),
-	    ipc_str("https://example.com/p?q=1"), ipc_strlist(req_headers, 6), ipc_u64(1),
-	    ipc_u64(50) }, 5);
-	gen_write("req_body", IPC_REQ_BODY, 77, (struct ipc_value[]){
-	    ipc_bytes("a=1&b=\x00\xff", 8), ipc_u64(1) }, 2);
-	gen_write("resp_head", IPC_RESP_HEAD, 77, (struct ipc_value[]){ ipc_u64(200),
-	    ipc_strlist(resp_headers, 2), ipc_u64(1) }, 3);
-	gen_write("resp_body", IPC_RESP_BODY, 77, (struct ipc_value[]){
-	    ipc_bytes("hello world", 11), ipc_u64(1) }, 2);
-	gen_write("resp_error", IPC_RESP_ERROR, 78, (struct ipc_value[]){ ipc_u64(1101) }, 1);
-	gen_write("log", IPC_LOG, 0, (struct ipc_value[]){ ipc_u64(2),
-	    ipc_str("console.log: caf\xc3\xa9") }, 2);
-	gen_write("attach", IPC_ATTACH, 5, (struct ipc_value[]){ ipc_u64(9), ipc_str("acme"),
-	    ipc_str("api"), ipc_u64(12), ipc_str("{}") }, 5);
-	gen_write("detach", IPC_DETACH, 6, (struct ipc_value[]){ ipc_u64(UINT64_MAX) }, 1);
+	gen_write("hello", IPC_HELLO, 0,
+	    (struct ipc_value[]) { ipc_u64(IPC_VERSION), ipc_u64(IPC_PEER_SANDBOX), ipc_u64(4242) },
+	    3);
+	gen_write("spawned", IPC_SPAWNED, 3,
+	    (struct ipc_value[]) { ipc_u64(7), ipc_u64(2), ipc_u64(31337) }, 3);
+	gen_write("spawn_failed", IPC_SPAWN_FAILED, 4,
+	    (struct ipc_value[]) {
+		ipc_u64(7), ipc_u64(2), ipc_str("clone3: Operation not permitted") },
+	    3);
+	gen_write("load", IPC_LOAD, 1,
+	    (struct ipc_value[]) { ipc_str("acme"), ipc_str("api"), ipc_u64(12),
+		ipc_u64(IPC_FORMAT_SERVICE_WORKER), ipc_str(script),
+		ipc_str("{\"KV\":{\"type\":\"kv\"}}"), ipc_u64(500) },
+	    7);
+	gen_write("loaded", IPC_LOADED, 1,
+	    (struct ipc_value[]) {
+		ipc_u64(0), ipc_u64(3), ipc_u64(9), ipc_str("SyntaxError: unterminated string") },
+	    4);
+	gen_write("req_head", IPC_REQ_HEAD, 77,
+	    (struct ipc_value[]) { ipc_str("POST"), ipc_str("https://example.com/p?q=1"),
+		ipc_strlist(req_headers, 6), ipc_u64(1), ipc_u64(50) },
+	    5);
+	gen_write("req_body", IPC_REQ_BODY, 77,
+	    (struct ipc_value[]) { ipc_bytes("a=1&b=\x00\xff", 8), ipc_u64(1) }, 2);
+	gen_write("resp_head", IPC_RESP_HEAD, 77,
+	    (struct ipc_value[]) { ipc_u64(200), ipc_strlist(resp_headers, 2), ipc_u64(1) }, 3);
+	gen_write("resp_body", IPC_RESP_BODY, 77,
+	    (struct ipc_value[]) { ipc_bytes("hello world", 11), ipc_u64(1) }, 2);
+	gen_write("resp_error", IPC_RESP_ERROR, 78, (struct ipc_value[]) { ipc_u64(1101) }, 1);
+	gen_write("log", IPC_LOG, 0,
+	    (struct ipc_value[]) { ipc_u64(2), ipc_str("console.log: caf\xc3\xa9") }, 2);
+	gen_write("attach", IPC_ATTACH, 5,
+	    (struct ipc_value[]) {
+		ipc_u64(9), ipc_str("acme"), ipc_str("api"), ipc_u64(12), ipc_str("{}") },
+	    5);
+	gen_write("detach", IPC_DETACH, 6, (struct ipc_value[]) { ipc_u64(UINT64_MAX) }, 1);
 	return 0;
 }

@@ -24,7 +24,7 @@ struct seen {
 	int closed;
 	int violation;
 	char reason[128];
-	int fd;            /* taken from a descriptor-carrying message */
+	int fd; /* taken from a descriptor-carrying message */
 };
 
 static void
@@ -60,8 +60,8 @@ struct rig {
 };
 
 static void
-rig_open(struct rig *r, enum ipc_peer self, enum ipc_peer peer, unsigned after_hello,
-    unsigned flags)
+rig_open(
+    struct rig *r, enum ipc_peer self, enum ipc_peer peer, unsigned after_hello, unsigned flags)
 {
 	int pair[2];
 
@@ -70,8 +70,8 @@ rig_open(struct rig *r, enum ipc_peer self, enum ipc_peer peer, unsigned after_h
 	cr_assert_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair), 0);
 	r->peer = pair[1];
 	cr_assert_not_null(r->base = event_base_new());
-	r->ch = channel_new(r->base, pair[0], self, peer, IPC_CAP_FROM_SANDBOX, after_hello, flags,
-	    &ops, &r->seen);
+	r->ch = channel_new(
+	    r->base, pair[0], self, peer, IPC_CAP_FROM_SANDBOX, after_hello, flags, &ops, &r->seen);
 	cr_assert_not_null(r->ch);
 }
 

@@ -48,8 +48,8 @@ expect_no_fd_leak(void)
 {
 	int now = count_fds();
 
-	cr_assert_eq(now, fds_at_start, "descriptors leaked: %d before, %d after",
-	    fds_at_start, now);
+	cr_assert_eq(
+	    now, fds_at_start, "descriptors leaked: %d before, %d after", fds_at_start, now);
 }
 
 /*
@@ -59,13 +59,13 @@ expect_no_fd_leak(void)
  */
 TestSuite(ipc, .init = suite_init);
 
-#define IPC_TEST(name)                                  \
-	static void test_##name(void);                  \
-	Test(ipc, name)                                 \
-	{                                               \
-		test_##name();                          \
-		expect_no_fd_leak();                    \
-	}                                               \
+#define IPC_TEST(name)                                                                             \
+	static void test_##name(void);                                                             \
+	Test(ipc, name)                                                                            \
+	{                                                                                          \
+		test_##name();                                                                     \
+		expect_no_fd_leak();                                                               \
+	}                                                                                          \
 	static void test_##name(void)
 
 /* --- a tiny msgpack writer, to craft payloads the encoder refuses to make -- */
@@ -181,8 +181,18 @@ mp_valid(struct buf *b, const struct ipc_field_spec *f)
 
 /* Values of every msgpack kind, each wrong for most field kinds. */
 enum sample_kind {
-	SK_UINT, SK_NEG, SK_NIL, SK_TRUE, SK_FLOAT, SK_STR, SK_BIN,
-	SK_LIST_STR, SK_LIST_EMPTY, SK_LIST_UINT, SK_LIST_BIN, SK_LIST_NIL,
+	SK_UINT,
+	SK_NEG,
+	SK_NIL,
+	SK_TRUE,
+	SK_FLOAT,
+	SK_STR,
+	SK_BIN,
+	SK_LIST_STR,
+	SK_LIST_EMPTY,
+	SK_LIST_UINT,
+	SK_LIST_BIN,
+	SK_LIST_NIL,
 	SK_COUNT
 };
 
@@ -194,7 +204,7 @@ mp_sample(struct buf *b, enum sample_kind k)
 		mp_uint(b, 1);
 		break;
 	case SK_NEG:
-		put_byte(b, 0xff);      /* -1 */
+		put_byte(b, 0xff); /* -1 */
 		break;
 	case SK_NIL:
 		put_byte(b, 0xc0);
@@ -204,7 +214,7 @@ mp_sample(struct buf *b, enum sample_kind k)
 		break;
 	case SK_FLOAT:
 		put_byte(b, 0xcb);
-		put_be(b, 0x3ff0000000000000ull, 8);    /* 1.0 */
+		put_be(b, 0x3ff0000000000000ull, 8); /* 1.0 */
 		break;
 	case SK_STR:
 		mp_str(b, "1", 1);
@@ -246,7 +256,7 @@ sample_fits(enum ipc_field_kind fk, enum sample_kind k)
 	case IPC_F_STR:
 		return k == SK_STR;
 	case IPC_F_BIN:
-		return k == SK_BIN;     /* strict: a str is not a BIN */
+		return k == SK_BIN; /* strict: a str is not a BIN */
 	case IPC_F_STRLIST:
 		return k == SK_LIST_STR || k == SK_LIST_EMPTY;
 	}
@@ -260,8 +270,8 @@ typedef void field_writer(struct buf *, const struct ipc_field_spec *, void *);
  * (or none when -1) is written by w instead of a valid value.
  */
 static void
-build_payload(struct buf *b, const struct ipc_msg_spec *s, unsigned nfields,
-    int replace, field_writer *w, void *ctx)
+build_payload(struct buf *b, const struct ipc_msg_spec *s, unsigned nfields, int replace,
+    field_writer *w, void *ctx)
 {
 	mp_array(b, 2 + nfields);
 	mp_uint(b, s->type);
@@ -290,8 +300,8 @@ decode_as_receiver(const struct ipc_msg_spec *s, const struct buf *payload, cons
 	int rc;
 
 	*why = NULL;
-	rc = ipc_decode(payload->data, payload->len, lowest_bit(s->from),
-	    lowest_bit(s->to), lowest_bit(s->states), &msg, why);
+	rc = ipc_decode(payload->data, payload->len, lowest_bit(s->from), lowest_bit(s->to),
+	    lowest_bit(s->states), &msg, why);
 	if (rc == 0)
 		ipc_msg_release(&msg);
 	else {
@@ -303,15 +313,14 @@ decode_as_receiver(const struct ipc_msg_spec *s, const struct buf *payload, cons
 }
 
 static void
-expect_rejected(const struct ipc_msg_spec *s, const struct buf *payload,
-    const char *gate, const char *what)
+expect_rejected(
+    const struct ipc_msg_spec *s, const struct buf *payload, const char *gate, const char *what)
 {
 	const char *why;
 
-	cr_assert_eq(decode_as_receiver(s, payload, &why), -1, "%s: %s accepted",
-	    s->name, what);
-	cr_assert_not_null(strstr(why, gate), "%s: %s: rejected for '%s', expected '%s'",
-	    s->name, what, why, gate);
+	cr_assert_eq(decode_as_receiver(s, payload, &why), -1, "%s: %s accepted", s->name, what);
+	cr_assert_not_null(strstr(why, gate), "%s: %s: rejected for '%s', expected '%s'", s->name,
+	    what, why, gate);
 }
 
 static void
@@ -319,8 +328,8 @@ expect_accepted(const struct ipc_msg_spec *s, const struct buf *payload, const c
 {
 	const char *why;
 
-	cr_assert_eq(decode_as_receiver(s, payload, &why), 0, "%s: %s rejected: %s",
-	    s->name, what, why);
+	cr_assert_eq(
+	    decode_as_receiver(s, payload, &why), 0, "%s: %s rejected: %s", s->name, what, why);
 }
 
 /* --- values at the caps' edges --------------------------------------------- */
@@ -330,8 +339,17 @@ static void
 fill_utf8(char *dst, size_t n, unsigned seed)
 {
 	static const char *const chars[] = {
-		"a", "\xc3\xa9", "\xe2\x82\xac", "\xf0\x9d\x84\x9e", "\x7f", "\xc2\x80",
-		"\xef\xbf\xbf", "\xf4\x8f\xbf\xbf", "\xed\x9f\xbf", "\xee\x80\x80", "Z",
+		"a",
+		"\xc3\xa9",
+		"\xe2\x82\xac",
+		"\xf0\x9d\x84\x9e",
+		"\x7f",
+		"\xc2\x80",
+		"\xef\xbf\xbf",
+		"\xf4\x8f\xbf\xbf",
+		"\xed\x9f\xbf",
+		"\xee\x80\x80",
+		"Z",
 	};
 	const size_t nchars = sizeof(chars) / sizeof(chars[0]);
 	size_t pos = 0;
@@ -384,7 +402,7 @@ sample_fill(struct sample *sm, const struct ipc_msg_spec *s, bool at_max)
 			}
 			cr_assert_not_null(p = sm->mem[i] = malloc(f->max));
 			for (size_t k = 0; k < f->max; k++)
-				p[k] = (char)(k * 7 + 3 + i);    /* NULs, 0xff, bad UTF-8 */
+				p[k] = (char)(k * 7 + 3 + i); /* NULs, 0xff, bad UTF-8 */
 			sm->v[i] = ipc_bytes(p, f->max);
 			break;
 		case IPC_F_STRLIST:
@@ -415,14 +433,14 @@ sample_free(struct sample *sm)
 }
 
 static void
-expect_bytes_eq(const struct ipc_bytes *got, const struct ipc_bytes *want,
-    const char *msg, const char *field)
+expect_bytes_eq(
+    const struct ipc_bytes *got, const struct ipc_bytes *want, const char *msg, const char *field)
 {
-	cr_assert_eq(got->len, want->len, "%s.%s: length %zu, want %zu", msg, field,
-	    got->len, want->len);
+	cr_assert_eq(
+	    got->len, want->len, "%s.%s: length %zu, want %zu", msg, field, got->len, want->len);
 	if (want->len > 0)
-		cr_assert_eq(memcmp(got->ptr, want->ptr, want->len), 0, "%s.%s differs",
-		    msg, field);
+		cr_assert_eq(
+		    memcmp(got->ptr, want->ptr, want->len), 0, "%s.%s differs", msg, field);
 }
 
 static void
@@ -437,16 +455,16 @@ round_trip(const struct ipc_msg_spec *s, bool at_max)
 
 	buf_init(&frame);
 	sample_fill(&sm, s, at_max);
-	cr_assert_eq(ipc_encode(&frame, s->type, id, sm.v, s->nfields), 0,
-	    "%s: encode failed", s->name);
+	cr_assert_eq(
+	    ipc_encode(&frame, s->type, id, sm.v, s->nfields), 0, "%s: encode failed", s->name);
 	cr_assert_eq(ipc_frame_check(frame.data, frame.len, IPC_CAP_TO_SANDBOX, &len), 1,
 	    "%s: frame check", s->name);
 	cr_assert_eq((size_t)len + IPC_FRAME_HEADER, frame.len);
 	cr_assert_eq(ipc_frame_check(frame.data, frame.len - 1, IPC_CAP_TO_SANDBOX, &len), 0);
 
 	cr_assert_eq(ipc_decode(frame.data + IPC_FRAME_HEADER, len, lowest_bit(s->from),
-	    lowest_bit(s->to), lowest_bit(s->states), &msg, &why), 0,
-	    "%s: decode failed: %s", s->name, why);
+			 lowest_bit(s->to), lowest_bit(s->states), &msg, &why),
+	    0, "%s: decode failed: %s", s->name, why);
 	cr_assert_eq(msg.type, s->type);
 	cr_assert_eq(msg.id, id);
 	cr_assert_eq(msg.spec, s);
@@ -462,17 +480,17 @@ round_trip(const struct ipc_msg_spec *s, bool at_max)
 			expect_bytes_eq(&msg.field[i].b, &sm.v[i].b, s->name, f->name);
 			break;
 		case IPC_F_STRLIST:
-			cr_assert_eq(msg.field[i].count, sm.v[i].count, "%s.%s count",
-			    s->name, f->name);
+			cr_assert_eq(
+			    msg.field[i].count, sm.v[i].count, "%s.%s count", s->name, f->name);
 			for (size_t k = 0; k < sm.v[i].count; k++)
-				expect_bytes_eq(&msg.field[i].list[k], &sm.v[i].list[k],
-				    s->name, f->name);
+				expect_bytes_eq(
+				    &msg.field[i].list[k], &sm.v[i].list[k], s->name, f->name);
 			break;
 		}
 	}
 	ipc_msg_release(&msg);
 	cr_assert_null(msg.priv);
-	ipc_msg_release(&msg);  /* twice is harmless */
+	ipc_msg_release(&msg); /* twice is harmless */
 	sample_free(&sm);
 	buf_release(&frame);
 }
@@ -544,8 +562,7 @@ IPC_TEST(every_message_fits_its_channel)
 				sm.v[f] = ipc_strlist(NULL, 0);
 		cr_assert_eq(ipc_encode(&frame, s->type, UINT64_MAX, sm.v, s->nfields), 0);
 		cr_assert_eq(ipc_frame_check(frame.data, frame.len, cap, &len), 1,
-		    "%s at its caps is %zu bytes, its channel takes %u", s->name,
-		    frame.len, cap);
+		    "%s at its caps is %zu bytes, its channel takes %u", s->name, frame.len, cap);
 		sample_free(&sm);
 		buf_release(&frame);
 	}
@@ -554,12 +571,22 @@ IPC_TEST(every_message_fits_its_channel)
 /* --- gates ------------------------------------------------------------------ */
 
 static const unsigned all_peers[] = {
-	0, IPC_PEER_SUPERVISOR, IPC_PEER_SANDBOX, IPC_PEER_BROKER, IPC_PEER_LAUNCHER,
-	IPC_PEER_SUPERVISOR | IPC_PEER_SANDBOX, 1u << 7,
+	0,
+	IPC_PEER_SUPERVISOR,
+	IPC_PEER_SANDBOX,
+	IPC_PEER_BROKER,
+	IPC_PEER_LAUNCHER,
+	IPC_PEER_SUPERVISOR | IPC_PEER_SANDBOX,
+	1u << 7,
 };
 static const unsigned all_states[] = {
-	0, IPC_ST_HELLO, IPC_ST_BLANK, IPC_ST_LOADING, IPC_ST_READY,
-	IPC_ST_LOADING | IPC_ST_READY, 1u << 9,
+	0,
+	IPC_ST_HELLO,
+	IPC_ST_BLANK,
+	IPC_ST_LOADING,
+	IPC_ST_READY,
+	IPC_ST_LOADING | IPC_ST_READY,
+	1u << 9,
 };
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))
 #define BYTES(lit) (lit), (sizeof(lit) - 1)
@@ -580,31 +607,32 @@ IPC_TEST(sender_receiver_and_state_gates)
 		buf_init(&p);
 		build_payload(&p, s, s->nfields, -1, NULL, NULL);
 		for (size_t a = 0; a < NELEM(all_peers); a++)
-		for (size_t b = 0; b < NELEM(all_peers); b++)
-		for (size_t c = 0; c < NELEM(all_states); c++) {
-			unsigned from = all_peers[a], to = all_peers[b], st = all_states[c];
-			const char *why = NULL, *gate = NULL;
-			struct ipc_msg msg;
-			int rc;
+			for (size_t b = 0; b < NELEM(all_peers); b++)
+				for (size_t c = 0; c < NELEM(all_states); c++) {
+					unsigned from = all_peers[a], to = all_peers[b],
+						 st = all_states[c];
+					const char *why = NULL, *gate = NULL;
+					struct ipc_msg msg;
+					int rc;
 
-			rc = ipc_decode(p.data, p.len, from, to, st, &msg, &why);
-			if (!allowed(from, s->from))
-				gate = "not allowed from";
-			else if (!allowed(to, s->to))
-				gate = "not allowed to";
-			else if (!allowed(st, s->states))
-				gate = "state";
-			if (gate == NULL) {
-				cr_assert_eq(rc, 0, "%s %#x->%#x in %#x: %s", s->name, from,
-				    to, st, why);
-				ipc_msg_release(&msg);
-			} else {
-				cr_assert_eq(rc, -1, "%s %#x->%#x in %#x accepted", s->name,
-				    from, to, st);
-				cr_assert_not_null(strstr(why, gate), "%s: '%s', want '%s'",
-				    s->name, why, gate);
-			}
-		}
+					rc = ipc_decode(p.data, p.len, from, to, st, &msg, &why);
+					if (!allowed(from, s->from))
+						gate = "not allowed from";
+					else if (!allowed(to, s->to))
+						gate = "not allowed to";
+					else if (!allowed(st, s->states))
+						gate = "state";
+					if (gate == NULL) {
+						cr_assert_eq(rc, 0, "%s %#x->%#x in %#x: %s",
+						    s->name, from, to, st, why);
+						ipc_msg_release(&msg);
+					} else {
+						cr_assert_eq(rc, -1, "%s %#x->%#x in %#x accepted",
+						    s->name, from, to, st);
+						cr_assert_not_null(strstr(why, gate),
+						    "%s: '%s', want '%s'", s->name, why, gate);
+					}
+				}
 		buf_release(&p);
 	}
 }
@@ -627,7 +655,7 @@ IPC_TEST(field_count)
 			expect_rejected(s, &p, "elements", "one field less");
 			buf_reset(&p);
 		}
-		mp_array(&p, 1);        /* [type] */
+		mp_array(&p, 1); /* [type] */
 		mp_uint(&p, s->type);
 		expect_rejected(s, &p, "elements", "no id");
 		buf_reset(&p);
@@ -790,8 +818,10 @@ IPC_TEST(every_field_above_its_cap)
 				/* The scan refuses arrays longer than any strlist's max. */
 				many = true;
 				build_payload(&p, s, s->nfields, (int)f, write_long_list, &many);
-				expect_rejected(s, &p, fs->max < table_list_max() ?
-				    "too many items" : "array too long", fs->name);
+				expect_rejected(s, &p,
+				    fs->max < table_list_max() ? "too many items"
+							       : "array too long",
+				    fs->name);
 				buf_reset(&p);
 				many = false;
 				build_payload(&p, s, s->nfields, (int)f, write_long_list, &many);
@@ -804,32 +834,40 @@ IPC_TEST(every_field_above_its_cap)
 }
 
 static const char *const bad_utf8[] = {
-	"\xc0\x80",             /* overlong NUL */
-	"\xc1\xbf",             /* overlong */
-	"\xe0\x80\x80",         /* overlong 3-byte */
-	"\xe0\x9f\xbf",         /* overlong U+07FF */
-	"\xf0\x80\x80\x80",     /* overlong 4-byte */
-	"\xf0\x8f\xbf\xbf",     /* overlong U+FFFF */
-	"\xed\xa0\x80",         /* U+D800 */
-	"\xed\xbf\xbf",         /* U+DFFF */
-	"\xf4\x90\x80\x80",     /* U+110000 */
+	"\xc0\x80",         /* overlong NUL */
+	"\xc1\xbf",         /* overlong */
+	"\xe0\x80\x80",     /* overlong 3-byte */
+	"\xe0\x9f\xbf",     /* overlong U+07FF */
+	"\xf0\x80\x80\x80", /* overlong 4-byte */
+	"\xf0\x8f\xbf\xbf", /* overlong U+FFFF */
+	"\xed\xa0\x80",     /* U+D800 */
+	"\xed\xbf\xbf",     /* U+DFFF */
+	"\xf4\x90\x80\x80", /* U+110000 */
 	"\xf5\x80\x80\x80",
 	"\xf8\x88\x80\x80\x80",
 	"\xff",
 	"\xfe",
-	"\x80",                 /* lone continuation */
+	"\x80", /* lone continuation */
 	"\xbf",
-	"\xc3",                 /* truncated */
+	"\xc3", /* truncated */
 	"\xe2\x82",
 	"\xf0\x9d\x84",
-	"\xc3\x28",             /* bad continuation */
+	"\xc3\x28", /* bad continuation */
 	"\xe2\x28\xa1",
 	"\xf0\x9d\x28\x9e",
 };
 
 static const char *const good_utf8[] = {
-	"\x7f", "\xc2\x80", "\xdf\xbf", "\xe0\xa0\x80", "\xed\x9f\xbf", "\xee\x80\x80",
-	"\xef\xbf\xbf", "\xf0\x90\x80\x80", "\xf4\x8f\xbf\xbf", "",
+	"\x7f",
+	"\xc2\x80",
+	"\xdf\xbf",
+	"\xe0\xa0\x80",
+	"\xed\x9f\xbf",
+	"\xee\x80\x80",
+	"\xef\xbf\xbf",
+	"\xf0\x90\x80\x80",
+	"\xf4\x8f\xbf\xbf",
+	"",
 };
 
 struct utf8_case {
@@ -924,7 +962,10 @@ IPC_TEST(unknown_types)
 {
 	/* Types are u16 in the table: wider values must not alias onto one. */
 	const uint64_t wide[] = {
-		65536, 65536 + IPC_HELLO, 65536 + IPC_LOAD, 0x100000000ull + IPC_HELLO,
+		65536,
+		65536 + IPC_HELLO,
+		65536 + IPC_LOAD,
+		0x100000000ull + IPC_HELLO,
 		UINT64_MAX,
 	};
 	const struct ipc_msg_spec *hello = ipc_spec(IPC_HELLO);
@@ -978,28 +1019,32 @@ IPC_TEST(gate_order)
 	mp_uint(&p, 99);
 	mp_uint(&p, 1);
 	mp_uint(&p, 1);
-	cr_assert_eq(ipc_decode(p.data, p.len, IPC_PEER_SUPERVISOR, IPC_PEER_SANDBOX,
-	    IPC_ST_READY, &msg, &why), -1);
+	cr_assert_eq(ipc_decode(p.data, p.len, IPC_PEER_SUPERVISOR, IPC_PEER_SANDBOX, IPC_ST_READY,
+			 &msg, &why),
+	    -1);
 	cr_assert_not_null(strstr(why, "unknown message type"), "%s", why);
 
 	/* A wrong count from a wrong sender: the sender. */
 	buf_reset(&p);
 	build_payload(&p, s, 1, -1, NULL, NULL);
-	cr_assert_eq(ipc_decode(p.data, p.len, IPC_PEER_SANDBOX, IPC_PEER_SANDBOX,
-	    IPC_ST_READY, &msg, &why), -1);
+	cr_assert_eq(
+	    ipc_decode(p.data, p.len, IPC_PEER_SANDBOX, IPC_PEER_SANDBOX, IPC_ST_READY, &msg, &why),
+	    -1);
 	cr_assert_not_null(strstr(why, "REQ_HEAD not allowed from sandbox"), "%s", why);
 
 	/* A bad field in a wrong state: the state. */
 	buf_reset(&p);
 	build_payload(&p, s, s->nfields, 0, write_sample, &nil);
-	cr_assert_eq(ipc_decode(p.data, p.len, IPC_PEER_SUPERVISOR, IPC_PEER_SANDBOX,
-	    IPC_ST_BLANK, &msg, &why), -1);
+	cr_assert_eq(ipc_decode(p.data, p.len, IPC_PEER_SUPERVISOR, IPC_PEER_SANDBOX, IPC_ST_BLANK,
+			 &msg, &why),
+	    -1);
 	cr_assert_not_null(strstr(why, "state"), "%s", why);
 
 	/* A bad field then trailing bytes: the field. */
 	put_byte(&p, 0);
-	cr_assert_eq(ipc_decode(p.data, p.len, IPC_PEER_SUPERVISOR, IPC_PEER_SANDBOX,
-	    IPC_ST_READY, &msg, &why), -1);
+	cr_assert_eq(ipc_decode(p.data, p.len, IPC_PEER_SUPERVISOR, IPC_PEER_SANDBOX, IPC_ST_READY,
+			 &msg, &why),
+	    -1);
 	cr_assert_not_null(strstr(why, "'method'"), "%s", why);
 
 	/* A bad id and a bad field: the id. */
@@ -1009,13 +1054,15 @@ IPC_TEST(gate_order)
 	put_byte(&p, 0xc0);
 	for (unsigned f = 0; f < s->nfields; f++)
 		put_byte(&p, 0xc0);
-	cr_assert_eq(ipc_decode(p.data, p.len, IPC_PEER_SUPERVISOR, IPC_PEER_SANDBOX,
-	    IPC_ST_READY, &msg, &why), -1);
+	cr_assert_eq(ipc_decode(p.data, p.len, IPC_PEER_SUPERVISOR, IPC_PEER_SANDBOX, IPC_ST_READY,
+			 &msg, &why),
+	    -1);
 	cr_assert_not_null(strstr(why, "id is not"), "%s", why);
 
 	/* A NULL why is tolerated. */
-	cr_assert_eq(ipc_decode(p.data, p.len, IPC_PEER_SUPERVISOR, IPC_PEER_SANDBOX,
-	    IPC_ST_READY, &msg, NULL), -1);
+	cr_assert_eq(ipc_decode(p.data, p.len, IPC_PEER_SUPERVISOR, IPC_PEER_SANDBOX, IPC_ST_READY,
+			 &msg, NULL),
+	    -1);
 	buf_release(&p);
 }
 
@@ -1063,8 +1110,8 @@ IPC_TEST(counts_beyond_the_payload)
 	};
 
 	for (size_t i = 0; i < NELEM(cases); i++)
-		expect_structure_rejected((const uint8_t *)cases[i].bytes, cases[i].len,
-		    cases[i].gate);
+		expect_structure_rejected(
+		    (const uint8_t *)cases[i].bytes, cases[i].len, cases[i].gate);
 }
 
 IPC_TEST(nesting_bombs)
@@ -1114,14 +1161,16 @@ IPC_TEST(maps_ext_and_reserved_bytes)
 		{ BYTES("\x95\x16\x01\xa3GET\xa1/\x91\x80\x00\x00"), "map" },
 		{ BYTES("\x95\x16\x01\xd4\x01\x00\xa1/\x90\x00\x00"), "ext" },
 		{ BYTES("\x95\x16\x01\xc7\x01\x05x\xa1/\x90\x00\x00"), "ext" },
-		{ BYTES("\x95\x16\x01\xd8\x05" "0123456789abcdef\xa1/\x90\x00\x00"), "ext" },
+		{ BYTES("\x95\x16\x01\xd8\x05"
+			"0123456789abcdef\xa1/\x90\x00\x00"),
+		    "ext" },
 		{ BYTES("\x95\x16\x01\xc1\xa1/\x90\x00\x00"), "invalid msgpack byte" },
 		{ BYTES("\x95\x16\xc1\xa3GET\xa1/\x90\x00\x00"), "invalid msgpack byte" },
 	};
 
 	for (size_t i = 0; i < NELEM(cases); i++)
-		expect_structure_rejected((const uint8_t *)cases[i].bytes, cases[i].len,
-		    cases[i].gate);
+		expect_structure_rejected(
+		    (const uint8_t *)cases[i].bytes, cases[i].len, cases[i].gate);
 }
 
 /* Non-canonical but valid encodings (signed or wide ints, str 8) are accepted. */
@@ -1131,8 +1180,9 @@ IPC_TEST(lenient_integer_widths)
 	struct buf p;
 
 	buf_init(&p);
-	put(&p, BYTES("\x97\xd0\x16\xcf\x00\x00\x00\x00\x00\x00\x00\x01\xd9\x03GET\xa1/"
-	    "\xdc\x00\x00\xd1\x00\x01\xd2\x00\x00\x00\x05"));
+	put(&p,
+	    BYTES("\x97\xd0\x16\xcf\x00\x00\x00\x00\x00\x00\x00\x01\xd9\x03GET\xa1/"
+		  "\xdc\x00\x00\xd1\x00\x01\xd2\x00\x00\x00\x05"));
 	expect_accepted(s, &p, "wide encodings");
 	buf_release(&p);
 }
@@ -1256,7 +1306,7 @@ IPC_TEST(encode_validates_against_the_table)
 IPC_TEST(encode_appends_frames)
 {
 	const struct ipc_value hello[] = { ipc_u64(IPC_VERSION), ipc_u64(IPC_PEER_SANDBOX),
-	    ipc_u64(4242) };
+		ipc_u64(4242) };
 	const struct ipc_value log[] = { ipc_u64(2), ipc_str("hi \xe2\x82\xac") };
 	struct ipc_msg msg;
 	struct buf out;
@@ -1270,7 +1320,8 @@ IPC_TEST(encode_appends_frames)
 
 	cr_assert_eq(ipc_frame_check(out.data, out.len, IPC_CAP_FROM_SANDBOX, &len), 1);
 	cr_assert_eq(ipc_decode(out.data + 4, len, IPC_PEER_SANDBOX, IPC_PEER_SUPERVISOR,
-	    IPC_ST_HELLO, &msg, &why), 0, "%s", why);
+			 IPC_ST_HELLO, &msg, &why),
+	    0, "%s", why);
 	cr_assert_eq(msg.field[IPC_HELLO_PID].u, 4242);
 	ipc_msg_release(&msg);
 	buf_consume(&out, 4 + len);
@@ -1278,7 +1329,8 @@ IPC_TEST(encode_appends_frames)
 	cr_assert_eq(ipc_frame_check(out.data, out.len, IPC_CAP_FROM_SANDBOX, &len), 1);
 	cr_assert_eq(4 + len, out.len);
 	cr_assert_eq(ipc_decode(out.data + 4, len, IPC_PEER_SANDBOX, IPC_PEER_SUPERVISOR,
-	    IPC_ST_LOADING, &msg, &why), 0, "%s", why);
+			 IPC_ST_LOADING, &msg, &why),
+	    0, "%s", why);
 	cr_assert_eq(msg.id, 9);
 	cr_assert_not_null(s = ipc_strdup(&msg.field[IPC_LOG_MESSAGE]));
 	cr_assert_str_eq(s, "hi \xe2\x82\xac");
@@ -1351,8 +1403,9 @@ IPC_TEST(write_all_and_read_frame)
 	cr_assert_eq(ipc_write_all(sv[0], &out), 0);
 	cr_assert_eq(ipc_read_frame(sv[1], IPC_CAP_CONTROL, &in), 0);
 	cr_assert_eq(in.len, out.len - 4);
-	cr_assert_eq(ipc_decode(in.data, in.len, IPC_PEER_SUPERVISOR, IPC_PEER_BROKER,
-	    IPC_ST_READY, &msg, &why), 0, "%s", why);
+	cr_assert_eq(ipc_decode(in.data, in.len, IPC_PEER_SUPERVISOR, IPC_PEER_BROKER, IPC_ST_READY,
+			 &msg, &why),
+	    0, "%s", why);
 	cr_assert_eq(msg.field[IPC_DETACH_CHANNEL].u, 77);
 	ipc_msg_release(&msg);
 	cr_assert_eq(ipc_read_frame(sv[1], IPC_CAP_CONTROL, &in), 0, "second frame");
@@ -1374,7 +1427,9 @@ IPC_TEST(write_all_and_read_frame)
 IPC_TEST(read_frame_refuses_bad_lengths_before_allocating)
 {
 	static const char *const headers[] = {
-		"\x00\x00\x00\x00", "\x00\x01\x00\x01", "\xff\xff\xff\xff",
+		"\x00\x00\x00\x00",
+		"\x00\x01\x00\x01",
+		"\xff\xff\xff\xff",
 	};
 	struct buf in;
 	int sv[2];
@@ -1429,7 +1484,7 @@ IPC_TEST(pass_two_descriptors)
 	buf_init(&in);
 	encode_detach(&out, 5);
 
-	cr_assert_eq(ipc_send_with_fds(sv[0], &out, (int[]){ p1[1], p2[0] }, 2), 0);
+	cr_assert_eq(ipc_send_with_fds(sv[0], &out, (int[]) { p1[1], p2[0] }, 2), 0);
 	cr_assert_eq(fcntl(sv[1], F_SETFL, O_NONBLOCK), 0);
 	cr_assert_eq(ipc_recv_with_fds(sv[1], &in, got, 2, &n), (ssize_t)out.len);
 	cr_assert_eq(n, 2);
@@ -1487,8 +1542,7 @@ too_many_descriptors(unsigned sent, unsigned max_fds)
 	cr_assert_eq(errno, EPROTO);
 	cr_assert_eq(n, 0);
 	cr_assert_eq(in.len, 0, "bytes kept from a refused message");
-	cr_assert_eq(count_fds(), before - (int)sent, "%u sent, max %u: leaked", sent,
-	    max_fds);
+	cr_assert_eq(count_fds(), before - (int)sent, "%u sent, max %u: leaked", sent, max_fds);
 	close(sv[0]);
 	close(sv[1]);
 	buf_release(&out);
@@ -1498,8 +1552,8 @@ too_many_descriptors(unsigned sent, unsigned max_fds)
 IPC_TEST(refuse_extra_descriptors)
 {
 	too_many_descriptors(3, 2);
-	too_many_descriptors(2, 1);     /* CMSG_SPACE rounding has room for 2 */
-	too_many_descriptors(1, 0);     /* a sandbox channel */
+	too_many_descriptors(2, 1); /* CMSG_SPACE rounding has room for 2 */
+	too_many_descriptors(1, 0); /* a sandbox channel */
 	too_many_descriptors(8, 0);
 	too_many_descriptors(8, 7);
 }
@@ -1605,8 +1659,8 @@ IPC_TEST(fuzz_seeds_are_valid_frames)
 		cr_assert_not_null(f = fopen(path, "rb"), "%s", path);
 		n = fread(data, 1, sizeof(data), f);
 		fclose(f);
-		cr_assert_eq(ipc_frame_check((const uint8_t *)data, n, IPC_CAP_TO_SANDBOX,
-		    &len), 1, "%s", path);
+		cr_assert_eq(ipc_frame_check((const uint8_t *)data, n, IPC_CAP_TO_SANDBOX, &len), 1,
+		    "%s", path);
 		cr_assert_eq(len + 4, n, "%s", path);
 		for (size_t i = 0; i < ipc_spec_count() && !decoded; i++) {
 			const struct ipc_msg_spec *s = ipc_spec_at(i);
@@ -1614,7 +1668,7 @@ IPC_TEST(fuzz_seeds_are_valid_frames)
 			const char *why;
 
 			if (ipc_decode((const uint8_t *)data + 4, len, lowest_bit(s->from),
-			    lowest_bit(s->to), lowest_bit(s->states), &msg, &why) == 0) {
+				lowest_bit(s->to), lowest_bit(s->states), &msg, &why) == 0) {
 				decoded = true;
 				ipc_msg_release(&msg);
 			}

@@ -137,13 +137,23 @@ program_run(const struct program *p, const struct seccomp_data *d)
 			else
 				x = mem[f->k];
 			break;
-		case BPF_ST: mem[f->k] = a; break;
-		case BPF_STX: mem[f->k] = x; break;
+		case BPF_ST:
+			mem[f->k] = a;
+			break;
+		case BPF_STX:
+			mem[f->k] = x;
+			break;
 		case BPF_ALU:
 			switch (BPF_OP(f->code)) {
-			case BPF_ADD: a += src; break;
-			case BPF_SUB: a -= src; break;
-			case BPF_MUL: a *= src; break;
+			case BPF_ADD:
+				a += src;
+				break;
+			case BPF_SUB:
+				a -= src;
+				break;
+			case BPF_MUL:
+				a *= src;
+				break;
 			case BPF_DIV:
 				if (src == 0)
 					return SECCOMP_RET_KILL_THREAD; /* the kernel returns 0 */
@@ -154,23 +164,47 @@ program_run(const struct program *p, const struct seccomp_data *d)
 					return SECCOMP_RET_KILL_THREAD;
 				a %= src;
 				break;
-			case BPF_OR: a |= src; break;
-			case BPF_AND: a &= src; break;
-			case BPF_XOR: a ^= src; break;
-			case BPF_LSH: a = src >= 32 ? 0 : a << src; break;
-			case BPF_RSH: a = src >= 32 ? 0 : a >> src; break;
-			case BPF_NEG: a = (uint32_t)-a; break;
-			default: cr_assert_fail("unknown ALU op 0x%x at %zu", f->code, pc);
+			case BPF_OR:
+				a |= src;
+				break;
+			case BPF_AND:
+				a &= src;
+				break;
+			case BPF_XOR:
+				a ^= src;
+				break;
+			case BPF_LSH:
+				a = src >= 32 ? 0 : a << src;
+				break;
+			case BPF_RSH:
+				a = src >= 32 ? 0 : a >> src;
+				break;
+			case BPF_NEG:
+				a = (uint32_t)-a;
+				break;
+			default:
+				cr_assert_fail("unknown ALU op 0x%x at %zu", f->code, pc);
 			}
 			break;
 		case BPF_JMP:
 			switch (BPF_OP(f->code)) {
-			case BPF_JA: pc += f->k; break;
-			case BPF_JEQ: pc += a == src ? f->jt : f->jf; break;
-			case BPF_JGT: pc += a > src ? f->jt : f->jf; break;
-			case BPF_JGE: pc += a >= src ? f->jt : f->jf; break;
-			case BPF_JSET: pc += (a & src) != 0 ? f->jt : f->jf; break;
-			default: cr_assert_fail("unknown jump op 0x%x at %zu", f->code, pc);
+			case BPF_JA:
+				pc += f->k;
+				break;
+			case BPF_JEQ:
+				pc += a == src ? f->jt : f->jf;
+				break;
+			case BPF_JGT:
+				pc += a > src ? f->jt : f->jf;
+				break;
+			case BPF_JGE:
+				pc += a >= src ? f->jt : f->jf;
+				break;
+			case BPF_JSET:
+				pc += (a & src) != 0 ? f->jt : f->jf;
+				break;
+			default:
+				cr_assert_fail("unknown jump op 0x%x at %zu", f->code, pc);
 			}
 			break;
 		case BPF_RET:
@@ -200,8 +234,8 @@ program_export(scmp_filter_ctx ctx)
 	cr_assert_eq(seccomp_export_bpf(ctx, fd), 0, "seccomp_export_bpf failed");
 	size = lseek(fd, 0, SEEK_END);
 	cr_assert_gt(size, 0);
-	cr_assert_eq(size % (off_t)sizeof(struct sock_filter), 0, "odd BPF size %lld",
-	    (long long)size);
+	cr_assert_eq(
+	    size % (off_t)sizeof(struct sock_filter), 0, "odd BPF size %lld", (long long)size);
 	p.len = (size_t)size / sizeof(struct sock_filter);
 	p.insn = malloc((size_t)size);
 	cr_assert_not_null(p.insn);
@@ -232,23 +266,41 @@ action_text(uint32_t ret, char *out, size_t len)
 	uint32_t data = ret & SECCOMP_RET_DATA;
 
 	switch (ret & SECCOMP_RET_ACTION_FULL) {
-	case SECCOMP_RET_ALLOW: snprintf(out, len, "allow"); break;
-	case SECCOMP_RET_KILL_PROCESS: snprintf(out, len, "kill"); break;
-	case SECCOMP_RET_KILL_THREAD: snprintf(out, len, "kill_thread"); break;
-	case SECCOMP_RET_ERRNO: snprintf(out, len, "errno(%u)", data); break;
-	case SECCOMP_RET_TRAP: snprintf(out, len, "trap(%u)", data); break;
-	case SECCOMP_RET_TRACE: snprintf(out, len, "trace(%u)", data); break;
-	case SECCOMP_RET_LOG: snprintf(out, len, "log"); break;
-	case SECCOMP_RET_USER_NOTIF: snprintf(out, len, "user_notif"); break;
-	default: snprintf(out, len, "unknown(0x%08x)", ret); break;
+	case SECCOMP_RET_ALLOW:
+		snprintf(out, len, "allow");
+		break;
+	case SECCOMP_RET_KILL_PROCESS:
+		snprintf(out, len, "kill");
+		break;
+	case SECCOMP_RET_KILL_THREAD:
+		snprintf(out, len, "kill_thread");
+		break;
+	case SECCOMP_RET_ERRNO:
+		snprintf(out, len, "errno(%u)", data);
+		break;
+	case SECCOMP_RET_TRAP:
+		snprintf(out, len, "trap(%u)", data);
+		break;
+	case SECCOMP_RET_TRACE:
+		snprintf(out, len, "trace(%u)", data);
+		break;
+	case SECCOMP_RET_LOG:
+		snprintf(out, len, "log");
+		break;
+	case SECCOMP_RET_USER_NOTIF:
+		snprintf(out, len, "user_notif");
+		break;
+	default:
+		snprintf(out, len, "unknown(0x%08x)", ret);
+		break;
 	}
 }
 
 struct arch {
 	const char *name;
-	uint32_t audit;        /* seccomp_data.arch */
-	uint32_t scmp;         /* for syscall names */
-	uint32_t nr_bit;       /* x32: 0x40000000 */
+	uint32_t audit;  /* seccomp_data.arch */
+	uint32_t scmp;   /* for syscall names */
+	uint32_t nr_bit; /* x32: 0x40000000 */
 	unsigned last;
 };
 
@@ -259,8 +311,8 @@ static const struct arch arches[] = {
 };
 
 /* Odd numbers every arch gets too: negative, just below and above the x32 bit. */
-static const uint32_t edge_numbers[] = { 0xffffffffU, 0x3fffffffU, 0x7fffffffU,
-	0x80000000U, X32_BIT | 0x3fffffffU };
+static const uint32_t edge_numbers[] = { 0xffffffffU, 0x3fffffffU, 0x7fffffffU, 0x80000000U,
+	X32_BIT | 0x3fffffffU };
 
 /* An argument variant: a syscall (x86_64 name) and its six arguments. */
 struct variant {
@@ -298,7 +350,8 @@ static const struct {
 	{ "close", "fd=2", { 2 } },
 	{ "close", "fd=3", { 3 } },
 	{ "close", "fd=5", { 5 } },
-	{ "mmap", "prot=rw,anon", { 0, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS } },
+	{ "mmap", "prot=rw,anon",
+	    { 0, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS } },
 	{ "mmap", "prot=rwx,anon",
 	    { 0, 4096, PROT_READ | PROT_WRITE | PROT_EXEC, MAP_PRIVATE | MAP_ANONYMOUS } },
 	{ "mmap", "prot=rx,anon", { 0, 4096, PROT_READ | PROT_EXEC, MAP_PRIVATE | MAP_ANONYMOUS } },
@@ -362,12 +415,18 @@ static uint64_t
 cond_value(const struct policy_cond *c, bool satisfy)
 {
 	switch (c->op) {
-	case POLICY_OP_EQ: return satisfy ? c->value : c->value + 1;
-	case POLICY_OP_NE: return satisfy ? c->value + 1 : c->value;
-	case POLICY_OP_LT: return satisfy ? c->value - 1 : c->value;
-	case POLICY_OP_LE: return satisfy ? c->value : c->value + 1;
-	case POLICY_OP_GT: return satisfy ? c->value + 1 : c->value;
-	case POLICY_OP_GE: return satisfy ? c->value : c->value - 1;
+	case POLICY_OP_EQ:
+		return satisfy ? c->value : c->value + 1;
+	case POLICY_OP_NE:
+		return satisfy ? c->value + 1 : c->value;
+	case POLICY_OP_LT:
+		return satisfy ? c->value - 1 : c->value;
+	case POLICY_OP_LE:
+		return satisfy ? c->value : c->value + 1;
+	case POLICY_OP_GT:
+		return satisfy ? c->value + 1 : c->value;
+	case POLICY_OP_GE:
+		return satisfy ? c->value : c->value - 1;
 	case POLICY_OP_MASKED_EQ: {
 		uint64_t low = c->mask & -c->mask; /* the lowest bit the mask looks at */
 
@@ -399,8 +458,8 @@ variant_label(struct variant *v)
 }
 
 static bool
-variant_add(struct variant *list, size_t *n, const char *syscall, const uint64_t args[6],
-    const char *label)
+variant_add(
+    struct variant *list, size_t *n, const char *syscall, const uint64_t args[6], const char *label)
 {
 	for (size_t i = 0; i < *n; i++)
 		if (strcmp(list[i].syscall, syscall) == 0 &&
@@ -468,13 +527,20 @@ static const char *
 op_text(enum policy_op op)
 {
 	switch (op) {
-	case POLICY_OP_EQ: return "==";
-	case POLICY_OP_NE: return "!=";
-	case POLICY_OP_LT: return "<";
-	case POLICY_OP_LE: return "<=";
-	case POLICY_OP_GT: return ">";
-	case POLICY_OP_GE: return ">=";
-	case POLICY_OP_MASKED_EQ: return "&";
+	case POLICY_OP_EQ:
+		return "==";
+	case POLICY_OP_NE:
+		return "!=";
+	case POLICY_OP_LT:
+		return "<";
+	case POLICY_OP_LE:
+		return "<=";
+	case POLICY_OP_GT:
+		return ">";
+	case POLICY_OP_GE:
+		return ">=";
+	case POLICY_OP_MASKED_EQ:
+		return "&";
 	}
 	return "?";
 }
@@ -483,9 +549,15 @@ static void
 rule_action_text(enum policy_action a, int errnum, char *out, size_t len)
 {
 	switch (a) {
-	case POLICY_ALLOW: snprintf(out, len, "allow"); break;
-	case POLICY_KILL: snprintf(out, len, "kill"); break;
-	case POLICY_ERRNO: snprintf(out, len, "errno(%d)", errnum); break;
+	case POLICY_ALLOW:
+		snprintf(out, len, "allow");
+		break;
+	case POLICY_KILL:
+		snprintf(out, len, "kill");
+		break;
+	case POLICY_ERRNO:
+		snprintf(out, len, "errno(%d)", errnum);
+		break;
 	}
 }
 
@@ -547,15 +619,15 @@ table_text(const struct policy *pol)
 			free(name);
 		}
 		for (size_t v = 0; v < nvariants; v++) {
-			int native = seccomp_syscall_resolve_name_arch(SCMP_ARCH_X86_64,
-			    variants[v].syscall);
+			int native = seccomp_syscall_resolve_name_arch(
+			    SCMP_ARCH_X86_64, variants[v].syscall);
 			uint32_t nr;
 
 			cr_assert_geq(native, 0, "unknown syscall '%s'", variants[v].syscall);
 			/* i386 has other numbers: look the name up there. */
 			if (ar->audit == AUDIT_ARCH_I386) {
-				int n386 = seccomp_syscall_resolve_name_arch(SCMP_ARCH_X86,
-				    variants[v].syscall);
+				int n386 = seccomp_syscall_resolve_name_arch(
+				    SCMP_ARCH_X86, variants[v].syscall);
 
 				if (n386 < 0)
 					continue;
@@ -640,8 +712,8 @@ Test(policy_table, the_filter_matches_the_golden_table)
 		cr_assert_not_null(fp, "cannot write '%s.tmp': %s", GOLDEN_PATH, strerror(errno));
 		cr_assert_eq(fputs(now, fp) >= 0 && fclose(fp) == 0, true);
 		cr_assert_eq(rename(GOLDEN_PATH ".tmp", GOLDEN_PATH), 0);
-		fprintf(stderr, "UPDATED %s: review its diff with the policy change\n",
-		    GOLDEN_PATH);
+		fprintf(
+		    stderr, "UPDATED %s: review its diff with the policy change\n", GOLDEN_PATH);
 		free(now);
 		return;
 	}
@@ -702,13 +774,13 @@ Test(policy_props, forbidden_calls_kill_the_process)
 		"tkill", "tgkill", "pidfd_open", "pidfd_send_signal", "timer_create",
 		"perf_event_open", "bpf", "io_uring_setup", "userfaultfd", "keyctl", "add_key",
 		"mount", "umount2", "unshare", "setns", "personality", "ioctl", "setrlimit",
-		"prlimit64", "seccomp", "prctl", "chroot", "pivot_root", "memfd_create",
-		"uname", "getppid", "sched_setaffinity", "rt_sigaction", "sigaltstack",
-		"mincore", "kcmp", "init_module", "finit_module", "reboot", "kexec_load",
-		"landlock_create_ruleset", "name_to_handle_at", "open_by_handle_at",
-		"dup", "dup2", "dup3", "pipe2", "eventfd2", "epoll_create1", "signalfd4",
-		"inotify_init1", "fanotify_init", "rseq", "set_robust_list", "msgget",
-		"shmget", "semget", "mq_open", "swapon", "acct", "syslog", "quotactl" };
+		"prlimit64", "seccomp", "prctl", "chroot", "pivot_root", "memfd_create", "uname",
+		"getppid", "sched_setaffinity", "rt_sigaction", "sigaltstack", "mincore", "kcmp",
+		"init_module", "finit_module", "reboot", "kexec_load", "landlock_create_ruleset",
+		"name_to_handle_at", "open_by_handle_at", "dup", "dup2", "dup3", "pipe2",
+		"eventfd2", "epoll_create1", "signalfd4", "inotify_init1", "fanotify_init", "rseq",
+		"set_robust_list", "msgget", "shmget", "semget", "mq_open", "swapon", "acct",
+		"syslog", "quotactl" };
 	char act[64];
 
 	for (size_t i = 0; i < sizeof(forbidden) / sizeof(forbidden[0]); i++) {
@@ -716,13 +788,13 @@ Test(policy_props, forbidden_calls_kill_the_process)
 		cr_expect_str_eq(act, "kill", "%s is %s, not kill", forbidden[i], act);
 	}
 	/* Allowed calls with the argument forms that must stay forbidden. */
-	action_text(decide_native("mmap", 0, 4096, PROT_READ | PROT_EXEC,
-			MAP_PRIVATE | MAP_ANONYMOUS), act, sizeof(act));
+	action_text(
+	    decide_native("mmap", 0, 4096, PROT_READ | PROT_EXEC, MAP_PRIVATE | MAP_ANONYMOUS), act,
+	    sizeof(act));
 	cr_expect_str_eq(act, "kill", "executable mmap is %s", act);
 	action_text(decide_native("mmap", 0, 4096, PROT_READ, MAP_PRIVATE), act, sizeof(act));
 	cr_expect_str_eq(act, "kill", "file-backed mmap is %s", act);
-	action_text(decide_native("mprotect", 0, 4096, PROT_READ | PROT_EXEC, 0), act,
-	    sizeof(act));
+	action_text(decide_native("mprotect", 0, 4096, PROT_READ | PROT_EXEC, 0), act, sizeof(act));
 	cr_expect_str_eq(act, "kill", "mprotect to executable is %s", act);
 	action_text(decide_native("clock_gettime", (uint64_t)-2, 0, 0, 0), act, sizeof(act));
 	cr_expect_str_eq(act, "kill", "another process's CPU clock is %s", act);
@@ -766,7 +838,8 @@ Test(policy_props, what_the_sandbox_needs_is_allowed)
 
 	for (size_t i = 0; i < sizeof(allowed) / sizeof(allowed[0]); i++) {
 		action_text(decide_native(allowed[i].name, allowed[i].a0, allowed[i].a1,
-				allowed[i].a2, allowed[i].a3), act, sizeof(act));
+				allowed[i].a2, allowed[i].a3),
+		    act, sizeof(act));
 		cr_expect_str_eq(act, "allow", "%s(%llu, %llu, ...) is %s", allowed[i].name,
 		    (unsigned long long)allowed[i].a0, (unsigned long long)allowed[i].a1, act);
 	}
@@ -779,8 +852,8 @@ Test(policy_props, other_abis_are_killed)
 	char act[64];
 
 	for (uint32_t nr = 0; nr <= X86_64_NR_LAST; nr++) {
-		action_text(decide(&filter, AUDIT_ARCH_X86_64, nr | X32_BIT, fd3), act,
-		    sizeof(act));
+		action_text(
+		    decide(&filter, AUDIT_ARCH_X86_64, nr | X32_BIT, fd3), act, sizeof(act));
 		cr_assert_str_eq(act, "kill", "x32 syscall %u is %s", nr, act);
 	}
 	for (uint32_t nr = 0; nr <= I386_NR_LAST; nr++) {
@@ -803,10 +876,13 @@ Test(policy_table, a_policy_change_shows_in_the_table)
 
 	cr_assert_not_null(rules);
 	memcpy(rules, policy_sandbox.rules, policy_sandbox.nrules * sizeof(*rules));
-	rules[policy_sandbox.nrules] = (struct policy_rule){ .syscall = "ioctl",
-		.nr = SCMP_SYS(ioctl), .action = POLICY_ALLOW, .ncond = 1,
+	rules[policy_sandbox.nrules] = (struct policy_rule) { .syscall = "ioctl",
+		.nr = SCMP_SYS(ioctl),
+		.action = POLICY_ALLOW,
+		.ncond = 1,
 		.cond = { { .arg = 1, .op = POLICY_OP_EQ, .value = TIOCSTI } },
-		.line = 999, .reason = "test" };
+		.line = 999,
+		.reason = "test" };
 	changed.rules = rules;
 	changed.nrules = policy_sandbox.nrules + 1;
 	before = table_text(&policy_sandbox);

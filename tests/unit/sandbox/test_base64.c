@@ -20,7 +20,7 @@ Test(base64, every_wpt_case_passes)
 	int cases = 0, passed = 0;
 
 	cr_assert_not_null(all, "base64.json: %s", err.text);
-	json_array_foreach(all, i, t) {
+	json_array_foreach (all, i, t) {
 		json_t *input = json_array_get(t, 0), *expected = json_array_get(t, 1), *b;
 		size_t n = json_string_length(input), len = 0, k;
 		unsigned char *out = malloc(n / 4 * 3 + 3);
@@ -32,11 +32,12 @@ Test(base64, every_wpt_case_passes)
 			ok = rc == -1;
 		} else {
 			ok = rc == 0 && len == json_array_size(expected);
-			json_array_foreach(expected, k, b)
+			json_array_foreach (expected, k, b)
 				if (ok && out[k] != json_integer_value(b))
 					ok = false;
 		}
-		cr_expect(ok, "case %zu '%s': rc %d, %zu bytes", i, json_string_value(input), rc, len);
+		cr_expect(
+		    ok, "case %zu '%s': rc %d, %zu bytes", i, json_string_value(input), rc, len);
 		passed += ok;
 		free(out);
 	}

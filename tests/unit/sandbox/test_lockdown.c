@@ -60,7 +60,7 @@ struct child {
 	int fd4; /* the test's end of the child's fd 4 (broker channel) */
 };
 
-static pid_t test_pid;                /* the test process: the child's parent */
+static pid_t test_pid; /* the test process: the child's parent */
 /* Set by a test before child_spawn: clone flags and per-slot identity for the child. */
 static unsigned long test_namespaces;
 static bool test_set_uid;
@@ -1081,10 +1081,10 @@ Test(lockdown_layers, namespaces_are_new, .timeout = 30)
 	for (size_t i = 0; i < sizeof(ns_kinds) / sizeof(ns_kinds[0]); i++) {
 		cr_assert_not_null(line, "the child reported %zu namespaces", i);
 		ns_link(getpid(), ns_kinds[i], mine, sizeof(mine));
-		cr_assert(strncmp(line, ns_kinds[i], strlen(ns_kinds[i])) == 0,
-		    "child's %s: %s", ns_kinds[i], line);
-		cr_assert_str_neq(mine, line, "the sandbox shares our %s namespace (%s)",
-		    ns_kinds[i], mine);
+		cr_assert(strncmp(line, ns_kinds[i], strlen(ns_kinds[i])) == 0, "child's %s: %s",
+		    ns_kinds[i], line);
+		cr_assert_str_neq(
+		    mine, line, "the sandbox shares our %s namespace (%s)", ns_kinds[i], mine);
 		line = strtok_r(NULL, "\n", &save);
 	}
 }
@@ -1160,8 +1160,10 @@ landlock_abi_or_skip(void)
 	long abi = syscall(444 /* landlock_create_ruleset */, NULL, 0, 1u);
 
 	if (abi < 0)
-		skip_visibly("landlock", errno == ENOSYS ? "kernel built without landlock" :
-		    errno == EOPNOTSUPP ? "landlock not enabled at boot" : strerror(errno));
+		skip_visibly("landlock",
+		    errno == ENOSYS           ? "kernel built without landlock"
+			: errno == EOPNOTSUPP ? "landlock not enabled at boot"
+					      : strerror(errno));
 	return abi;
 }
 

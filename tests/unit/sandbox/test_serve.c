@@ -25,8 +25,8 @@
 struct sbx {
 	pid_t pid;
 	int fd;
-	unsigned state;   /* what we, the supervisor, accept now */
-	struct buf logs;  /* every LOG message, one per line, "<level> message" */
+	unsigned state;  /* what we, the supervisor, accept now */
+	struct buf logs; /* every LOG message, one per line, "<level> message" */
 };
 
 struct resp {
@@ -59,8 +59,9 @@ sbx_recv(struct buf *in, struct ipc_msg *m)
 
 	cr_assert_eq(ipc_read_frame(sb.fd, IPC_CAP_FROM_SANDBOX, in), 0,
 	    "no frame from the sandbox: %s", strerror(errno));
-	cr_assert_eq(ipc_decode(in->data, in->len, IPC_PEER_SANDBOX, IPC_PEER_SUPERVISOR,
-	    sb.state, m, &why), 0, "bad frame from the sandbox: %s", why);
+	cr_assert_eq(
+	    ipc_decode(in->data, in->len, IPC_PEER_SANDBOX, IPC_PEER_SUPERVISOR, sb.state, m, &why),
+	    0, "bad frame from the sandbox: %s", why);
 }
 
 static void
@@ -148,8 +149,8 @@ static unsigned last_loaded_column;
 
 /* Sends LOAD; returns ok and copies line and message of LOADED. */
 static bool
-sbx_load(unsigned format, const char *script, const char *bindings, unsigned *line,
-    char *message, size_t size)
+sbx_load(unsigned format, const char *script, const char *bindings, unsigned *line, char *message,
+    size_t size)
 {
 	struct ipc_value f[7];
 	struct buf in;
@@ -206,7 +207,7 @@ sbx_request(uint64_t id, const char *method, const char *url, const char *const 
 	size_t n = 0;
 
 	for (; headers != NULL && headers[n] != NULL; n++)
-		list[n] = (struct ipc_bytes){ headers[n], strlen(headers[n]) };
+		list[n] = (struct ipc_bytes) { headers[n], strlen(headers[n]) };
 	f[IPC_REQ_HEAD_METHOD] = ipc_str(method);
 	f[IPC_REQ_HEAD_URL] = ipc_str(url);
 	f[IPC_REQ_HEAD_HEADERS] = ipc_strlist(list, n);
@@ -251,7 +252,8 @@ sbx_collect(struct resp *r, size_t n)
 			continue;
 		}
 		x = resp_for(r, n, m.id);
-		cr_assert(!x->done, "a frame after the end of request %llu", (unsigned long long)m.id);
+		cr_assert(
+		    !x->done, "a frame after the end of request %llu", (unsigned long long)m.id);
 		if (m.type == IPC_RESP_ERROR) {
 			x->error = (unsigned)m.field[IPC_RESP_ERROR_CODE].u;
 			x->done = true;
@@ -277,7 +279,7 @@ sbx_collect(struct resp *r, size_t n)
 	}
 	buf_release(&in);
 	for (size_t i = 0; i < n; i++)
-		buf_append(&r[i].body, "", 1);  /* NUL-terminate for string asserts */
+		buf_append(&r[i].body, "", 1); /* NUL-terminate for string asserts */
 	for (size_t i = 0; i < n; i++)
 		buf_append(&r[i].headers, "", 1);
 }
@@ -355,8 +357,8 @@ Test(serve, syntax_error_has_its_column)
 	unsigned line = 0;
 	char message[1100];
 
-	cr_assert_not(sbx_load(MODULE, "var a = 1;\nvar c = ;\n", NULL, &line, message,
-	    sizeof(message)));
+	cr_assert_not(
+	    sbx_load(MODULE, "var a = 1;\nvar c = ;\n", NULL, &line, message, sizeof(message)));
 	cr_assert_eq(line, 2, "line %u: %s", line, message);
 	cr_assert_eq(last_loaded_column, 9, "column %u: %s", last_loaded_column, message);
 	cr_assert(strstr(message, "SyntaxError") != NULL, "message: %s", message);
@@ -377,8 +379,8 @@ Test(serve, module_without_fetch)
 {
 	char message[1100];
 
-	cr_assert_not(sbx_load(MODULE, "var __worker = { default: {} };", NULL, NULL,
-	    message, sizeof(message)));
+	cr_assert_not(sbx_load(
+	    MODULE, "var __worker = { default: {} };", NULL, NULL, message, sizeof(message)));
 	cr_assert_str_eq(message, "module worker has no default export with a fetch handler");
 }
 
@@ -402,7 +404,8 @@ Test(serve, async_handler_with_timer)
 	    "    .then(function (v) { return { then: function (ok) { ok(v + 'c'); } }; })\n"
 	    "    .then(function (v) { return Promise.all([v, Promise.resolve('d')]); })\n"
 	    "    .then(function (v) { return new Response(v.join('')); });\n"
-	    "} } };\n", NULL);
+	    "} } };\n",
+	    NULL);
 	r = fetch(7, "GET", "http://example.com/", NULL, NULL, 50);
 	cr_assert_eq(r.status, 200);
 	cr_assert_str_eq(BODY(r), "abcd");
@@ -419,7 +422,8 @@ Test(serve, post_body_echo)
 	    "  return req.text().then(function (t) {\n"
 	    "    return new Response(req.method + ' ' + t + ' ' + req.bodyUsed);\n"
 	    "  });\n"
-	    "} } };\n", NULL);
+	    "} } };\n",
+	    NULL);
 	r = fetch(2, "POST", "http://example.com/echo", headers, "ping", 50);
 	cr_assert_eq(r.status, 200);
 	cr_assert_str_eq(BODY(r), "POST ping true");
@@ -433,7 +437,8 @@ Test(serve, response_json)
 	sbx_load_ok(MODULE,
 	    "var __worker = { default: { fetch: function (req) {\n"
 	    "  return Response.json({ a: [1, 2], u: req.url }, { status: 201 });\n"
-	    "} } };\n", NULL);
+	    "} } };\n",
+	    NULL);
 	r = fetch(3, "GET", "http://example.com/j", NULL, NULL, 50);
 	cr_assert_eq(r.status, 201);
 	cr_assert_str_eq(BODY(r), "{\"a\":[1,2],\"u\":\"http://example.com/j\"}");
@@ -452,10 +457,12 @@ Test(serve, headers_round_trip)
 	    "  h.set('X-Seen', String(req.headers.get('X-TWO')));\n"
 	    "  h.append('Set-Cookie', 'a=1'); h.append('set-cookie', 'b=2');\n"
 	    "  h['delete']('x-one');\n"
-	    "  var bad = 0; try { h.set('x-bad', 'a\\r\\nb'); } catch (e) { bad = e instanceof TypeError; }\n"
+	    "  var bad = 0; try { h.set('x-bad', 'a\\r\\nb'); } catch (e) { bad = e instanceof "
+	    "TypeError; }\n"
 	    "  h.set('x-bad-rejected', String(bad));\n"
 	    "  return new Response(null, { status: 204, headers: h });\n"
-	    "} } };\n", NULL);
+	    "} } };\n",
+	    NULL);
 	r = fetch(4, "GET", "http://example.com/", headers, NULL, 50);
 	cr_assert_eq(r.status, 204);
 	cr_assert_eq(r.body.len, 1, "no body expected");
@@ -473,7 +480,8 @@ Test(serve, throwing_handler_is_1101_and_logged)
 	    "var __worker = { default: { fetch: function (req) {\n"
 	    "  if (n++ === 0) throw new Error('handler exploded');\n"
 	    "  return new Response('fine');\n"
-	    "} } };\n", NULL);
+	    "} } };\n",
+	    NULL);
 	r = fetch(5, "GET", "http://example.com/", NULL, NULL, 50);
 	cr_assert_eq(r.error, 1101);
 	cr_assert_eq(r.status, 0);
@@ -507,9 +515,11 @@ Test(serve, busy_loop_is_1102)
 	    "    for (;;) { try { while (true) {} } catch (e) {} }\n"
 	    "  }\n"
 	    "  if (req.url.indexOf('later') !== -1)\n"
-	    "    return new Promise(function () { setTimeout(function () { while (true) {} }, 0); });\n"
+	    "    return new Promise(function () { setTimeout(function () { while (true) {} }, 0); "
+	    "});\n"
 	    "  while (true) {}\n"
-	    "} } };\n", NULL);
+	    "} } };\n",
+	    NULL);
 	r = fetch(9, "GET", "http://example.com/plain", NULL, NULL, 50);
 	cr_assert_eq(r.error, 1102);
 	resp_release(&r);
@@ -533,10 +543,12 @@ Test(serve, budget_is_per_request)
 	    "var __worker = { default: { fetch: function (req) {\n"
 	    "  for (var i = 0, x = 0; i < 100000; i++) x += i;\n"
 	    "  return new Response('ok');\n"
-	    "} } };\n", NULL);
+	    "} } };\n",
+	    NULL);
 	for (uint64_t id = 1; id <= 3; id++) {
 		r = fetch(id, "GET", "http://example.com/", NULL, NULL, 50);
-		cr_assert_eq(r.status, 200, "request %llu: error %u", (unsigned long long)id, r.error);
+		cr_assert_eq(
+		    r.status, 200, "request %llu: error %u", (unsigned long long)id, r.error);
 		resp_release(&r);
 	}
 }
@@ -548,7 +560,8 @@ Test(serve, service_worker_with_binding)
 	sbx_load_ok(SW,
 	    "addEventListener('fetch', function (event) {\n"
 	    "  event.respondWith(new Response(GREETING + ' ' + event.request.method));\n"
-	    "});\n", "[{\"type\":\"plain_text\",\"name\":\"GREETING\",\"text\":\"hi\"}]");
+	    "});\n",
+	    "[{\"type\":\"plain_text\",\"name\":\"GREETING\",\"text\":\"hi\"}]");
 	r = fetch(12, "GET", "http://example.com/", NULL, NULL, 50);
 	cr_assert_eq(r.status, 200);
 	cr_assert_str_eq(BODY(r), "hi GET");
@@ -592,7 +605,8 @@ Test(serve, interleaved_requests)
 	    "      setTimeout(function () { ok(new Response('slow')); }, 50);\n"
 	    "    });\n"
 	    "  return new Response('fast');\n"
-	    "} } };\n", NULL);
+	    "} } };\n",
+	    NULL);
 	for (int i = 0; i < 2; i++) {
 		buf_init(&r[i].headers);
 		buf_init(&r[i].body);
@@ -615,7 +629,8 @@ Test(serve, console_levels)
 	    "var __worker = { default: { fetch: function (req) {\n"
 	    "  console.warn('careful'); console.error(new TypeError('bad'));\n"
 	    "  return new Response('ok');\n"
-	    "} } };\n", NULL);
+	    "} } };\n",
+	    NULL);
 	r = fetch(14, "GET", "http://example.com/", NULL, NULL, 50);
 	cr_assert_eq(r.status, 200);
 	cr_assert(strstr(logs(), "2 at start 1 { a: [ 1, 'x' ] }\n") != NULL, "logs: %s", logs());
@@ -668,7 +683,8 @@ Test(serve, body_in_chunks_as_json)
 	    "    return req.arrayBuffer().then(function () { return new Response('reused'); },\n"
 	    "      function (e) { return new Response(String(v.a + 1) + ' ' + e.name); });\n"
 	    "  });\n"
-	    "} } };\n", NULL);
+	    "} } };\n",
+	    NULL);
 	f[IPC_REQ_HEAD_METHOD] = ipc_str("PUT");
 	f[IPC_REQ_HEAD_URL] = ipc_str("http://example.com/");
 	f[IPC_REQ_HEAD_HEADERS] = ipc_strlist(none, 0);
@@ -693,7 +709,8 @@ Test(serve, body_after_last_chunk_exits_2)
 	sbx_load_ok(MODULE,
 	    "var __worker = { default: { fetch: function (req) {\n"
 	    "  return new Promise(function () {});\n"
-	    "} } };\n", NULL);
+	    "} } };\n",
+	    NULL);
 	sbx_request(21, "POST", "http://example.com/", NULL, "x", 50);
 	sbx_body_chunk(21, "more", true);
 	status = sbx_stop();
@@ -709,9 +726,11 @@ Test(serve, cancelled_request_stays_silent)
 	    "var __worker = { default: { fetch: function (req) {\n"
 	    "  var ms = Number(req.url.split('/').pop());\n"
 	    "  return new Promise(function (ok) {\n"
-	    "    setTimeout(function () { console.log('timer ' + ms); ok(new Response('after ' + ms)); }, ms);\n"
+	    "    setTimeout(function () { console.log('timer ' + ms); ok(new Response('after ' + "
+	    "ms)); }, ms);\n"
 	    "  });\n"
-	    "} } };\n", NULL);
+	    "} } };\n",
+	    NULL);
 	sbx_request(30, "GET", "http://example.com/20", NULL, NULL, 50);
 	sbx_send(IPC_REQ_CANCEL, 30, reason, 1);
 	/* Outlives request 30's timer: any frame for 30 fails sbx_collect. */
@@ -728,13 +747,15 @@ Test(serve, wait_until_runs_after_the_response)
 	sbx_load_ok(MODULE,
 	    "var __worker = { default: { fetch: function (req, env, ctx) {\n"
 	    "  if (req.url.indexOf('wait') !== -1)\n"
-	    "    return new Promise(function (ok) { setTimeout(function () { ok(new Response('w')); }, 60); });\n"
+	    "    return new Promise(function (ok) { setTimeout(function () { ok(new "
+	    "Response('w')); }, 60); });\n"
 	    "  ctx.waitUntil(new Promise(function (ok) {\n"
 	    "    setTimeout(function () { console.log('background done'); ok(); }, 5);\n"
 	    "  }));\n"
 	    "  ctx.waitUntil(Promise.reject(new Error('background failed')));\n"
 	    "  return new Response('first');\n"
-	    "} } };\n", NULL);
+	    "} } };\n",
+	    NULL);
 	r = fetch(40, "GET", "http://example.com/", NULL, NULL, 50);
 	cr_assert_str_eq(BODY(r), "first");
 	resp_release(&r);
@@ -751,9 +772,11 @@ Test(serve, memory_cap_is_1102)
 
 	sbx_load_ok(MODULE,
 	    "var __worker = { default: { fetch: function (req) {\n"
-	    "  if (req.url.indexOf('big') !== -1) return new Response(new ArrayBuffer(100 * 1024 * 1024));\n"
+	    "  if (req.url.indexOf('big') !== -1) return new Response(new ArrayBuffer(100 * 1024 * "
+	    "1024));\n"
 	    "  return new Response('small');\n"
-	    "} } };\n", NULL);
+	    "} } };\n",
+	    NULL);
 	r = fetch(50, "GET", "http://example.com/big", NULL, NULL, 500);
 	cr_assert_eq(r.error, 1102, "status %u error %u", r.status, r.error);
 	cr_assert(strstr(logs(), "exceeded resource limits: memory") != NULL, "logs: %s", logs());
@@ -773,11 +796,13 @@ Test(serve, engine_internals_are_hidden)
 	    "    return /native|edged(?!_builtin)|^rt$|Duktape/.test(n);\n"
 	    "  });\n"
 	    "  var p = Promise.resolve(1);\n"
-	    "  var leaks = Object.getOwnPropertyNames(p).length + Object.getOwnPropertySymbols(p).length +\n"
+	    "  var leaks = Object.getOwnPropertyNames(p).length + "
+	    "Object.getOwnPropertySymbols(p).length +\n"
 	    "    Object.getOwnPropertySymbols(req.headers).length;\n"
 	    "  return new Response(typeof Duktape + ' [' + names.join() + '] ' + leaks + ' ' +\n"
 	    "    (self === globalThis));\n"
-	    "} } };\n", NULL);
+	    "} } };\n",
+	    NULL);
 	r = fetch(60, "GET", "http://example.com/", NULL, NULL, 50);
 	cr_assert_str_eq(BODY(r), "undefined [] 0 true");
 	resp_release(&r);
@@ -793,7 +818,8 @@ Test(serve, unhandled_rejection_is_reported)
 	    "  var handled = Promise.reject(new Error('handled later'));\n"
 	    "  handled['catch'](function () {});\n"
 	    "  return new Response('ok');\n"
-	    "} } };\n", NULL);
+	    "} } };\n",
+	    NULL);
 	r = fetch(70, "GET", "http://example.com/", NULL, NULL, 50);
 	cr_assert_str_eq(BODY(r), "ok");
 	resp_release(&r);
@@ -814,7 +840,8 @@ Test(serve, long_console_line_is_capped)
 	    "var __worker = { default: { fetch: function (req) {\n"
 	    "  console.log(new Array(20001).join('\\u00e9'));\n"
 	    "  return new Response('ok');\n"
-	    "} } };\n", NULL);
+	    "} } };\n",
+	    NULL);
 	r = fetch(80, "GET", "http://example.com/", NULL, NULL, 50);
 	cr_assert_str_eq(BODY(r), "ok");
 	line = strstr(logs(), "2 ");
@@ -837,17 +864,20 @@ Test(serve, response_api)
 	    "  out.push(red.status, red.headers.get('Location'), red.ok);\n"
 	    "  try { Response.redirect('/x', 200); } catch (e) { out.push(e.name); }\n"
 	    "  var bytes = new Response(new Uint8Array([104, 105])).clone();\n"
-	    "  var h = new Headers([['B', '2'], ['a', '1']]), keys = [], it = h[Symbol.iterator](), s;\n"
+	    "  var h = new Headers([['B', '2'], ['a', '1']]), keys = [], it = "
+	    "h[Symbol.iterator](), s;\n"
 	    "  while (!(s = it.next()).done) keys.push(s.value.join('='));\n"
 	    "  out.push(keys.join('&'));\n"
 	    "  return bytes.arrayBuffer().then(function (ab) {\n"
 	    "    out.push(ab.byteLength, new TextDecoder().decode(ab));\n"
 	    "    return new Response(out.join(' '), { status: 418, statusText: 'teapot' });\n"
 	    "  });\n"
-	    "} } };\n", NULL);
+	    "} } };\n",
+	    NULL);
 	r = fetch(90, "GET", "http://example.com/", NULL, NULL, 50);
 	cr_assert_eq(r.status, 418, "error %u logs %s", r.error, logs());
-	cr_assert_str_eq(BODY(r), "RangeError 301 http://example.com/a false RangeError a=1&b=2 2 hi");
+	cr_assert_str_eq(
+	    BODY(r), "RangeError 301 http://example.com/a false RangeError a=1&b=2 2 hi");
 	resp_release(&r);
 }
 
@@ -865,7 +895,8 @@ Test(serve, big_bodies_both_ways_do_not_deadlock)
 	    "  var b = new Uint8Array(4 * 1024 * 1024);\n"
 	    "  for (var i = 0; i < b.length; i += 4096) b[i] = 1;\n"
 	    "  return new Response(b);\n"
-	    "} } };\n", NULL);
+	    "} } };\n",
+	    NULL);
 	memset(chunk, 'q', sizeof(chunk));
 	f[IPC_REQ_HEAD_METHOD] = ipc_str("POST");
 	f[IPC_REQ_HEAD_URL] = ipc_str("http://example.com/");

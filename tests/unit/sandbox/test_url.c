@@ -19,10 +19,14 @@ static const struct {
 	const char *name;
 	enum url_part part;
 } parts[] = {
-	{ "protocol", URL_PROTOCOL }, { "username", URL_USERNAME },
-	{ "password", URL_PASSWORD }, { "host", URL_HOST },
-	{ "hostname", URL_HOSTNAME }, { "port", URL_PORT },
-	{ "pathname", URL_PATHNAME }, { "search", URL_SEARCH },
+	{ "protocol", URL_PROTOCOL },
+	{ "username", URL_USERNAME },
+	{ "password", URL_PASSWORD },
+	{ "host", URL_HOST },
+	{ "hostname", URL_HOSTNAME },
+	{ "port", URL_PORT },
+	{ "pathname", URL_PATHNAME },
+	{ "search", URL_SEARCH },
 	{ "hash", URL_HASH },
 };
 
@@ -65,7 +69,7 @@ check_getters(const struct url *u, json_t *expected, const char *what, bool verb
 	json_t *value;
 	int bad = 0;
 
-	json_object_foreach(expected, key, value) {
+	json_object_foreach (expected, key, value) {
 		char *got;
 
 		if (!json_is_string(value) || strcmp(key, "input") == 0 ||
@@ -96,7 +100,7 @@ Test(url, every_urltestdata_case_passes)
 	size_t i;
 	int cases = 0, passed = 0;
 
-	json_array_foreach(all, i, t) {
+	json_array_foreach (all, i, t) {
 		struct url base, u;
 		json_t *input = json_object_get(t, "input"), *b = json_object_get(t, "base");
 		bool failure = json_is_true(json_object_get(t, "failure")), ok;
@@ -139,7 +143,7 @@ Test(url, every_setters_case_passes)
 	const char *attr;
 	int cases = 0, passed = 0;
 
-	json_object_foreach(all, attr, list) {
+	json_object_foreach (all, attr, list) {
 		enum url_part part = URL_PROTOCOL;
 		bool known = false;
 		size_t i;
@@ -149,8 +153,9 @@ Test(url, every_setters_case_passes)
 		for (size_t k = 0; k < sizeof(parts) / sizeof(parts[0]); k++)
 			if (strcmp(parts[k].name, attr) == 0)
 				part = parts[k].part, known = true;
-		json_array_foreach(list, i, t) {
-			json_t *href = json_object_get(t, "href"), *value = json_object_get(t, "new_value");
+		json_array_foreach (list, i, t) {
+			json_t *href = json_object_get(t, "href"),
+			       *value = json_object_get(t, "new_value");
 			struct url u;
 			char what[512];
 			bool ok;
@@ -163,7 +168,7 @@ Test(url, every_setters_case_passes)
 			cr_expect(ok, "%s: href does not parse", what);
 			if (ok && known)
 				ok = url_set(&u, part, json_string_value(value),
-				    json_string_length(value)) == 0;
+					 json_string_length(value)) == 0;
 			else if (ok) {
 				/* href: a plain parse that leaves the URL alone on failure. */
 				struct url next;
@@ -176,7 +181,8 @@ Test(url, every_setters_case_passes)
 					url_release(&next);
 			}
 			if (ok)
-				ok = check_getters(&u, json_object_get(t, "expected"), what, true) == 0;
+				ok = check_getters(
+					 &u, json_object_get(t, "expected"), what, true) == 0;
 			passed += ok;
 			url_release(&u);
 		}
@@ -247,7 +253,7 @@ rate(const char *name, json_t *all, int *passed, int *cases)
 	size_t i;
 
 	*passed = *cases = 0;
-	json_array_foreach(all, i, t) {
+	json_array_foreach (all, i, t) {
 		if (!json_is_object(t))
 			continue;
 		(*cases)++;

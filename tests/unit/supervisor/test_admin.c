@@ -57,8 +57,9 @@ struct pending {
 static void
 finish(admin_validate_done done, void *ctx, bool ok)
 {
-	struct admin_validation r = { .ok = ok, .line = ok ? 0 : 3,
-		.message = ok ? "" : "SyntaxError: unexpected token" };
+	struct admin_validation r = {
+		.ok = ok, .line = ok ? 0 : 3, .message = ok ? "" : "SyntaxError: unexpected token"
+	};
 
 	done(ctx, &r);
 }
@@ -99,7 +100,7 @@ fake_validate(void *core, const struct admin_script *s, admin_validate_done done
 	}
 	p = malloc(sizeof(*p));
 	cr_assert_not_null(p);
-	*p = (struct pending){ done, ctx, !has(s, "SYNTAX") };
+	*p = (struct pending) { done, ctx, !has(s, "SYNTAX") };
 	cr_assert_eq(event_base_once(base, -1, EV_TIMEOUT, pending_cb, p, &tv), 0);
 }
 
@@ -281,8 +282,8 @@ call(const char *method, const char *path, const char *ctype, const char *body, 
 	json_t *env;
 
 	request(method, path, TOKEN, ctype, body, len, &r);
-	cr_assert_eq(r.status, want_status, "%s %s: %ld, expected %ld: %s", method, path,
-	    r.status, want_status, r.body);
+	cr_assert_eq(r.status, want_status, "%s %s: %ld, expected %ld: %s", method, path, r.status,
+	    want_status, r.body);
 	cr_assert_str_eq(r.content_type, "application/json");
 	env = json_loadb(r.body, r.len, 0, &err);
 	cr_assert_not_null(env, "not JSON: %s", r.body);
@@ -297,22 +298,22 @@ call(const char *method, const char *path, const char *ctype, const char *body, 
 static json_t *
 call_json(const char *method, const char *path, const char *body, long want_status)
 {
-	return call(method, path, "application/json", body, body != NULL ? strlen(body) : 0,
-	    want_status);
+	return call(
+	    method, path, "application/json", body, body != NULL ? strlen(body) : 0, want_status);
 }
 
 static int
 error_code(json_t *env)
 {
-	return (int)json_integer_value(json_object_get(json_array_get(
-	    json_object_get(env, "errors"), 0), "code"));
+	return (int)json_integer_value(
+	    json_object_get(json_array_get(json_object_get(env, "errors"), 0), "code"));
 }
 
 static const char *
 error_message(json_t *env)
 {
-	const char *m = json_string_value(json_object_get(json_array_get(
-	    json_object_get(env, "errors"), 0), "message"));
+	const char *m = json_string_value(
+	    json_object_get(json_array_get(json_object_get(env, "errors"), 0), "message"));
 
 	return m != NULL ? m : "";
 }
@@ -345,7 +346,8 @@ form(char *out, size_t out_len, const char *metadata, const char *part, const ch
 	    "Content-Disposition: form-data; name=\"%s\"; filename=\"%s\"\r\n"
 	    "Content-Type: application/javascript+module\r\n\r\n"
 	    "%s\r\n"
-	    "--" BOUNDARY "--\r\n", metadata, part, part, script);
+	    "--" BOUNDARY "--\r\n",
+	    metadata, part, part, script);
 
 	cr_assert(n > 0 && (size_t)n < out_len);
 	return (size_t)n;
@@ -358,17 +360,16 @@ upload(const char *tenant_name, const char *worker, const char *metadata, const 
 	char body[BODY_MAX * 2], path[256];
 	size_t len = form(body, sizeof(body), metadata, part, script);
 
-	snprintf(path, sizeof(path), "/client/v4/accounts/%s/workers/scripts/%s", tenant_name,
-	    worker);
-	return call("PUT", path, "multipart/form-data; boundary=" BOUNDARY, body, len,
-	    want_status);
+	snprintf(
+	    path, sizeof(path), "/client/v4/accounts/%s/workers/scripts/%s", tenant_name, worker);
+	return call("PUT", path, "multipart/form-data; boundary=" BOUNDARY, body, len, want_status);
 }
 
 static const char module_md[] =
-	"{\"main_module\":\"index.js\",\"compatibility_date\":\"2024-09-01\",\"bindings\":["
-	"{\"type\":\"plain_text\",\"name\":\"GREETING\",\"text\":\"hi\"},"
-	"{\"type\":\"secret_text\",\"name\":\"API_KEY\",\"text\":\"hush\"},"
-	"{\"type\":\"json\",\"name\":\"CONF\",\"json\":{\"a\":[1,2]}}]}";
+    "{\"main_module\":\"index.js\",\"compatibility_date\":\"2024-09-01\",\"bindings\":["
+    "{\"type\":\"plain_text\",\"name\":\"GREETING\",\"text\":\"hi\"},"
+    "{\"type\":\"secret_text\",\"name\":\"API_KEY\",\"text\":\"hush\"},"
+    "{\"type\":\"json\",\"name\":\"CONF\",\"json\":{\"a\":[1,2]}}]}";
 static const char module_js[] = "export default { fetch() { return new Response('hi'); } };";
 
 static size_t
@@ -390,7 +391,8 @@ version_count(const char *tenant_name, const char *worker)
 
 Test(admin, auth_required)
 {
-	static const char *const tokens[] = { NULL, "", "wrong", TOKEN "x", "s3cret-operator-tokeN" };
+	static const char *const tokens[] = { NULL, "", "wrong", TOKEN "x",
+		"s3cret-operator-tokeN" };
 	struct resp r;
 
 	for (size_t i = 0; i < sizeof(tokens) / sizeof(tokens[0]); i++) {
@@ -469,11 +471,12 @@ Test(admin, multipart_upload_and_versions)
 	cr_assert_not_null(etag);
 	cr_assert_eq(strspn(etag, "0123456789abcdef"), strlen(etag));
 	cr_assert_gt(strlen(etag), 0);
-	cr_assert_str_eq(json_string_value(json_object_get(result(env), "compatibility_date")),
-	    "2024-09-01");
+	cr_assert_str_eq(
+	    json_string_value(json_object_get(result(env), "compatibility_date")), "2024-09-01");
 	cr_assert_eq(strlen(json_string_value(json_object_get(result(env), "created_on"))), 20);
-	cr_assert_str_eq(json_string_value(json_array_get(json_object_get(result(env),
-	    "handlers"), 0)), "fetch");
+	cr_assert_str_eq(
+	    json_string_value(json_array_get(json_object_get(result(env), "handlers"), 0)),
+	    "fetch");
 	cr_assert_eq(atomic_load(&last_format), IPC_FORMAT_MODULE);
 	pthread_mutex_lock(&last_lock);
 	cr_assert_not_null(strstr(last_bindings, "\"GREETING\""));
@@ -487,16 +490,17 @@ Test(admin, multipart_upload_and_versions)
 	json_decref(env);
 	cr_assert_eq(atomic_load(&changed_calls), 2);
 
-	env = call("GET", "/client/v4/accounts/acme/workers/scripts/api/versions", NULL, NULL, 0,
-	    200);
+	env = call(
+	    "GET", "/client/v4/accounts/acme/workers/scripts/api/versions", NULL, NULL, 0, 200);
 	items = json_object_get(result(env), "items");
 	cr_assert_eq(json_array_size(items), 2, "the versions listing grows");
 	first = json_array_get(items, 0);
 	cr_assert(json_is_true(json_object_get(first, "active")), "newest first, and active");
 	cr_assert_eq(json_integer_value(json_object_get(first, "number")), 2);
 	cr_assert_gt(atoi(json_string_value(json_object_get(first, "id"))), atoi(version));
-	cr_assert_str_eq(json_string_value(json_object_get(json_object_get(first, "metadata"),
-	    "source")), "api");
+	cr_assert_str_eq(
+	    json_string_value(json_object_get(json_object_get(first, "metadata"), "source")),
+	    "api");
 	cr_assert(json_is_false(json_object_get(json_array_get(items, 1), "active")));
 	cr_assert_eq(json_integer_value(json_object_get(json_array_get(items, 1), "number")), 1);
 	dump = json_dumps(env, 0);
@@ -521,8 +525,9 @@ Test(admin, bad_metadata)
 	json_decref(env);
 	env = upload("acme", "api", "{\"main_module\":\"other.js\"}", "index.js", module_js, 400);
 	json_decref(env);
-	env = upload("acme", "api", "{\"main_module\":\"index.js\",\"compatibility_date\":\"soon\"}",
-	    "index.js", module_js, 400);
+	env =
+	    upload("acme", "api", "{\"main_module\":\"index.js\",\"compatibility_date\":\"soon\"}",
+		"index.js", module_js, 400);
 	json_decref(env);
 	env = upload("acme", "api", "{\"main_module\":\"index.js\",\"bindings\":{}}", "index.js",
 	    module_js, 400);
@@ -536,26 +541,33 @@ Test(admin, bindings_rejected)
 	json_t *env;
 
 	tenant("acme");
-	env = upload("acme", "api", "{\"main_module\":\"index.js\",\"bindings\":[{\"type\":"
-	    "\"kv_namespace\",\"name\":\"KV\",\"namespace_id\":\"x\"}]}", "index.js", module_js, 400);
+	env = upload("acme", "api",
+	    "{\"main_module\":\"index.js\",\"bindings\":[{\"type\":"
+	    "\"kv_namespace\",\"name\":\"KV\",\"namespace_id\":\"x\"}]}",
+	    "index.js", module_js, 400);
 	cr_assert_eq(error_code(env), 10023);
 	cr_assert_str_eq(error_message(env), "binding type 'kv_namespace' is not supported");
 	json_decref(env);
-	env = upload("acme", "api", "{\"main_module\":\"index.js\",\"bindings\":["
+	env = upload("acme", "api",
+	    "{\"main_module\":\"index.js\",\"bindings\":["
 	    "{\"type\":\"plain_text\",\"name\":\"A\",\"text\":\"1\"},"
-	    "{\"type\":\"plain_text\",\"name\":\"A\",\"text\":\"2\"}]}", "index.js", module_js, 400);
+	    "{\"type\":\"plain_text\",\"name\":\"A\",\"text\":\"2\"}]}",
+	    "index.js", module_js, 400);
 	cr_assert_not_null(strstr(error_message(env), "duplicate"));
 	json_decref(env);
-	env = upload("acme", "api", "{\"main_module\":\"index.js\",\"bindings\":["
-	    "{\"type\":\"plain_text\",\"name\":\"not valid\",\"text\":\"1\"}]}", "index.js",
-	    module_js, 400);
+	env = upload("acme", "api",
+	    "{\"main_module\":\"index.js\",\"bindings\":["
+	    "{\"type\":\"plain_text\",\"name\":\"not valid\",\"text\":\"1\"}]}",
+	    "index.js", module_js, 400);
 	json_decref(env);
-	env = upload("acme", "api", "{\"main_module\":\"index.js\",\"bindings\":["
-	    "{\"type\":\"secret_text\",\"name\":\"S\",\"text\":5}]}", "index.js", module_js, 400);
+	env = upload("acme", "api",
+	    "{\"main_module\":\"index.js\",\"bindings\":["
+	    "{\"type\":\"secret_text\",\"name\":\"S\",\"text\":5}]}",
+	    "index.js", module_js, 400);
 	json_decref(env);
 	cr_assert_eq(atomic_load(&validate_calls), 0);
-	json_decref(call("GET", "/client/v4/accounts/acme/workers/scripts/api/versions", NULL,
-	    NULL, 0, 404));
+	json_decref(call(
+	    "GET", "/client/v4/accounts/acme/workers/scripts/api/versions", NULL, NULL, 0, 404));
 }
 
 Test(admin, syntax_error_reports_line)
@@ -574,8 +586,8 @@ Test(admin, syntax_error_reports_line)
 	json_decref(env);
 	cr_assert_eq(atomic_load(&changed_calls), 0);
 	cr_assert_eq(atomic_load(&validate_calls), 2);
-	env = call("GET", "/client/v4/accounts/acme/workers/scripts/api/versions", NULL, NULL, 0,
-	    404);
+	env = call(
+	    "GET", "/client/v4/accounts/acme/workers/scripts/api/versions", NULL, NULL, 0, 404);
 	cr_assert_eq(error_code(env), 10007);
 	json_decref(env);
 }
@@ -681,8 +693,8 @@ Test(admin, routes)
 
 	env = call_json("POST", "/client/v4/accounts/acme/workers/routes",
 	    "{\"pattern\":\"shop.example.com/*\",\"script\":\"api\"}", 200);
-	cr_assert_str_eq(json_string_value(json_object_get(result(env), "pattern")),
-	    "shop.example.com/*");
+	cr_assert_str_eq(
+	    json_string_value(json_object_get(result(env), "pattern")), "shop.example.com/*");
 	cr_assert_str_eq(json_string_value(json_object_get(result(env), "script")), "api");
 	snprintf(id, sizeof(id), "%s", json_string_value(json_object_get(result(env), "id")));
 	cr_assert_eq(strlen(id), 32);
@@ -792,8 +804,8 @@ Test(admin, status)
 {
 	json_t *env = call("GET", "/status", NULL, NULL, 0, 200);
 
-	cr_assert_eq(json_integer_value(json_object_get(json_object_get(result(env), "pool"),
-	    "idle")), 2);
+	cr_assert_eq(
+	    json_integer_value(json_object_get(json_object_get(result(env), "pool"), "idle")), 2);
 	json_decref(env);
 }
 
@@ -805,10 +817,12 @@ Test(admin, client_gone_during_validation)
 	int fd, n;
 
 	tenant("acme");
-	n = snprintf(head, sizeof(head), "PUT /client/v4/accounts/acme/workers/scripts/api HTTP/1.1"
+	n = snprintf(head, sizeof(head),
+	    "PUT /client/v4/accounts/acme/workers/scripts/api HTTP/1.1"
 	    "\r\nHost: x\r\nAuthorization: Bearer " TOKEN "\r\n"
 	    "Content-Type: multipart/form-data; boundary=" BOUNDARY "\r\n"
-	    "Content-Length: %zu\r\n\r\n", len);
+	    "Content-Length: %zu\r\n\r\n",
+	    len);
 	inet_pton(AF_INET, "127.0.0.1", &sin.sin_addr);
 	cr_assert_geq(fd = socket(AF_INET, SOCK_STREAM, 0), 0);
 	cr_assert_eq(connect(fd, (struct sockaddr *)&sin, sizeof(sin)), 0);
@@ -822,6 +836,6 @@ Test(admin, client_gone_during_validation)
 	usleep(500000);
 	/* The late verdict neither crashed nor stored anything; the server still serves. */
 	cr_assert_eq(atomic_load(&changed_calls), 0);
-	json_decref(call("GET", "/client/v4/accounts/acme/workers/scripts/api/versions", NULL, NULL,
-	    0, 404));
+	json_decref(call(
+	    "GET", "/client/v4/accounts/acme/workers/scripts/api/versions", NULL, NULL, 0, 404));
 }

@@ -138,9 +138,13 @@ answer_headers(struct http_request *req)
 	const struct http_header bad_name[] = { { "X A", "1" } };
 	const struct http_header bad_nul[] = { { "X-A", "a\nb" } };
 	const struct http_header hop[] = {
-		{ "Connection", "upgrade" }, { "Transfer-Encoding", "gzip" },
-		{ "Content-Length", "99" }, { "Keep-Alive", "timeout=1" }, { "X-Ok", "yes" },
-		{ "Date", "yesterday" }, { "Upgrade", "h2c" },
+		{ "Connection", "upgrade" },
+		{ "Transfer-Encoding", "gzip" },
+		{ "Content-Length", "99" },
+		{ "Keep-Alive", "timeout=1" },
+		{ "X-Ok", "yes" },
+		{ "Date", "yesterday" },
+		{ "Upgrade", "h2c" },
 	};
 	char text[64];
 	int r1, r2, r3;
@@ -797,15 +801,17 @@ Test(http, chunked_request_echoed)
 
 	start_server(NULL);
 	c = client_open();
-	r = roundtrip(c, "POST /e HTTP/1.1\r\nHost: a\r\nX-Mode: echo\r\n"
+	r = roundtrip(c,
+	    "POST /e HTTP/1.1\r\nHost: a\r\nX-Mode: echo\r\n"
 	    "Transfer-Encoding: chunked\r\n\r\n"
-	    "5\r\nhello\r\n6;ext=1\r\n world\r\n0\r\nX-Trailer: t\r\n\r\n", false);
+	    "5\r\nhello\r\n6;ext=1\r\n world\r\n0\r\nX-Trailer: t\r\n\r\n",
+	    false);
 	cr_expect_eq(r.status, 200);
 	cr_expect_str_eq(r.body, "hello world");
 	resp_free(&r);
 	/* and a Content-Length body on the same connection */
-	r = roundtrip(c, "PUT /e HTTP/1.1\r\nHost: a\r\nX-Mode: echo\r\nContent-Length: 4\r\n\r\nabcd",
-	    false);
+	r = roundtrip(c,
+	    "PUT /e HTTP/1.1\r\nHost: a\r\nX-Mode: echo\r\nContent-Length: 4\r\n\r\nabcd", false);
 	cr_expect_str_eq(r.body, "abcd");
 	resp_free(&r);
 	client_close(c);
@@ -873,7 +879,8 @@ Test(http, expect_100_continue)
 
 	start_server(NULL);
 	c = client_open();
-	client_send(c, "POST / HTTP/1.1\r\nHost: a\r\nX-Mode: echo\r\nExpect: 100-continue\r\n"
+	client_send(c,
+	    "POST / HTTP/1.1\r\nHost: a\r\nX-Mode: echo\r\nExpect: 100-continue\r\n"
 	    "Content-Length: 5\r\n\r\n");
 	cr_assert(read_response(c, &r, false));
 	cr_expect_eq(r.status, 100);
@@ -941,8 +948,10 @@ Test(http, limits_413)
 	/* declared: refused before any body byte */
 	expect_error("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 1001\r\n\r\n", SIZE_MAX, 413);
 	/* streamed: 5 chunks of 300 */
-	p = req + sprintf(req, "POST / HTTP/1.1\r\nHost: a\r\nX-Mode: echo\r\n"
-	    "Transfer-Encoding: chunked\r\n\r\n");
+	p = req +
+	    sprintf(req,
+		"POST / HTTP/1.1\r\nHost: a\r\nX-Mode: echo\r\n"
+		"Transfer-Encoding: chunked\r\n\r\n");
 	for (i = 0; i < 5; i++) {
 		p += sprintf(p, "12c\r\n");
 		memset(p, 'x', 300);
@@ -958,12 +967,16 @@ Test(http, framing_errors_400)
 {
 	start_server(NULL);
 	expect_error("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\n"
-	    "Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n", SIZE_MAX, 400);
+		     "Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+	    SIZE_MAX, 400);
 	expect_error("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\n"
-	    "hello!", SIZE_MAX, 400);
-	expect_error("POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip\r\n\r\n", SIZE_MAX, 400);
+		     "hello!",
+	    SIZE_MAX, 400);
+	expect_error(
+	    "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip\r\n\r\n", SIZE_MAX, 400);
 	expect_error("POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip, chunked\r\n\r\n"
-	    "0\r\n\r\n", SIZE_MAX, 400);
+		     "0\r\n\r\n",
+	    SIZE_MAX, 400);
 	expect_error("POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
 	    SIZE_MAX, 400);
 	expect_error("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: -1\r\n\r\n", SIZE_MAX, 400);
@@ -995,22 +1008,26 @@ Test(http, host_and_path)
 
 	start_server(NULL);
 	c = client_open();
-	r = roundtrip(c, "GET /a/b?q=1 HTTP/1.1\r\nHost: WWW.Example.COM:8080\r\nX-Mode: info\r\n\r\n",
-	    false);
-	cr_expect_str_eq(r.body, "method=GET host=www.example.com path=/a/b target=/a/b?q=1 "
+	r = roundtrip(c,
+	    "GET /a/b?q=1 HTTP/1.1\r\nHost: WWW.Example.COM:8080\r\nX-Mode: info\r\n\r\n", false);
+	cr_expect_str_eq(r.body,
+	    "method=GET host=www.example.com path=/a/b target=/a/b?q=1 "
 	    "peer=127.0.0.1");
 	resp_free(&r);
 	r = roundtrip(c, "GET / HTTP/1.1\r\nHost: [::1]:8080\r\nX-Mode: info\r\n\r\n", false);
 	cr_expect(strstr(r.body, "host=[::1] path=/ ") != NULL, "body '%s'", r.body);
 	resp_free(&r);
 	/* absolute-form: the target's host wins */
-	r = roundtrip(c, "GET http://Other.Example:81/x/y?z HTTP/1.1\r\nHost: ignored\r\n"
-	    "X-Mode: info\r\n\r\n", false);
-	cr_expect(strstr(r.body, "host=other.example path=/x/y target=http://Other.Example:81/x/y?z")
-	    != NULL, "body '%s'", r.body);
-	resp_free(&r);
-	r = roundtrip(c, "GET http://h.example HTTP/1.1\r\nHost: h.example\r\nX-Mode: info\r\n\r\n",
+	r = roundtrip(c,
+	    "GET http://Other.Example:81/x/y?z HTTP/1.1\r\nHost: ignored\r\n"
+	    "X-Mode: info\r\n\r\n",
 	    false);
+	cr_expect(strstr(r.body,
+		      "host=other.example path=/x/y target=http://Other.Example:81/x/y?z") != NULL,
+	    "body '%s'", r.body);
+	resp_free(&r);
+	r = roundtrip(
+	    c, "GET http://h.example HTTP/1.1\r\nHost: h.example\r\nX-Mode: info\r\n\r\n", false);
 	cr_expect(strstr(r.body, "host=h.example path=/ ") != NULL, "body '%s'", r.body);
 	resp_free(&r);
 	r = roundtrip(c, "OPTIONS * HTTP/1.1\r\nHost: a\r\nX-Mode: info\r\n\r\n", false);
@@ -1061,8 +1078,8 @@ Test(http, answer_in_on_request)
 	cr_expect_str_eq(resp_header(&r, "connection"), "keep-alive");
 	resp_free(&r);
 	/* with an unread body it closes after the answer */
-	r = roundtrip(c, "POST / HTTP/1.1\r\nHost: a\r\nX-Mode: early\r\nContent-Length: 10\r\n\r\n",
-	    false);
+	r = roundtrip(
+	    c, "POST / HTTP/1.1\r\nHost: a\r\nX-Mode: early\r\nContent-Length: 10\r\n\r\n", false);
 	cr_expect_str_eq(r.body, "hello");
 	cr_expect_str_eq(resp_header(&r, "connection"), "close");
 	cr_expect(client_sees_close(c));
@@ -1079,8 +1096,10 @@ Test(http, upgrade_passed_through)
 
 	start_server(NULL);
 	c = client_open();
-	r = roundtrip(c, "GET /ws HTTP/1.1\r\nHost: a\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-	    "X-Mode: info\r\n\r\n", false);
+	r = roundtrip(c,
+	    "GET /ws HTTP/1.1\r\nHost: a\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+	    "X-Mode: info\r\n\r\n",
+	    false);
 	cr_expect_eq(r.status, 200);
 	cr_expect(strstr(r.body, "path=/ws ") != NULL, "body '%s'", r.body);
 	cr_expect_str_eq(resp_header(&r, "connection"), "close");
@@ -1098,7 +1117,8 @@ Test(http, detach_for_protocol_switch)
 	start_server(NULL);
 	c = client_open();
 	/* bytes after the head stay with the connection, not the HTTP front */
-	client_send(c, "GET /ws HTTP/1.1\r\nHost: a\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+	client_send(c,
+	    "GET /ws HTTP/1.1\r\nHost: a\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
 	    "X-Mode: detach\r\n\r\nping");
 	cr_assert(client_read_n(c, got, 4));
 	cr_expect_str_eq(got, "ping");
@@ -1156,7 +1176,8 @@ Test(http, client_abort_mid_body)
 
 	start_server(NULL);
 	c = client_open();
-	client_send(c, "POST / HTTP/1.1\r\nHost: a\r\nX-Mode: hold\r\nContent-Length: 100\r\n\r\n"
+	client_send(c,
+	    "POST / HTTP/1.1\r\nHost: a\r\nX-Mode: hold\r\nContent-Length: 100\r\n\r\n"
 	    "0123456789");
 	wait_notify('R');
 	client_close(c);
@@ -1233,7 +1254,8 @@ Test(http, body_timeout_408_and_abort)
 	l.body_timeout_ms = 200;
 	start_server(&l);
 	c = client_open();
-	client_send(c, "POST / HTTP/1.1\r\nHost: a\r\nX-Mode: hold\r\nContent-Length: 10\r\n\r\nab");
+	client_send(
+	    c, "POST / HTTP/1.1\r\nHost: a\r\nX-Mode: hold\r\nContent-Length: 10\r\n\r\nab");
 	cr_assert(read_response(c, &r, false));
 	cr_expect_eq(r.status, 408);
 	cr_expect(client_sees_close(c));
@@ -1303,8 +1325,10 @@ Test(http, pause_resume_body)
 	for (i = 0; i < n; i++)
 		body[i] = (char)('A' + i % 23);
 	c = client_open();
-	snprintf(head, sizeof(head), "POST / HTTP/1.1\r\nHost: a\r\nX-Mode: pausing\r\n"
-	    "Content-Length: %zu\r\n\r\n", n);
+	snprintf(head, sizeof(head),
+	    "POST / HTTP/1.1\r\nHost: a\r\nX-Mode: pausing\r\n"
+	    "Content-Length: %zu\r\n\r\n",
+	    n);
 	client_send(c, head);
 	client_send_n(c, body, n);
 	cr_assert(read_response(c, &r, false));

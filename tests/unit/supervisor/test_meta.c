@@ -86,8 +86,10 @@ add_version(const char *tenant, const char *worker, const char *script)
 {
 	uint64_t id = 0;
 
-	cr_assert_eq(meta_version_add(m, tenant, worker, IPC_FORMAT_MODULE, script, strlen(script),
-	    "[{\"type\":\"plain_text\",\"name\":\"A\",\"text\":\"b\"}]", "2024-01-01", &id), 0);
+	cr_assert_eq(
+	    meta_version_add(m, tenant, worker, IPC_FORMAT_MODULE, script, strlen(script),
+		"[{\"type\":\"plain_text\",\"name\":\"A\",\"text\":\"b\"}]", "2024-01-01", &id),
+	    0);
 	cr_assert_gt(id, 0);
 	return id;
 }
@@ -101,7 +103,8 @@ Test(meta, names)
 	cr_assert_not(meta_name_is_valid("a/b"));
 	cr_assert_not(meta_name_is_valid("../x"));
 	cr_assert_not(meta_name_is_valid("caf\xc3\xa9"));
-	cr_assert(meta_name_is_valid("0123456789012345678901234567890123456789012345678901234567890123"));
+	cr_assert(
+	    meta_name_is_valid("0123456789012345678901234567890123456789012345678901234567890123"));
 	cr_assert_not(meta_name_is_valid(
 	    "01234567890123456789012345678901234567890123456789012345678901234"));
 }
@@ -209,8 +212,8 @@ Test(meta, script_with_nul_bytes_round_trips)
 	static const char script[] = "var a = 1;\0var b = 2;";
 
 	meta_tenant_put(m, "acme");
-	cr_assert_eq(meta_version_add(m, "acme", "api", 0, script, sizeof(script) - 1, "[]", "",
-	    &id), 0);
+	cr_assert_eq(
+	    meta_version_add(m, "acme", "api", 0, script, sizeof(script) - 1, "[]", "", &id), 0);
 	cr_assert_eq(meta_version_get(m, id, &v), 1);
 	cr_assert_eq(v.script_len, sizeof(script) - 1);
 	cr_assert_eq(memcmp(v.script, script, sizeof(script) - 1), 0);
@@ -335,8 +338,11 @@ Test(meta, route_needs_tenant)
 
 Test(meta, tenant_limits_round_trip_survive_reopen_and_clear)
 {
-	struct meta_limits l = { .cpu_ms = 250, .wall_ms = 1000, .max_per_version = 2,
-		.queue_max = 0, .queue_max_set = true };
+	struct meta_limits l = { .cpu_ms = 250,
+		.wall_ms = 1000,
+		.max_per_version = 2,
+		.queue_max = 0,
+		.queue_max_set = true };
 	struct meta_limits got;
 
 	cr_assert_eq(meta_tenant_limits_get(m, "acme", &got), 0, "no such tenant yet");

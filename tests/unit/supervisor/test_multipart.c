@@ -20,14 +20,13 @@ parse(const char *body, const char *boundary, const char **why)
 }
 
 static void
-assert_part(size_t i, const char *name, const char *filename, const char *type,
-    const char *data)
+assert_part(size_t i, const char *name, const char *filename, const char *type, const char *data)
 {
 	const struct multipart_part *p = &mp.parts[i];
 
 	cr_assert_lt(i, mp.count);
-	cr_assert(multipart_part_is(p, name), "part %zu is named '%.*s'", i, (int)p->name_len,
-	    p->name);
+	cr_assert(
+	    multipart_part_is(p, name), "part %zu is named '%.*s'", i, (int)p->name_len, p->name);
 	if (filename == NULL) {
 		cr_assert_null(p->filename);
 	} else {
@@ -40,8 +39,8 @@ assert_part(size_t i, const char *name, const char *filename, const char *type,
 		cr_assert_eq(p->content_type_len, strlen(type));
 		cr_assert_eq(memcmp(p->content_type, type, p->content_type_len), 0);
 	}
-	cr_assert_eq(p->len, strlen(data), "part %zu: %zu bytes, expected %zu", i, p->len,
-	    strlen(data));
+	cr_assert_eq(
+	    p->len, strlen(data), "part %zu: %zu bytes, expected %zu", i, p->len, strlen(data));
 	cr_assert_eq(memcmp(p->data, data, p->len), 0);
 }
 
@@ -50,49 +49,57 @@ Test(multipart, boundary_from_content_type)
 	char b[MULTIPART_BOUNDARY_MAX + 1];
 	const char *why;
 
-	cr_assert_eq(multipart_boundary("multipart/form-data; boundary=abc123", b, sizeof(b), &why),
-	    0);
+	cr_assert_eq(
+	    multipart_boundary("multipart/form-data; boundary=abc123", b, sizeof(b), &why), 0);
 	cr_assert_str_eq(b, "abc123");
 	cr_assert_eq(multipart_boundary("Multipart/Form-Data;charset=utf-8;BOUNDARY=\"a b:c\"", b,
-	    sizeof(b), &why), 0);
+			 sizeof(b), &why),
+	    0);
 	cr_assert_str_eq(b, "a b:c");
-	cr_assert_eq(multipart_boundary(" multipart/form-data ; boundary=----WebKit7MA4YWxk", b,
-	    sizeof(b), &why), 0);
+	cr_assert_eq(multipart_boundary(
+			 " multipart/form-data ; boundary=----WebKit7MA4YWxk", b, sizeof(b), &why),
+	    0);
 	cr_assert_str_eq(b, "----WebKit7MA4YWxk");
 
 	cr_assert_eq(multipart_boundary("application/json", b, sizeof(b), &why), -1);
 	cr_assert_not_null(why);
 	cr_assert_eq(multipart_boundary("multipart/form-data", b, sizeof(b), &why), -1);
 	cr_assert_eq(multipart_boundary("multipart/form-data; boundary=", b, sizeof(b), &why), -1);
-	cr_assert_eq(multipart_boundary("multipart/form-data; boundary=\"unterminated", b,
-	    sizeof(b), &why), -1);
-	cr_assert_eq(multipart_boundary("multipart/form-data; boundary=\"ends in space \"", b,
-	    sizeof(b), &why), -1);
-	cr_assert_eq(multipart_boundary("multipart/form-data; boundary=a; boundary=b", b,
-	    sizeof(b), &why), -1);
-	cr_assert_eq(multipart_boundary("multipart/form-data; boundary="
-	    "12345678901234567890123456789012345678901234567890123456789012345678901", b,
-	    sizeof(b), &why), -1, "71 characters is one too many");
-	cr_assert_eq(multipart_boundary("multipart/form-data; boundary=\"a\\\"b\"", b, sizeof(b),
-	    &why), -1, "a quote is not a bchar");
+	cr_assert_eq(
+	    multipart_boundary("multipart/form-data; boundary=\"unterminated", b, sizeof(b), &why),
+	    -1);
+	cr_assert_eq(multipart_boundary(
+			 "multipart/form-data; boundary=\"ends in space \"", b, sizeof(b), &why),
+	    -1);
+	cr_assert_eq(
+	    multipart_boundary("multipart/form-data; boundary=a; boundary=b", b, sizeof(b), &why),
+	    -1);
+	cr_assert_eq(multipart_boundary(
+			 "multipart/form-data; boundary="
+			 "12345678901234567890123456789012345678901234567890123456789012345678901",
+			 b, sizeof(b), &why),
+	    -1, "71 characters is one too many");
+	cr_assert_eq(
+	    multipart_boundary("multipart/form-data; boundary=\"a\\\"b\"", b, sizeof(b), &why), -1,
+	    "a quote is not a bchar");
 }
 
 Test(multipart, good_body)
 {
 	const char *why;
 	static const char body[] =
-		"--XyZ\r\n"
-		"Content-Disposition: form-data; name=\"metadata\"\r\n"
-		"Content-Type: application/json\r\n"
-		"\r\n"
-		"{\"main_module\":\"index.js\"}\r\n"
-		"--XyZ\r\n"
-		"content-disposition: form-data; name=index.js; filename=\"index.js\"\r\n"
-		"Content-Type: application/javascript+module\r\n"
-		"X-Other: ignored\r\n"
-		"\r\n"
-		"export default {\r\n  fetch() {}\r\n};\r\n"
-		"--XyZ--\r\n";
+	    "--XyZ\r\n"
+	    "Content-Disposition: form-data; name=\"metadata\"\r\n"
+	    "Content-Type: application/json\r\n"
+	    "\r\n"
+	    "{\"main_module\":\"index.js\"}\r\n"
+	    "--XyZ\r\n"
+	    "content-disposition: form-data; name=index.js; filename=\"index.js\"\r\n"
+	    "Content-Type: application/javascript+module\r\n"
+	    "X-Other: ignored\r\n"
+	    "\r\n"
+	    "export default {\r\n  fetch() {}\r\n};\r\n"
+	    "--XyZ--\r\n";
 
 	cr_assert_eq(parse(body, "XyZ", &why), 0, "%s", why);
 	cr_assert_eq(mp.count, 2);
@@ -107,16 +114,15 @@ Test(multipart, good_body)
 Test(multipart, empty_and_binary_parts)
 {
 	const char *why;
-	static const char body[] =
-		"--b\r\n"
-		"Content-Disposition: form-data; name=\"empty\"\r\n"
-		"\r\n"
-		"\r\n"
-		"--b\r\n"
-		"Content-Disposition: form-data; name=\"nul\"\r\n"
-		"\r\n"
-		"a\0b\r\n"
-		"--b--";
+	static const char body[] = "--b\r\n"
+				   "Content-Disposition: form-data; name=\"empty\"\r\n"
+				   "\r\n"
+				   "\r\n"
+				   "--b\r\n"
+				   "Content-Disposition: form-data; name=\"nul\"\r\n"
+				   "\r\n"
+				   "a\0b\r\n"
+				   "--b--";
 
 	cr_assert_eq(multipart_parse(body, sizeof(body) - 1, "b", &mp, &why), 0, "%s", why);
 	cr_assert_eq(mp.count, 2);
@@ -128,14 +134,13 @@ Test(multipart, empty_and_binary_parts)
 Test(multipart, preamble_epilogue_and_padding)
 {
 	const char *why;
-	static const char body[] =
-		"This is the preamble.\r\n--b is not a delimiter\r\n"
-		"--b  \t\r\n"
-		"Content-Disposition: form-data; name=\"a\"\r\n"
-		"\r\n"
-		"one\r\n"
-		"--b--\r\n"
-		"epilogue with --b\r\n--b\r\nContent-Disposition: nothing\r\n";
+	static const char body[] = "This is the preamble.\r\n--b is not a delimiter\r\n"
+				   "--b  \t\r\n"
+				   "Content-Disposition: form-data; name=\"a\"\r\n"
+				   "\r\n"
+				   "one\r\n"
+				   "--b--\r\n"
+				   "epilogue with --b\r\n--b\r\nContent-Disposition: nothing\r\n";
 
 	cr_assert_eq(parse(body, "b", &why), 0, "%s", why);
 	cr_assert_eq(mp.count, 1);
@@ -145,15 +150,14 @@ Test(multipart, preamble_epilogue_and_padding)
 Test(multipart, boundary_inside_data)
 {
 	const char *why;
-	static const char body[] =
-		"--frontier\r\n"
-		"Content-Disposition: form-data; name=\"s\"\r\n"
-		"\r\n"
-		"x--frontier\r\n"
-		"--frontierX\r\n"
-		"--frontier-- is only the end at a line start\r\n"
-		"tail\r\n"
-		"--frontier--\r\n";
+	static const char body[] = "--frontier\r\n"
+				   "Content-Disposition: form-data; name=\"s\"\r\n"
+				   "\r\n"
+				   "x--frontier\r\n"
+				   "--frontierX\r\n"
+				   "--frontier-- is only the end at a line start\r\n"
+				   "tail\r\n"
+				   "--frontier--\r\n";
 
 	cr_assert_eq(parse(body, "frontier", &why), 0, "%s", why);
 	/* "--frontier--" at a line start closes even when text follows on the line. */
@@ -165,13 +169,13 @@ Test(multipart, missing_closing_boundary)
 {
 	const char *why;
 
-	cr_assert_eq(parse("--b\r\nContent-Disposition: form-data; name=\"a\"\r\n\r\nabc", "b",
-	    &why), -1);
+	cr_assert_eq(
+	    parse("--b\r\nContent-Disposition: form-data; name=\"a\"\r\n\r\nabc", "b", &why), -1);
 	cr_assert_str_eq(why, "missing closing boundary");
-	cr_assert_eq(parse("--b\r\nContent-Disposition: form-data; name=\"a\"\r\n\r\nabc\r\n--b",
-	    "b", &why), -1, "a delimiter needs CRLF or -- after it");
-	cr_assert_eq(parse("--b\r\nContent-Disposition: form-data; name=\"a\"\r\n", "b", &why),
-	    -1);
+	cr_assert_eq(
+	    parse("--b\r\nContent-Disposition: form-data; name=\"a\"\r\n\r\nabc\r\n--b", "b", &why),
+	    -1, "a delimiter needs CRLF or -- after it");
+	cr_assert_eq(parse("--b\r\nContent-Disposition: form-data; name=\"a\"\r\n", "b", &why), -1);
 	cr_assert_str_eq(why, "unterminated part headers");
 	cr_assert_eq(parse("no delimiter at all", "b", &why), -1);
 	cr_assert_str_eq(why, "no boundary delimiter");
@@ -186,12 +190,16 @@ Test(multipart, part_without_name)
 	cr_assert_str_eq(why, "part has no name");
 	cr_assert_eq(parse("--b\r\n\r\nx\r\n--b--", "b", &why), -1);
 	cr_assert_str_eq(why, "part has no name");
-	cr_assert_eq(parse("--b\r\nContent-Disposition: form-data; name=\"\"\r\n\r\nx\r\n--b--",
-	    "b", &why), -1);
-	cr_assert_eq(parse("--b\r\nContent-Disposition: form-data; filename=\"f\"\r\n\r\nx\r\n--b--",
-	    "b", &why), -1);
+	cr_assert_eq(
+	    parse("--b\r\nContent-Disposition: form-data; name=\"\"\r\n\r\nx\r\n--b--", "b", &why),
+	    -1);
+	cr_assert_eq(
+	    parse("--b\r\nContent-Disposition: form-data; filename=\"f\"\r\n\r\nx\r\n--b--", "b",
+		&why),
+	    -1);
 	cr_assert_eq(parse("--b\r\nContent-Disposition: attachment; name=\"a\"\r\n\r\nx\r\n--b--",
-	    "b", &why), -1);
+			 "b", &why),
+	    -1);
 	cr_assert_str_eq(why, "part disposition is not form-data");
 }
 
@@ -207,9 +215,9 @@ Test(multipart, malformed_headers)
 		"--b\r\nContent-Disposition: form-data;\r\n name=\"a\"\r\n\r\nx\r\n--b--",
 		"--b\r\nContent-Disposition: form-data; name=a\nX: y\r\n\r\nx\r\n--b--",
 		"--b\r\nContent-Disposition: form-data; name=a\r\n"
-		    "Content-Disposition: form-data; name=a\r\n\r\nx\r\n--b--",
+		"Content-Disposition: form-data; name=a\r\n\r\nx\r\n--b--",
 		"--b\r\nContent-Disposition: form-data; name=a\r\nContent-Type: a\r\n"
-		    "Content-Type: b\r\n\r\nx\r\n--b--",
+		"Content-Type: b\r\n\r\nx\r\n--b--",
 	};
 	const char *why;
 
@@ -293,6 +301,7 @@ Test(multipart, bad_boundary_argument)
 
 	cr_assert_eq(multipart_parse("--\r\n", 4, "", &mp, &why), -1);
 	cr_assert_eq(multipart_parse("x", 1,
-	    "12345678901234567890123456789012345678901234567890123456789012345678901", &mp, &why),
+			 "12345678901234567890123456789012345678901234567890123456789012345678901",
+			 &mp, &why),
 	    -1);
 }

@@ -13,9 +13,17 @@
 Test(route, valid_patterns)
 {
 	static const char *const good[] = {
-		"example.com/*", "*.example.com/*", "*example.com/*", "example.com/api/*",
-		"example.com/", "example.com/exact", "EXAMPLE.com/A", "a.b.c.example.com/x*",
-		"localhost/*", "my-site_1.example.org/%20x/*", "127.0.0.1/*",
+		"example.com/*",
+		"*.example.com/*",
+		"*example.com/*",
+		"example.com/api/*",
+		"example.com/",
+		"example.com/exact",
+		"EXAMPLE.com/A",
+		"a.b.c.example.com/x*",
+		"localhost/*",
+		"my-site_1.example.org/%20x/*",
+		"127.0.0.1/*",
 	};
 	const char *why;
 	size_t i;
@@ -30,11 +38,27 @@ Test(route, valid_patterns)
 Test(route, invalid_patterns)
 {
 	static const char *const bad[] = {
-		"", "example.com", "*.example.com", "http://example.com/*",
-		"https://example.com/*", "example.com:8080/*", "example.com/a?b=1",
-		"example.com/a#f", "exa mple.com/*", "example.com/a b", "example.com/*/x",
-		"ex*ample.com/*", "example.*.com/*", "*/*", "*./*", "/*", "example..com/*",
-		"example.com./*", ".example.com/*", "**.example.com/*", "example.com/\t",
+		"",
+		"example.com",
+		"*.example.com",
+		"http://example.com/*",
+		"https://example.com/*",
+		"example.com:8080/*",
+		"example.com/a?b=1",
+		"example.com/a#f",
+		"exa mple.com/*",
+		"example.com/a b",
+		"example.com/*/x",
+		"ex*ample.com/*",
+		"example.*.com/*",
+		"*/*",
+		"*./*",
+		"/*",
+		"example..com/*",
+		"example.com./*",
+		".example.com/*",
+		"**.example.com/*",
+		"example.com/\t",
 		"user@example.com/*",
 	};
 	const char *why;
