@@ -8,6 +8,7 @@ Subcommands:
   first200 ADMIN TOKEN PUBLIC N    upload -> first 200 latency, N fresh scripts
   wrkrow SERVER CONNS WRKOUT CPU0 CPU1   one tab-separated result row
   summary ROWS                     the throughput / CPU table with edged/nginx ratios
+  footprint ADMIN TOKEN PUBLIC     memory of blank and loaded sandboxes (smaps_rollup)
 """
 import http.client
 import json
@@ -257,9 +258,48 @@ def summary(path):
         print("| %s | %s | %s | %s | %s |" % (c, ratio(2), ratio(3), ratio(4), ratio(10)))
 
 
+def _smaps(pid):
+    out = {}
+    with open("/proc/%d/smaps_rollup" % pid) as f:
+        for line in f:
+            key = line.split(":")[0]
+            if key in ("Rss", "Pss", "Private_Dirty", "Private_Clean", "Shared_Clean"):
+                out[key] = int(line.split()[1])
+    return out
+
+
+def footprint(admin, token, public):
+    """Deploys a hello worker, serves one request, then prints each
+    sandbox's memory (KiB) by state: what a blank costs, and what loading a
+    tenant's script adds."""
+    _admin(admin, token, "PUT", "/edged/v1/tenants/fp")
+    body, ctype = _multipart("var __worker = { default: { fetch: function () "
+                             "{ return new Response('hi'); } } };")
+    _admin(admin, token, "PUT", "/client/v4/accounts/fp/workers/scripts/hello", body,
+           {"Content-Type": ctype})
+    _admin(admin, token, "POST", "/client/v4/accounts/fp/workers/routes",
+           json.dumps({"pattern": "fp.test/*", "script": "hello"}),
+           {"Content-Type": "application/json"})
+    host, port = public.rsplit(":", 1)
+    conn = http.client.HTTPConnection(host, int(port), timeout=30)
+    conn.request("GET", "/", headers={"Host": "fp.test"})
+    if conn.getresponse().status != 200:
+        raise SystemExit("footprint: the hello worker did not answer 200")
+    conn.close()
+    code, data = _admin(admin, token, "GET", "/status")
+    print("| state | pid | Rss KiB | Pss KiB | Private_Dirty KiB | Shared_Clean KiB |")
+    print("|---|---|---|---|---|---|")
+    for s in json.loads(data)["result"]["pool"]["list"]:
+        if s["state"] not in ("blank", "ready"):
+            continue
+        m = _smaps(s["pid"])
+        print("| %s | %d | %d | %d | %d | %d |" % (s["state"], s["pid"], m["Rss"], m["Pss"],
+              m["Private_Dirty"], m["Shared_Clean"]))
+
+
 def main(argv):
     cmds = {"freeport": freeport, "cpu": cpu, "status": status, "first200": first200,
-            "wrkrow": wrkrow, "summary": summary}
+            "wrkrow": wrkrow, "summary": summary, "footprint": footprint}
     if len(argv) < 2 or argv[1] not in cmds:
         sys.stderr.write(__doc__)
         return 2
