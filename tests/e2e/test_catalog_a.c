@@ -745,7 +745,7 @@ Test(catalog_a, a17_memory_squatting_across_requests_hits_the_heap_cap)
 	    "var hold = [];"
 	    "var __worker = { default: { fetch: function (req) {"
 	    "  if (req.url.indexOf('/ok') >= 0) return new Response('ok');"
-	    "  hold.push(new Array(4 * 1024 * 1024 + 1).join('s') + hold.length);"
+	    "  hold.push('s'.repeat(4 * 1024 * 1024) + hold.length);"
 	    "  return new Response('held ' + hold.length);"
 	    "} } };",
 	    NULL);
@@ -764,9 +764,34 @@ Test(catalog_a, a17_memory_squatting_across_requests_hits_the_heap_cap)
 
 Test(catalog_a, a17_recycled_at_the_rss_limit)
 {
-	fprintf(stderr,
-	    "SKIP(A17 RSS recycling unavailable: recycling at an RSS limit is not "
-	    "implemented; only the heap cap applies)\n");
-	teardown(); /* a skipped test does not run .fini: stop edged now */
-	cr_skip_test("SKIP(A17 RSS recycling unavailable: not implemented)");
+	struct response r;
+	int i, recycled_at = 0, fresh = 0;
+	FILE *fp;
+
+	/* recycle_after_rss_mb applies on reload, below the 64 MiB heap cap. */
+	cr_assert_not_null(fp = fopen(e->config, "a"));
+	fprintf(fp, "recycle_after_rss_mb = 32\n");
+	fclose(fp);
+	cr_assert_eq(kill(e->pid, SIGHUP), 0);
+	cr_assert(edged_log_wait(e, "configuration reloaded", 10000));
+	deploy(e, "a17r", "squat", "a17r.test",
+	    "var hold = [];"
+	    "var __worker = { default: { fetch: function (req) {"
+	    "  hold.push('s'.repeat(4 * 1024 * 1024) + hold.length);"
+	    "  return new Response('held ' + hold.length);"
+	    "} } };",
+	    NULL);
+	/* 4 MiB more per request: past 32 MiB the sandbox is recycled after its request. */
+	for (i = 0; i < 16 && fresh == 0; i++) {
+		r = get("a17r.test", "/");
+		cr_expect_eq(r.status, 200, "A17 rss request %d: %ld %s", i, r.status, r.body);
+		if (recycled_at > 0 && strcmp(r.body, "held 1") == 0)
+			fresh = i + 1;
+		response_free(&r);
+		if (recycled_at == 0 && admin_status_counter(e, "recycles", "rss") > 0)
+			recycled_at = i + 1;
+	}
+	cr_expect_gt(recycled_at, 0, "A17: the squatting sandbox was never recycled at 32 MiB");
+	cr_expect_gt(fresh, 0, "A17: after the recycle the squatter's memory was still held");
+	expect_canary("A17 rss after");
 }
