@@ -140,7 +140,14 @@ http_response_abort(struct http_request *req)
 	/* The owner gives the request up itself: no on_abort for it. */
 	req->owned = false;
 	c->srv->active--;
-	http_conn_close(c);
+	c->req = NULL;
+	http_request_free(req);
+	/*
+	 * What was queued still goes out, then the connection closes without
+	 * the chunked terminator (or short of the Content-Length): the client
+	 * sees a truncated body, never a complete-looking one.
+	 */
+	http_conn_response_done(c, true);
 }
 
 void

@@ -132,9 +132,9 @@ int http_response_end(struct http_request *req);
 
 /*
  * Gives up on a response that has started and cannot end well (its sandbox
- * died mid-body): the client connection is closed at once so the client
- * sees a truncated response, and the request is freed.  on_abort is not
- * called.
+ * died mid-body): what was already queued is still written, then the
+ * connection is closed without ending the body, so the client sees a
+ * truncated response.  The request is freed; on_abort is not called.
  */
 void http_response_abort(struct http_request *req);
 
