@@ -132,11 +132,15 @@ void pool_count_kill(struct pool *p, const char *reason);
 void pool_close_retired(struct pool *p);
 /* The version waiting for a blank whose tenant has the fewest sandboxes; NULL if none. */
 struct version *pool_fairest_wanting(const struct pool *p);
-/* The sandbox's resident set in bytes (/proc/PID/statm), or -1. */
-int64_t pool_sandbox_rss(const struct sandbox *sbx);
 /* A sandbox died of SIGSYS (launcher report): counted as "seccomp". */
 void pool_sandbox_sigsys(struct pool *p, pid_t pid);
 extern const struct channel_ops pool_sandbox_ops;
+
+/* pool_policy.c */
+/* The sandbox's resident set in bytes (/proc/PID/statm), or -1. */
+int64_t pool_sandbox_rss(const struct sandbox *sbx);
+/* Why the sandbox should be recycled now that a request ended, or NULL. */
+const char *pool_recycle_reason(struct pool *p, const struct sandbox *sbx);
 
 /* pool_spawn.c */
 /* Seconds on CLOCK_MONOTONIC. */
