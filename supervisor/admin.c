@@ -9,11 +9,14 @@
  *   code   status  meaning
  *   7000   404     no route for that URI
  *   10000  401     authentication error (missing, wrong or no operator token)
+ *   10000  403     a tenant token used outside its own tenant, or on an
+ *                  operator-only endpoint: "token not valid for this account"
  *   10001  400     malformed request: JSON, metadata, multipart body
  *   10002  500     internal error (database, memory); details only in the log
  *   10007  404     script not found
  *   10008  404     account (tenant) not found
  *   10009  404     route not found
+ *   10010  404     tenant token not found
  *   10011  413     request body too large
  *   10014  400     invalid account or script name
  *   10020  409     the pattern's host belongs to another account
@@ -51,18 +54,21 @@ static void admin_status(struct admin_exchange *ex);
 
 /* The API, as data: the first entry matching method and path handles it. */
 static const struct admin_endpoint admin_endpoints[] = {
-	{ "GET", "/healthz", admin_healthz, false },
-	{ "GET", "/status", admin_status, true },
-	{ "GET", "/edged/v1/status", admin_status, true },
-	{ "PUT", "/edged/v1/tenants/:tenant", admin_tenant_put, true },
-	{ "GET", "/edged/v1/tenants/:tenant", admin_tenant_get, true },
-	{ "GET", V4 "/scripts", admin_scripts_list, true },
-	{ "PUT", V4 "/scripts/:script", admin_script_put, true },
-	{ "DELETE", V4 "/scripts/:script", admin_script_delete, true },
-	{ "GET", V4 "/scripts/:script/versions", admin_versions_list, true },
-	{ "GET", V4 "/routes", admin_routes_list, true },
-	{ "POST", V4 "/routes", admin_route_post, true },
-	{ "DELETE", V4 "/routes/:id", admin_route_delete, true },
+	{ "GET", "/healthz", admin_healthz, ADMIN_PUBLIC },
+	{ "GET", "/status", admin_status, ADMIN_OPERATOR },
+	{ "GET", "/edged/v1/status", admin_status, ADMIN_OPERATOR },
+	{ "PUT", "/edged/v1/tenants/:tenant", admin_tenant_put, ADMIN_OPERATOR },
+	{ "GET", "/edged/v1/tenants/:tenant", admin_tenant_get, ADMIN_TENANT },
+	{ "POST", "/edged/v1/tenants/:tenant/tokens", admin_token_post, ADMIN_OPERATOR },
+	{ "GET", "/edged/v1/tenants/:tenant/tokens", admin_tokens_list, ADMIN_OPERATOR },
+	{ "DELETE", "/edged/v1/tenants/:tenant/tokens/:id", admin_token_delete, ADMIN_OPERATOR },
+	{ "GET", V4 "/scripts", admin_scripts_list, ADMIN_TENANT },
+	{ "PUT", V4 "/scripts/:script", admin_script_put, ADMIN_TENANT },
+	{ "DELETE", V4 "/scripts/:script", admin_script_delete, ADMIN_TENANT },
+	{ "GET", V4 "/scripts/:script/versions", admin_versions_list, ADMIN_TENANT },
+	{ "GET", V4 "/routes", admin_routes_list, ADMIN_TENANT },
+	{ "POST", V4 "/routes", admin_route_post, ADMIN_TENANT },
+	{ "DELETE", V4 "/routes/:id", admin_route_delete, ADMIN_TENANT },
 };
 
 #define ADMIN_ENDPOINT_COUNT (sizeof(admin_endpoints) / sizeof(admin_endpoints[0]))
@@ -335,17 +341,35 @@ admin_token_matches(const char *want, const char *got)
 	return diff == 0;
 }
 
-static bool
-admin_is_authorized(const struct admin *a, struct http_request *req)
+/* Who presented the request's bearer token. */
+enum admin_caller {
+	ADMIN_CALLER_NONE,     /* no token, or an unknown one */
+	ADMIN_CALLER_OPERATOR, /* the operator token */
+	ADMIN_CALLER_TENANT,   /* a tenant token; the tenant in `tenant` */
+};
+
+/*
+ * The operator token is compared in constant time; a tenant token is found
+ * by its SHA-256 (meta never holds the token).  An empty operator token
+ * refuses every call, tenant tokens included: that state means "fail closed".
+ */
+static enum admin_caller
+admin_caller(const struct admin *a, struct http_request *req, char tenant[META_NAME_MAX + 1])
 {
 	const char *h = http_request_header(req, "Authorization");
 
-	if (h == NULL || strncasecmp(h, "Bearer ", 7) != 0)
-		return false;
+	tenant[0] = '\0';
+	if (h == NULL || strncasecmp(h, "Bearer ", 7) != 0 || a->token[0] == '\0')
+		return ADMIN_CALLER_NONE;
 	h += 7;
 	while (*h == ' ')
 		h++;
-	return admin_token_matches(a->token, h);
+	if (admin_token_matches(a->token, h))
+		return ADMIN_CALLER_OPERATOR;
+	if (meta_token_lookup(a->meta, h, tenant) == 1)
+		return ADMIN_CALLER_TENANT;
+	tenant[0] = '\0';
+	return ADMIN_CALLER_NONE;
 }
 
 /*
@@ -445,6 +469,8 @@ admin_on_request(struct http_request *req, void *arg)
 	struct admin *a = arg;
 	struct admin_exchange *ex;
 	const struct admin_endpoint *e;
+	enum admin_caller caller;
+	char tenant[META_NAME_MAX + 1];
 	bool path_known;
 
 	if ((ex = calloc(1, sizeof(*ex))) == NULL) {
@@ -458,9 +484,18 @@ admin_on_request(struct http_request *req, void *arg)
 	http_request_set_data(req, ex);
 
 	e = admin_route(ex, http_request_method(req), http_request_path(req), &path_known);
-	if ((e == NULL || e->auth) && !admin_is_authorized(a, req)) {
+	if (e != NULL && e->access == ADMIN_PUBLIC)
+		caller = ADMIN_CALLER_OPERATOR; /* no token needed */
+	else
+		caller = admin_caller(a, req, tenant);
+	if (caller == ADMIN_CALLER_NONE) {
 		ex->allow[0] = '\0';
 		admin_reject(ex, 401, ADMIN_E_AUTH, "Authentication error");
+	} else if (caller == ADMIN_CALLER_TENANT &&
+	    (e == NULL || e->access != ADMIN_TENANT || strcmp(ex->params[0], tenant) != 0)) {
+		/* Tells nothing of the path: not whether it exists, nor its methods. */
+		ex->allow[0] = '\0';
+		admin_reject(ex, 403, ADMIN_E_AUTH, "token not valid for this account");
 	} else if (!path_known) {
 		admin_reject(ex, 404, ADMIN_E_NO_ROUTE, "no route for that URI");
 	} else if (e == NULL) {

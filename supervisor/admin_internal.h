@@ -22,12 +22,13 @@ struct admin_upload;
 /* Error codes in the v4 envelope; the table at the top of admin.c explains each. */
 enum admin_error_code {
 	ADMIN_E_NO_ROUTE = 7000,
-	ADMIN_E_AUTH = 10000,
+	ADMIN_E_AUTH = 10000, /* 401, and 403 for a tenant token out of its tenant */
 	ADMIN_E_MALFORMED = 10001,
 	ADMIN_E_INTERNAL = 10002,
 	ADMIN_E_SCRIPT_NOT_FOUND = 10007,
 	ADMIN_E_ACCOUNT_NOT_FOUND = 10008,
 	ADMIN_E_ROUTE_NOT_FOUND = 10009,
+	ADMIN_E_TOKEN_NOT_FOUND = 10010,
 	ADMIN_E_TOO_LARGE = 10011,
 	ADMIN_E_INVALID_NAME = 10014,
 	ADMIN_E_HOST_TAKEN = 10020,
@@ -71,11 +72,18 @@ struct admin_exchange {
 
 typedef void (*admin_handler)(struct admin_exchange *ex);
 
+/* Who may call an endpoint. */
+enum admin_access {
+	ADMIN_PUBLIC,   /* no token */
+	ADMIN_OPERATOR, /* the operator token only */
+	ADMIN_TENANT,   /* the operator token, or a token of the path's tenant (params[0]) */
+};
+
 struct admin_endpoint {
 	const char *method;
 	const char *pattern; /* "/a/:tenant/b": ":tenant", ":script" and ":id" capture */
 	admin_handler handler;
-	bool auth;
+	enum admin_access access;
 };
 
 /*
@@ -110,6 +118,9 @@ void admin_versions_list(struct admin_exchange *ex);
 void admin_route_post(struct admin_exchange *ex);
 void admin_routes_list(struct admin_exchange *ex);
 void admin_route_delete(struct admin_exchange *ex);
+void admin_token_post(struct admin_exchange *ex);
+void admin_tokens_list(struct admin_exchange *ex);
+void admin_token_delete(struct admin_exchange *ex);
 
 /* Upload plumbing (admin_upload.c): an exchange that goes away mid-validation. */
 void admin_upload_detach(struct admin_upload *up);

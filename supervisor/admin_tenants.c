@@ -195,3 +195,75 @@ admin_tenant_get(struct admin_exchange *ex)
 	admin_reply(
 	    ex, 200, json_pack("{s:s, s:o*}", "id", tenant, "limits", admin_limits_json(&limits)));
 }
+
+/* --- tenant tokens ------------------------------------------------------------ */
+
+void
+admin_token_post(struct admin_exchange *ex)
+{
+	const char *tenant = ex->params[0];
+	char id[META_TOKEN_ID_LEN + 1], token[META_TOKEN_LEN + 1];
+	json_t *result;
+	int rc;
+
+	if ((rc = meta_token_create(ex->admin->meta, tenant, id, token)) == -1) {
+		admin_reply_error(ex, 500, ADMIN_E_INTERNAL, "internal error");
+		return;
+	}
+	if (rc == 0) {
+		admin_reply_error(
+		    ex, 404, ADMIN_E_ACCOUNT_NOT_FOUND, "account '%s' not found", tenant);
+		return;
+	}
+	log_info("admin: tenant '%s': token %s created", tenant, id);
+	/* The only time the token is shown: meta keeps its hash. */
+	result = json_pack("{s:s, s:s, s:s}", "id", id, "token", token, "tenant", tenant);
+	explicit_bzero(token, sizeof(token));
+	admin_reply(ex, 200, result);
+}
+
+static int
+admin_token_json(const struct meta_token *t, void *arg)
+{
+	json_t *o =
+	    json_pack("{s:s, s:o}", "id", t->id, "created_on", admin_json_time(t->created_at));
+
+	return json_array_append_new(arg, o) == -1 ? -1 : 0;
+}
+
+void
+admin_tokens_list(struct admin_exchange *ex)
+{
+	json_t *list;
+
+	if (!admin_tenant_check(ex))
+		return;
+	if ((list = json_array()) == NULL ||
+	    meta_foreach_token(ex->admin->meta, ex->params[0], admin_token_json, list) != 0) {
+		json_decref(list);
+		admin_reply_error(ex, 500, ADMIN_E_INTERNAL, "internal error");
+		return;
+	}
+	admin_reply(ex, 200, list);
+}
+
+void
+admin_token_delete(struct admin_exchange *ex)
+{
+	const char *tenant = ex->params[0], *id = ex->params[1];
+	int rc;
+
+	if (!admin_tenant_check(ex))
+		return;
+	if ((rc = meta_token_delete(ex->admin->meta, tenant, id)) == -1) {
+		admin_reply_error(ex, 500, ADMIN_E_INTERNAL, "internal error");
+		return;
+	}
+	if (rc == 0) {
+		/* The id is the caller's text: admin_reply_error cleans it. */
+		admin_reply_error(ex, 404, ADMIN_E_TOKEN_NOT_FOUND, "token '%.64s' not found", id);
+		return;
+	}
+	log_info("admin: tenant '%s': token %s revoked", tenant, id);
+	admin_reply(ex, 200, json_pack("{s:s}", "id", id));
+}

@@ -12,6 +12,7 @@
 #include <sys/random.h>
 #include <time.h>
 
+#include <openssl/evp.h>
 #include <sqlite3.h>
 
 #include "common/log.h"
@@ -60,7 +61,17 @@ static const char meta_schema[] =
     "  cpu_ms INTEGER,"
     "  wall_ms INTEGER,"
     "  max_sandboxes_per_version INTEGER,"
-    "  request_queue_max INTEGER);";
+    "  request_queue_max INTEGER);"
+    /*
+     * Tenant-scoped admin tokens, also added after the first release (IF NOT
+     * EXISTS upgrades an older file).  Only a SHA-256 of the token is kept.
+     */
+    "CREATE TABLE IF NOT EXISTS tenant_tokens ("
+    "  id TEXT PRIMARY KEY NOT NULL,"
+    "  tenant TEXT NOT NULL REFERENCES tenants(name) ON DELETE CASCADE,"
+    "  hash BLOB NOT NULL UNIQUE,"
+    "  created_at INTEGER NOT NULL);"
+    "CREATE INDEX IF NOT EXISTS tenant_tokens_by_tenant ON tenant_tokens(tenant);";
 
 /* The columns every version query returns, in this order. */
 #define META_VERSION_COLUMNS                                                                       \
@@ -89,6 +100,10 @@ enum meta_stmt_id {
 	META_ROUTE_DELETE_WORKER,
 	META_ROUTE_ALL,
 	META_ROUTE_TENANT,
+	META_TOKEN_INSERT,
+	META_TOKEN_LOOKUP,
+	META_TOKEN_DELETE,
+	META_TOKEN_TENANT,
 	META_STMT_COUNT
 };
 
@@ -136,6 +151,12 @@ static const char *const meta_sql[META_STMT_COUNT] = {
 	[META_ROUTE_ALL] =
 	    "SELECT id, tenant, pattern, worker FROM routes ORDER BY created_at, rowid",
 	[META_ROUTE_TENANT] = "SELECT id, tenant, pattern, worker FROM routes WHERE tenant = ?1"
+			      " ORDER BY created_at, rowid",
+	[META_TOKEN_INSERT] = "INSERT INTO tenant_tokens(id, tenant, hash, created_at)"
+			      " VALUES (?1, ?2, ?3, ?4)",
+	[META_TOKEN_LOOKUP] = "SELECT tenant FROM tenant_tokens WHERE hash = ?1",
+	[META_TOKEN_DELETE] = "DELETE FROM tenant_tokens WHERE id = ?1 AND tenant = ?2",
+	[META_TOKEN_TENANT] = "SELECT id, tenant, created_at FROM tenant_tokens WHERE tenant = ?1"
 			      " ORDER BY created_at, rowid",
 };
 
@@ -641,30 +662,40 @@ meta_version_get(struct meta *m, uint64_t id, struct meta_version *out)
 
 /* --- routes -------------------------------------------------------------- */
 
+/* len random bytes, hex-encoded into out (2 * len + 1 bytes). */
 static int
-meta_route_id(char out[META_ROUTE_ID_LEN + 1])
+meta_random_hex(char *out, size_t len, const char *what)
 {
 	static const char hex[] = "0123456789abcdef";
-	unsigned char raw[META_ROUTE_ID_LEN / 2];
+	unsigned char raw[64];
 	size_t got = 0;
 
-	while (got < sizeof(raw)) {
-		ssize_t n = getrandom(raw + got, sizeof(raw) - got, 0);
+	if (len > sizeof(raw))
+		return -1;
+	while (got < len) {
+		ssize_t n = getrandom(raw + got, len - got, 0);
 
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0) {
-			log_warn("meta: cannot make a route id");
+			log_warn("meta: cannot make %s", what);
 			return -1;
 		}
 		got += (size_t)n;
 	}
-	for (size_t i = 0; i < sizeof(raw); i++) {
+	for (size_t i = 0; i < len; i++) {
 		out[2 * i] = hex[raw[i] >> 4];
 		out[2 * i + 1] = hex[raw[i] & 0xf];
 	}
-	out[META_ROUTE_ID_LEN] = '\0';
+	out[2 * len] = '\0';
+	explicit_bzero(raw, sizeof(raw));
 	return 0;
+}
+
+static int
+meta_route_id(char out[META_ROUTE_ID_LEN + 1])
+{
+	return meta_random_hex(out, META_ROUTE_ID_LEN / 2, "a route id");
 }
 
 /*
@@ -806,6 +837,119 @@ meta_foreach_route(struct meta *m, const char *tenant, meta_route_cb cb, void *a
 		return stop;
 	if (rc != SQLITE_DONE) {
 		meta_log_db(m, "list routes");
+		return -1;
+	}
+	return 0;
+}
+
+/* --- tenant tokens ------------------------------------------------------- */
+
+/* SHA-256 of the token text: what is stored and looked up, never the token. */
+static int
+meta_token_hash(const char *token, unsigned char out[32])
+{
+	unsigned int len = 0;
+
+	if (EVP_Digest(token, strlen(token), out, &len, EVP_sha256(), NULL) != 1 || len != 32) {
+		log_warnx("meta: cannot hash a token");
+		return -1;
+	}
+	return 0;
+}
+
+int
+meta_token_create(struct meta *m, const char *tenant, char id[META_TOKEN_ID_LEN + 1],
+    char token[META_TOKEN_LEN + 1])
+{
+	unsigned char hash[32];
+	sqlite3_stmt *st;
+	int rc = -1;
+
+	id[0] = token[0] = '\0';
+	if (!meta_name_is_valid(tenant))
+		return -1;
+	if (!meta_tenant_exists(m, tenant))
+		return 0;
+	if (meta_random_hex(id, META_TOKEN_ID_LEN / 2, "a token id") == -1 ||
+	    meta_random_hex(token, META_TOKEN_LEN / 2, "a token") == -1 ||
+	    meta_token_hash(token, hash) == -1)
+		goto out;
+	st = meta_stmt(m, META_TOKEN_INSERT);
+	if (meta_bind_text(st, 1, id) == -1 || meta_bind_text(st, 2, tenant) == -1 ||
+	    sqlite3_bind_blob(st, 3, hash, sizeof(hash), SQLITE_TRANSIENT) != SQLITE_OK ||
+	    meta_bind_int(st, 4, time(NULL)) == -1 || meta_exec_stmt(m, st, "store a token") == -1)
+		goto out;
+	rc = 1;
+out:
+	explicit_bzero(hash, sizeof(hash));
+	if (rc != 1) {
+		explicit_bzero(token, META_TOKEN_LEN + 1);
+		id[0] = '\0';
+	}
+	return rc;
+}
+
+int
+meta_token_lookup(struct meta *m, const char *token, char tenant[META_NAME_MAX + 1])
+{
+	unsigned char hash[32];
+	sqlite3_stmt *st;
+	int rc;
+
+	tenant[0] = '\0';
+	if (token == NULL || strlen(token) != META_TOKEN_LEN)
+		return 0;
+	if (meta_token_hash(token, hash) == -1)
+		return -1;
+	st = meta_stmt(m, META_TOKEN_LOOKUP);
+	if (sqlite3_bind_blob(st, 1, hash, sizeof(hash), SQLITE_TRANSIENT) != SQLITE_OK)
+		return -1;
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		meta_copy_name(tenant, sqlite3_column_text(st, 0));
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	if (rc == SQLITE_ROW)
+		return meta_name_is_valid(tenant) ? 1 : 0;
+	if (rc == SQLITE_DONE)
+		return 0;
+	meta_log_db(m, "look up a token");
+	return -1;
+}
+
+int
+meta_token_delete(struct meta *m, const char *tenant, const char *id)
+{
+	sqlite3_stmt *st = meta_stmt(m, META_TOKEN_DELETE);
+
+	if (meta_bind_text(st, 1, id) == -1 || meta_bind_text(st, 2, tenant) == -1 ||
+	    meta_exec_stmt(m, st, "delete a token") == -1)
+		return -1;
+	return sqlite3_changes(m->db) > 0 ? 1 : 0;
+}
+
+int
+meta_foreach_token(struct meta *m, const char *tenant, meta_token_cb cb, void *arg)
+{
+	sqlite3_stmt *st = meta_stmt(m, META_TOKEN_TENANT);
+	struct meta_token t;
+	int rc, stop = 0;
+
+	if (meta_bind_text(st, 1, tenant) == -1)
+		return -1;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		memset(&t, 0, sizeof(t));
+		meta_copy_text(t.id, sizeof(t.id), sqlite3_column_text(st, 0));
+		meta_copy_name(t.tenant, sqlite3_column_text(st, 1));
+		t.created_at = sqlite3_column_int64(st, 2);
+		if ((stop = cb(&t, arg)) != 0)
+			break;
+	}
+	sqlite3_reset(st);
+	if (stop != 0)
+		return stop;
+	if (rc != SQLITE_DONE) {
+		meta_log_db(m, "list tokens");
 		return -1;
 	}
 	return 0;

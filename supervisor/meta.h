@@ -14,6 +14,8 @@ struct meta;
 
 #define META_NAME_MAX 64     /* tenant and worker names: [A-Za-z0-9_-], 1..64 */
 #define META_ROUTE_ID_LEN 32 /* hex */
+#define META_TOKEN_ID_LEN 16 /* hex */
+#define META_TOKEN_LEN 64    /* hex: 32 random bytes */
 
 /* Opens (creating the schema if needed); NULL with a logged reason. */
 struct meta *meta_open(const char *path);
@@ -111,5 +113,26 @@ int meta_route_delete(struct meta *m, const char *tenant, const char *id);
 typedef int (*meta_route_cb)(const struct meta_route *r, void *arg);
 /* Routes of one tenant, or of all tenants when tenant is NULL. */
 int meta_foreach_route(struct meta *m, const char *tenant, meta_route_cb cb, void *arg);
+
+/*
+ * Tenant-scoped admin tokens.  Only a SHA-256 of a token is stored; the
+ * token itself exists once, in the caller's buffer from meta_token_create.
+ */
+struct meta_token {
+	char id[META_TOKEN_ID_LEN + 1];
+	char tenant[META_NAME_MAX + 1];
+	int64_t created_at; /* unix seconds */
+};
+
+/* A new token for tenant into id and token: 1 created, 0 no such tenant, -1 error. */
+int meta_token_create(struct meta *m, const char *tenant, char id[META_TOKEN_ID_LEN + 1],
+    char token[META_TOKEN_LEN + 1]);
+/* The tenant a token belongs to, looked up by its hash: 1 found, 0 unknown, -1 error. */
+int meta_token_lookup(struct meta *m, const char *token, char tenant[META_NAME_MAX + 1]);
+/* Revokes a token of tenant: 1 deleted, 0 not found (or another tenant's), -1 error. */
+int meta_token_delete(struct meta *m, const char *tenant, const char *id);
+typedef int (*meta_token_cb)(const struct meta_token *t, void *arg);
+/* The tokens of one tenant, oldest first (ids and times; there are no secrets to list). */
+int meta_foreach_token(struct meta *m, const char *tenant, meta_token_cb cb, void *arg);
 
 #endif

@@ -419,13 +419,130 @@ Test(catalog_d, admin_without_or_with_a_wrong_token_is_401_and_changes_nothing)
 	response_free(&r);
 }
 
-Test(catalog_d, admin_with_another_tenants_token)
+static void
+expect_admin_403(const char *row, const char *token, const char *method, const char *path,
+    const char *ctype, const char *body)
 {
-	fprintf(stderr,
-	    "SKIP(tenant tokens unavailable: the admin API has only the operator "
-	    "token, per-tenant tokens are not implemented)\n");
-	teardown(); /* a skipped test does not run .fini: stop edged now */
-	cr_skip_test("SKIP(tenant tokens unavailable: not implemented)");
+	struct response r = http_do(
+	    method, e->admin_addr, path, NULL, token, ctype, body, body != NULL ? strlen(body) : 0);
+
+	cr_expect_eq(r.status, 403, "%s: got %ld %s", row, r.status, r.body);
+	cr_expect(
+	    strstr(r.body, "\"code\":10000") != NULL, "%s: not the auth error: %s", row, r.body);
+	cr_expect(
+	    strstr(r.body, "\"result\":null") != NULL, "%s: data in a refusal: %s", row, r.body);
+	response_free(&r);
+}
+
+/* An operator GET of the admin API; the body (malloc'd), asserting 200. */
+static char *
+admin_get_body(const char *path)
+{
+	struct response r = http_do("GET", e->admin_addr, path, NULL, TEST_TOKEN, NULL, NULL, 0);
+	char *body;
+
+	cr_assert_eq(r.status, 200, "%s: %ld %s", path, r.status, r.body);
+	cr_assert_not_null(body = strdup(r.body));
+	response_free(&r);
+	return body;
+}
+
+Test(catalog_d, admin_with_another_tenants_token_is_403_and_changes_nothing)
+{
+	static const char evil[] =
+	    "var __worker = { default: { fetch: function () { return new Response('owned'); } } };";
+	static const char *const canary_gets[] = {
+		"/client/v4/accounts/canary/workers/scripts",
+		"/client/v4/accounts/canary/workers/scripts/canary/versions",
+		"/client/v4/accounts/canary/workers/routes",
+		"/edged/v1/tenants/canary",
+		"/edged/v1/tenants/canary/tokens",
+		"/edged/v1/tenants/alpha/tokens",
+		"/status",
+		"/edged/v1/status",
+	};
+	char token[128], route_path[256], *routes_before, *versions_before, *routes_after,
+	    *versions_after;
+	struct response r;
+	json_t *j, *route;
+
+	deploy(e, "alpha", "alpha", "alpha.test",
+	    "var __worker = { default: { fetch: function () { return new Response('a'); } } };",
+	    NULL);
+	r = http_do("POST", e->admin_addr, "/edged/v1/tenants/alpha/tokens", NULL, TEST_TOKEN, NULL,
+	    NULL, 0);
+	cr_assert_eq(r.status, 200, "%s", r.body);
+	cr_assert_not_null(j = json_loads(r.body, 0, NULL));
+	snprintf(token, sizeof(token), "%s",
+	    json_string_value(json_object_get(json_object_get(j, "result"), "token")));
+	json_decref(j);
+	response_free(&r);
+	cr_assert_eq(strlen(token), 64);
+
+	routes_before = admin_get_body("/client/v4/accounts/canary/workers/routes");
+	versions_before =
+	    admin_get_body("/client/v4/accounts/canary/workers/scripts/canary/versions");
+	cr_assert_not_null(j = json_loads(routes_before, 0, NULL));
+	route = json_array_get(json_object_get(j, "result"), 0);
+	snprintf(route_path, sizeof(route_path), "/client/v4/accounts/canary/workers/routes/%s",
+	    json_string_value(json_object_get(route, "id")));
+	json_decref(j);
+
+	/* The token works on its own tenant. */
+	r = http_do("GET", e->admin_addr, "/client/v4/accounts/alpha/workers/scripts", NULL, token,
+	    NULL, NULL, 0);
+	cr_expect_eq(r.status, 200, "own tenant: %s", r.body);
+	cr_expect(strstr(r.body, "\"alpha\"") != NULL, "%s", r.body);
+	response_free(&r);
+
+	/* Reading another tenant, or operator data. */
+	for (size_t i = 0; i < sizeof(canary_gets) / sizeof(canary_gets[0]); i++)
+		expect_admin_403(canary_gets[i], token, "GET", canary_gets[i], NULL, NULL);
+	/* Changing another tenant. */
+	expect_admin_403("upload over canary", token, "PUT",
+	    "/client/v4/accounts/canary/workers/scripts/canary", "application/javascript", evil);
+	expect_admin_403("new script for canary", token, "PUT",
+	    "/client/v4/accounts/canary/workers/scripts/evil", "application/javascript", evil);
+	expect_admin_403("delete canary", token, "DELETE",
+	    "/client/v4/accounts/canary/workers/scripts/canary", NULL, NULL);
+	expect_admin_403("route for canary", token, "POST",
+	    "/client/v4/accounts/canary/workers/routes", "application/json",
+	    "{\"pattern\":\"canary.test/x*\",\"script\":\"canary\"}");
+	expect_admin_403("delete canary's route", token, "DELETE", route_path, NULL, NULL);
+	expect_admin_403("canary's limits", token, "PUT", "/edged/v1/tenants/canary",
+	    "application/json", "{\"limits\":{\"cpu_ms\":1}}");
+	expect_admin_403("own limits", token, "PUT", "/edged/v1/tenants/alpha", "application/json",
+	    "{\"limits\":{\"cpu_ms\":600000}}");
+	expect_admin_403("new tenant", token, "PUT", "/edged/v1/tenants/evil", NULL, NULL);
+	expect_admin_403(
+	    "token for canary", token, "POST", "/edged/v1/tenants/canary/tokens", NULL, NULL);
+	expect_admin_403("another token for itself", token, "POST",
+	    "/edged/v1/tenants/alpha/tokens", NULL, NULL);
+
+	/* Nothing changed: canary's script, versions and routes; no tenant, no token. */
+	expect_canary("another tenant's token");
+	routes_after = admin_get_body("/client/v4/accounts/canary/workers/routes");
+	versions_after =
+	    admin_get_body("/client/v4/accounts/canary/workers/scripts/canary/versions");
+	cr_expect_str_eq(routes_after, routes_before, "canary's routes changed");
+	cr_expect_str_eq(versions_after, versions_before, "canary's versions changed");
+	free(routes_before);
+	free(routes_after);
+	free(versions_before);
+	free(versions_after);
+	r = http_do(
+	    "GET", e->admin_addr, "/edged/v1/tenants/evil", NULL, TEST_TOKEN, NULL, NULL, 0);
+	cr_expect_eq(r.status, 404, "a tenant was created with a tenant token: %s", r.body);
+	response_free(&r);
+	r = http_do(
+	    "GET", e->admin_addr, "/edged/v1/tenants/alpha", NULL, TEST_TOKEN, NULL, NULL, 0);
+	cr_expect(strstr(r.body, "\"limits\":{}") != NULL, "alpha's limits changed: %s", r.body);
+	response_free(&r);
+	r = http_do("GET", e->admin_addr, "/edged/v1/tenants/canary/tokens", NULL, TEST_TOKEN, NULL,
+	    NULL, 0);
+	cr_expect(strstr(r.body, "\"result\":[]") != NULL, "canary has a token: %s", r.body);
+	response_free(&r);
+	cr_expect_eq(edged_log_count(e, token), 0, "the token is in the log");
 }
 
 static void

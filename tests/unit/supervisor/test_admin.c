@@ -839,3 +839,192 @@ Test(admin, client_gone_during_validation)
 	json_decref(call(
 	    "GET", "/client/v4/accounts/acme/workers/scripts/api/versions", NULL, NULL, 0, 404));
 }
+
+/* --- tenant tokens ------------------------------------------------------------ */
+
+/* A call with a given token; checks the status and the envelope, returns it (decref it). */
+static json_t *
+call_as(const char *token, const char *method, const char *path, const char *ctype,
+    const char *body, long want_status)
+{
+	static struct resp r;
+	json_t *env;
+
+	request(method, path, token, ctype, body, body != NULL ? strlen(body) : 0, &r);
+	cr_assert_eq(r.status, want_status, "%s %s: %ld, expected %ld: %s", method, path, r.status,
+	    want_status, r.body);
+	cr_assert_str_eq(r.content_type, "application/json");
+	cr_assert_not_null(env = json_loadb(r.body, r.len, 0, NULL), "not JSON: %s", r.body);
+	cr_assert_eq(json_is_true(json_object_get(env, "success")), want_status == 200);
+	if (want_status != 200)
+		cr_assert(json_is_null(result(env)), "no data: %s", r.body);
+	cr_assert_eq(r.allow[0], '\0', "no Allow header");
+	return env;
+}
+
+static void
+expect_403(
+    const char *token, const char *method, const char *path, const char *ctype, const char *body)
+{
+	json_t *env = call_as(token, method, path, ctype, body, 403);
+
+	cr_assert_eq(error_code(env), 10000, "%s %s", method, path);
+	cr_assert_str_eq(error_message(env), "token not valid for this account");
+	json_decref(env);
+}
+
+/* Creates a token for tenant_name with the operator token; its secret into out. */
+static void
+new_token(const char *tenant_name, char *id, size_t id_len, char *out, size_t out_len)
+{
+	char path[128];
+	json_t *env;
+
+	snprintf(path, sizeof(path), "/edged/v1/tenants/%s/tokens", tenant_name);
+	env = call_json("POST", path, NULL, 200);
+	cr_assert_str_eq(json_string_value(json_object_get(result(env), "tenant")), tenant_name);
+	cr_assert_eq(strlen(json_string_value(json_object_get(result(env), "token"))), 64);
+	cr_assert_eq(strlen(json_string_value(json_object_get(result(env), "id"))), 16);
+	snprintf(out, out_len, "%s", json_string_value(json_object_get(result(env), "token")));
+	snprintf(id, id_len, "%s", json_string_value(json_object_get(result(env), "id")));
+	json_decref(env);
+}
+
+Test(admin, tenant_token_reaches_only_its_own_tenant)
+{
+	char tok[128], id[32], other_tok[128], other_id[32];
+	json_t *env;
+
+	tenant("acme");
+	tenant("evil");
+	json_decref(upload("evil", "api", module_md, "index.js", module_js, 200));
+	new_token("acme", id, sizeof(id), tok, sizeof(tok));
+	new_token("evil", other_id, sizeof(other_id), other_tok, sizeof(other_tok));
+	cr_assert_str_neq(tok, other_tok);
+
+	/* Its own tenant: scripts, versions, routes and the tenant itself. */
+	env = call_as(tok, "PUT", "/client/v4/accounts/acme/workers/scripts/site",
+	    "application/javascript", "addEventListener('fetch', e => {}); // SYNC", 200);
+	json_decref(env);
+	json_decref(
+	    call_as(tok, "GET", "/client/v4/accounts/acme/workers/scripts", NULL, NULL, 200));
+	json_decref(call_as(
+	    tok, "GET", "/client/v4/accounts/acme/workers/scripts/site/versions", NULL, NULL, 200));
+	json_decref(call_as(tok, "POST", "/client/v4/accounts/acme/workers/routes",
+	    "application/json", "{\"pattern\":\"acme.example.com/*\",\"script\":\"site\"}", 200));
+	json_decref(
+	    call_as(tok, "GET", "/client/v4/accounts/acme/workers/routes", NULL, NULL, 200));
+	env = call_as(tok, "GET", "/edged/v1/tenants/acme", NULL, NULL, 200);
+	cr_assert_str_eq(json_string_value(json_object_get(result(env), "id")), "acme");
+	json_decref(env);
+
+	/* Another tenant: 403 for every method, existing or not. */
+	expect_403(tok, "GET", "/client/v4/accounts/evil/workers/scripts", NULL, NULL);
+	expect_403(tok, "GET", "/client/v4/accounts/evil/workers/scripts/api/versions", NULL, NULL);
+	expect_403(tok, "PUT", "/client/v4/accounts/evil/workers/scripts/api",
+	    "application/javascript", "addEventListener('fetch', e => {}); // SYNC");
+	expect_403(tok, "DELETE", "/client/v4/accounts/evil/workers/scripts/api", NULL, NULL);
+	expect_403(tok, "GET", "/client/v4/accounts/evil/workers/routes", NULL, NULL);
+	expect_403(tok, "POST", "/client/v4/accounts/evil/workers/routes", "application/json",
+	    "{\"pattern\":\"evil.example.com/*\"}");
+	expect_403(tok, "GET", "/client/v4/accounts/ghost/workers/scripts", NULL, NULL);
+	expect_403(tok, "GET", "/edged/v1/tenants/evil", NULL, NULL);
+	/* Operator endpoints, its own tenant's included. */
+	expect_403(tok, "GET", "/status", NULL, NULL);
+	expect_403(tok, "GET", "/edged/v1/status", NULL, NULL);
+	expect_403(tok, "PUT", "/edged/v1/tenants/acme", "application/json",
+	    "{\"limits\":{\"cpu_ms\":600000}}");
+	expect_403(tok, "PUT", "/edged/v1/tenants/newco", NULL, NULL);
+	expect_403(tok, "POST", "/edged/v1/tenants/acme/tokens", NULL, NULL);
+	expect_403(tok, "GET", "/edged/v1/tenants/acme/tokens", NULL, NULL);
+	expect_403(tok, "DELETE", "/edged/v1/tenants/evil/tokens/0123456789abcdef", NULL, NULL);
+	{
+		char path[128];
+
+		snprintf(path, sizeof(path), "/edged/v1/tenants/acme/tokens/%s", id);
+		expect_403(tok, "DELETE", path, NULL, NULL);
+	}
+	/* Unknown paths and wrong methods tell a tenant token nothing. */
+	expect_403(tok, "GET", "/nope", NULL, NULL);
+	expect_403(tok, "POST", "/client/v4/accounts/acme/workers/scripts", NULL, NULL);
+
+	/* Nothing of evil's changed; newco was not created; acme's limits are unset. */
+	cr_assert_eq(version_count("evil", "api"), 1);
+	env = call("GET", "/client/v4/accounts/evil/workers/routes", NULL, NULL, 0, 200);
+	cr_assert_eq(json_array_size(result(env)), 0);
+	json_decref(env);
+	json_decref(call_json("GET", "/edged/v1/tenants/newco", NULL, 404));
+	env = call_json("GET", "/edged/v1/tenants/acme", NULL, 200);
+	cr_assert_eq(json_object_size(json_object_get(result(env), "limits")), 0);
+	json_decref(env);
+
+	/* evil's token works for evil only. */
+	json_decref(
+	    call_as(other_tok, "GET", "/client/v4/accounts/evil/workers/scripts", NULL, NULL, 200));
+	expect_403(other_tok, "GET", "/client/v4/accounts/acme/workers/scripts", NULL, NULL);
+}
+
+Test(admin, tenant_tokens_list_and_revoke)
+{
+	char tok[128], id[32], tok2[128], id2[32], path[128];
+	static struct resp r;
+	json_t *env, *list;
+
+	tenant("acme");
+	tenant("evil");
+	new_token("acme", id, sizeof(id), tok, sizeof(tok));
+	new_token("acme", id2, sizeof(id2), tok2, sizeof(tok2));
+
+	/* The list has ids and times, never a secret. */
+	request("GET", "/edged/v1/tenants/acme/tokens", TOKEN, NULL, NULL, 0, &r);
+	cr_assert_eq(r.status, 200, "%s", r.body);
+	cr_assert_null(strstr(r.body, tok), "a secret in the list: %s", r.body);
+	cr_assert_null(strstr(r.body, tok2), "a secret in the list: %s", r.body);
+	cr_assert_null(strstr(r.body, "\"token\""), "%s", r.body);
+	cr_assert_not_null(env = json_loads(r.body, 0, NULL));
+	list = result(env);
+	cr_assert_eq(json_array_size(list), 2);
+	cr_assert_str_eq(json_string_value(json_object_get(json_array_get(list, 0), "id")), id);
+	cr_assert(json_is_string(json_object_get(json_array_get(list, 0), "created_on")));
+	cr_assert_eq(json_object_size(json_array_get(list, 0)), 2);
+	json_decref(env);
+	env = call_json("GET", "/edged/v1/tenants/evil/tokens", NULL, 200);
+	cr_assert_eq(json_array_size(result(env)), 0);
+	json_decref(env);
+
+	/* Unknown tenants and ids. */
+	env = call_json("POST", "/edged/v1/tenants/ghost/tokens", NULL, 404);
+	cr_assert_eq(error_code(env), 10008);
+	json_decref(env);
+	json_decref(call_json("GET", "/edged/v1/tenants/ghost/tokens", NULL, 404));
+	json_decref(call_json("POST", "/edged/v1/tenants/bad%20name/tokens", NULL, 400));
+	/* Another tenant's path cannot revoke acme's token. */
+	snprintf(path, sizeof(path), "/edged/v1/tenants/evil/tokens/%s", id);
+	env = call_json("DELETE", path, NULL, 404);
+	cr_assert_eq(error_code(env), 10010);
+	json_decref(env);
+	json_decref(
+	    call_as(tok, "GET", "/client/v4/accounts/acme/workers/scripts", NULL, NULL, 200));
+
+	/* Revoked: the token is unknown (401), the other one still works. */
+	snprintf(path, sizeof(path), "/edged/v1/tenants/acme/tokens/%s", id);
+	env = call_json("DELETE", path, NULL, 200);
+	cr_assert_str_eq(json_string_value(json_object_get(result(env), "id")), id);
+	json_decref(env);
+	env = call_as(tok, "GET", "/client/v4/accounts/acme/workers/scripts", NULL, NULL, 401);
+	cr_assert_eq(error_code(env), 10000);
+	cr_assert_str_eq(error_message(env), "Authentication error");
+	json_decref(env);
+	json_decref(call_json("DELETE", path, NULL, 404));
+	json_decref(
+	    call_as(tok2, "GET", "/client/v4/accounts/acme/workers/scripts", NULL, NULL, 200));
+	env = call_json("GET", "/edged/v1/tenants/acme/tokens", NULL, 200);
+	cr_assert_eq(json_array_size(result(env)), 1);
+	json_decref(env);
+
+	/* An operator token cleared (fail closed) refuses tenant tokens too. */
+	admin_set_token(admin, "");
+	json_decref(
+	    call_as(tok2, "GET", "/client/v4/accounts/acme/workers/scripts", NULL, NULL, 401));
+	admin_set_token(admin, TOKEN);
+}

@@ -2,6 +2,7 @@
  * Unit tests for supervisor/meta.c: tenants, versions, workers and routes
  * in a meta.sqlite under a temporary directory, reopened to check durability.
  */
+#define _GNU_SOURCE
 #include <criterion/criterion.h>
 
 #include <stdio.h>
@@ -404,4 +405,125 @@ Test(meta, database_without_the_limits_table_is_upgraded)
 	cr_assert_eq(meta_tenant_limits_put(m, "acme", &l), 1);
 	cr_assert_eq(meta_tenant_limits_get(m, "acme", &got), 1);
 	cr_assert_eq(got.cpu_ms, 75);
+}
+
+struct token_list {
+	struct meta_token t[8];
+	size_t n;
+};
+
+static int
+collect_token(const struct meta_token *t, void *arg)
+{
+	struct token_list *l = arg;
+
+	if (l->n < 8)
+		l->t[l->n++] = *t;
+	return 0;
+}
+
+/* Does any stored text or blob of tenant_tokens contain needle? */
+static bool
+tokens_table_contains(const char *needle)
+{
+	sqlite3 *db;
+	sqlite3_stmt *st;
+	bool found = false;
+
+	cr_assert_eq(sqlite3_open(meta_path, &db), SQLITE_OK);
+	cr_assert_eq(sqlite3_prepare_v2(db, "SELECT id, tenant, hash, hex(hash) FROM tenant_tokens",
+			 -1, &st, NULL),
+	    SQLITE_OK);
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		for (int c = 0; c < 4; c++) {
+			const void *p = sqlite3_column_blob(st, c);
+			int n = sqlite3_column_bytes(st, c);
+
+			if (p != NULL && memmem(p, (size_t)n, needle, strlen(needle)) != NULL)
+				found = true;
+		}
+	}
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	return found;
+}
+
+Test(meta, tenant_tokens_create_lookup_list_delete)
+{
+	char id[META_TOKEN_ID_LEN + 1], id2[META_TOKEN_ID_LEN + 1];
+	char token[META_TOKEN_LEN + 1], token2[META_TOKEN_LEN + 1];
+	char tenant[META_NAME_MAX + 1];
+	struct token_list l = { 0 };
+
+	cr_assert_eq(meta_token_create(m, "ghost", id, token), 0, "no such tenant");
+	cr_assert_eq(meta_token_create(m, "bad name", id, token), -1);
+	cr_assert_eq(meta_tenant_put(m, "acme"), 1);
+	cr_assert_eq(meta_tenant_put(m, "other"), 1);
+	cr_assert_eq(meta_token_create(m, "acme", id, token), 1);
+	cr_assert_eq(strlen(id), META_TOKEN_ID_LEN);
+	cr_assert_eq(strlen(token), META_TOKEN_LEN);
+	cr_assert_eq(strspn(token, "0123456789abcdef"), META_TOKEN_LEN);
+	cr_assert_eq(meta_token_create(m, "acme", id2, token2), 1);
+	cr_assert_str_neq(token, token2);
+	cr_assert_str_neq(id, id2);
+
+	cr_assert_eq(meta_token_lookup(m, token, tenant), 1);
+	cr_assert_str_eq(tenant, "acme");
+	cr_assert_eq(meta_token_lookup(m, token2, tenant), 1);
+	token2[0] = token2[0] == 'a' ? 'b' : 'a';
+	cr_assert_eq(meta_token_lookup(m, token2, tenant), 0, "one changed character");
+	cr_assert_str_eq(tenant, "");
+	cr_assert_eq(meta_token_lookup(m, "", tenant), 0);
+	cr_assert_eq(meta_token_lookup(m, id, tenant), 0, "the id is not a token");
+
+	/* Only the hash is stored: neither the token nor its hex appears in the table. */
+	cr_assert_not(tokens_table_contains(token));
+	{
+		char upper[META_TOKEN_LEN + 1];
+
+		for (size_t i = 0; i <= META_TOKEN_LEN; i++)
+			upper[i] =
+			    (char)(token[i] >= 'a' && token[i] <= 'f' ? token[i] - 32 : token[i]);
+		cr_assert_not(tokens_table_contains(upper));
+	}
+
+	cr_assert_eq(meta_foreach_token(m, "acme", collect_token, &l), 0);
+	cr_assert_eq(l.n, 2);
+	cr_assert_str_eq(l.t[0].id, id);
+	cr_assert_str_eq(l.t[0].tenant, "acme");
+	cr_assert_gt(l.t[0].created_at, 0);
+	l.n = 0;
+	cr_assert_eq(meta_foreach_token(m, "other", collect_token, &l), 0);
+	cr_assert_eq(l.n, 0);
+
+	/* Another tenant cannot revoke it; its own tenant can, and then it is unknown. */
+	cr_assert_eq(meta_token_delete(m, "other", id), 0);
+	cr_assert_eq(meta_token_lookup(m, token, tenant), 1);
+	cr_assert_eq(meta_token_delete(m, "acme", id), 1);
+	cr_assert_eq(meta_token_delete(m, "acme", id), 0);
+	cr_assert_eq(meta_token_lookup(m, token, tenant), 0);
+
+	/* Tokens survive a reopen. */
+	cr_assert_eq(meta_token_create(m, "other", id, token), 1);
+	meta_close(m);
+	cr_assert_not_null(m = meta_open(meta_path));
+	cr_assert_eq(meta_token_lookup(m, token, tenant), 1);
+	cr_assert_str_eq(tenant, "other");
+}
+
+/* A meta.sqlite from before tenant tokens existed opens and gains them. */
+Test(meta, database_without_the_tokens_table_is_upgraded)
+{
+	char id[META_TOKEN_ID_LEN + 1], token[META_TOKEN_LEN + 1], tenant[META_NAME_MAX + 1];
+	sqlite3 *db;
+
+	cr_assert_eq(meta_tenant_put(m, "acme"), 1);
+	meta_close(m);
+	m = NULL;
+	cr_assert_eq(sqlite3_open(meta_path, &db), SQLITE_OK);
+	cr_assert_eq(sqlite3_exec(db, "DROP TABLE tenant_tokens", NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+	cr_assert_not_null(m = meta_open(meta_path));
+	cr_assert_eq(meta_token_create(m, "acme", id, token), 1);
+	cr_assert_eq(meta_token_lookup(m, token, tenant), 1);
 }
