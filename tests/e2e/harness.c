@@ -41,8 +41,8 @@
 #endif
 #define STOP_TIMEOUT_MS 30000
 
-static long
-now_ms(void)
+long
+harness_now_ms(void)
 {
 	struct timespec ts;
 
@@ -219,7 +219,7 @@ edged_restart(struct edged *e)
 static int
 edged_reap(struct edged *e, int sig, int timeout_ms)
 {
-	long deadline = now_ms() + timeout_ms;
+	long deadline = harness_now_ms() + timeout_ms;
 	int pidfd, status = -1;
 
 	pidfd = (int)syscall(SYS_pidfd_open, e->pid, 0);
@@ -228,7 +228,8 @@ edged_reap(struct edged *e, int sig, int timeout_ms)
 	if (pidfd >= 0) {
 		struct pollfd pfd = { .fd = pidfd, .events = POLLIN };
 
-		while (poll(&pfd, 1, (int)(deadline - now_ms())) == 0 && now_ms() < deadline)
+		while (poll(&pfd, 1, (int)(deadline - harness_now_ms())) == 0 &&
+		    harness_now_ms() < deadline)
 			;
 		close(pidfd);
 	}
@@ -491,6 +492,36 @@ admin_status_counter(struct edged *e, const char *group, const char *name)
 	json_decref(j);
 	free(text);
 	return n;
+}
+
+long
+proc_vm_rss_kib(pid_t pid)
+{
+	char path[64], line[256];
+	long kib = -1;
+	FILE *fp;
+
+	snprintf(path, sizeof(path), "/proc/%ld/status", (long)pid);
+	fp = fopen(path, "r");
+	cr_assert_not_null(fp, "cannot read %s", path);
+	while (fgets(line, sizeof(line), fp) != NULL)
+		if (sscanf(line, "VmRSS: %ld kB", &kib) == 1)
+			break;
+	fclose(fp);
+	return kib;
+}
+
+void
+expect_canary_alive(struct edged *e, const char *row)
+{
+	long t0 = harness_now_ms(), dt;
+	struct response r = http_do("GET", e->public_addr, "/", "canary.test", NULL, NULL, NULL, 0);
+
+	dt = harness_now_ms() - t0;
+	cr_expect_eq(r.status, 200, "%s: canary got %ld %s", row, r.status, r.body);
+	cr_expect_str_eq(r.body, "alive", "%s: the canary's response changed", row);
+	cr_expect_lt(dt, HARNESS_CANARY_BOUND_MS, "%s: the canary took %ld ms", row, dt);
+	response_free(&r);
 }
 
 /* --- raw sockets ------------------------------------------------------------------ */

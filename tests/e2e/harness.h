@@ -92,6 +92,17 @@ int raw_status(const char *raw);
 /* Reads until the peer closes (or the receive timeout); closes fd; malloc'd, NUL-terminated. */
 char *raw_read_all(int fd);
 
+/* Milliseconds on CLOCK_MONOTONIC. */
+long harness_now_ms(void);
+/* VmRSS of a process in KiB (/proc/PID/status); the test fails if unreadable. */
+long proc_vm_rss_kib(pid_t pid);
+/*
+ * The catalog's canary: GET / on canary.test must answer 200 "alive" within
+ * HARNESS_CANARY_BOUND_MS (generous: a bound, not a timing measurement).
+ */
+#define HARNESS_CANARY_BOUND_MS 2000
+void expect_canary_alive(struct edged *e, const char *row);
+
 /* GET /status as parsed JSON text; caller frees. */
 char *admin_status(struct edged *e);
 /* A counter of /status, result.<group>.<name>; the test fails if it is not an integer. */

@@ -20,7 +20,6 @@
 #include "harness.h"
 
 /* The catalog's latency bound for the canary: generous, this is not a benchmark. */
-#define CANARY_BOUND_MS 2000
 #define WAIT_MS 20000
 
 static struct edged *e;
@@ -28,15 +27,6 @@ static char *dir_before;
 
 #define CANARY                                                                                     \
 	"var __worker = { default: { fetch: function () { return new Response('alive'); } } };"
-
-static long
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
-}
 
 static int
 name_cmp(const void *a, const void *b)
@@ -96,20 +86,6 @@ teardown(void)
 
 TestSuite(catalog_a, .init = setup, .fini = teardown, .timeout = 180);
 
-/* The canary answers 'alive' within the bound. */
-static void
-expect_canary(const char *row)
-{
-	long t0 = now_ms(), dt;
-	struct response r = http_do("GET", e->public_addr, "/", "canary.test", NULL, NULL, NULL, 0);
-
-	dt = now_ms() - t0;
-	cr_expect_eq(r.status, 200, "%s: canary got %ld %s", row, r.status, r.body);
-	cr_expect_str_eq(r.body, "alive", "%s: the canary's response changed", row);
-	cr_expect_lt(dt, CANARY_BOUND_MS, "%s: the canary took %ld ms", row, dt);
-	response_free(&r);
-}
-
 struct attack {
 	const char *host;
 	const char *path;
@@ -140,14 +116,14 @@ static struct response
 attack_with_canary(const char *row, const char *host, const char *path, const char *tenant)
 {
 	struct attack a = { .host = host, .path = path };
-	long deadline = now_ms() + WAIT_MS;
+	long deadline = harness_now_ms() + WAIT_MS;
 
 	cr_assert_eq(pthread_create(&a.thread, NULL, attack_run, &a), 0);
 	/* Each /status round trip paces the loop; no sleeping. */
 	while (tenant != NULL && !__atomic_load_n(&a.done, __ATOMIC_ACQUIRE) &&
-	    !tenant_is_busy(tenant) && now_ms() < deadline)
+	    !tenant_is_busy(tenant) && harness_now_ms() < deadline)
 		;
-	expect_canary(row);
+	expect_canary_alive(e, row);
 	pthread_join(a.thread, NULL);
 	return a.r;
 }
@@ -236,7 +212,7 @@ Test(catalog_a, a1_infinite_loop_is_stopped_with_1102)
 	expect_error("A1", &r, 503, "error code: 1102");
 	response_free(&r);
 	expect_recovers("A1", "a1.test");
-	expect_canary("A1 after");
+	expect_canary_alive(e, "A1 after");
 }
 
 Test(catalog_a, a2_swallowing_the_stop_in_try_catch_finally_does_not_help)
@@ -255,7 +231,7 @@ Test(catalog_a, a2_swallowing_the_stop_in_try_catch_finally_does_not_help)
 	expect_error("A2", &r, 503, "error code: 1102");
 	response_free(&r);
 	expect_recovers("A2", "a2.test");
-	expect_canary("A2 after");
+	expect_canary_alive(e, "A2 after");
 }
 
 Test(catalog_a, a3_regex_backtracking_is_hard_killed_and_the_slot_refilled)
@@ -276,7 +252,7 @@ Test(catalog_a, a3_regex_backtracking_is_hard_killed_and_the_slot_refilled)
 	expect_recovers("A3", "a3.test");
 	pid = sandbox_of("a3");
 	cr_expect_gt(pid, 0, "A3: no sandbox serves the tenant after the kill");
-	expect_canary("A3 after");
+	expect_canary_alive(e, "A3 after");
 }
 
 /* ---- A4, A5: memory ------------------------------------------------------------------ */
@@ -322,7 +298,7 @@ Test(catalog_a, a4_huge_builtins_hit_the_memory_cap_not_the_host)
 		cr_expect_eq(kill(e->pid, 0), 0, "%s: edged is gone", rows[i].row);
 		expect_recovers(rows[i].row, "a4.test");
 	}
-	expect_canary("A4 after");
+	expect_canary_alive(e, "A4 after");
 }
 
 Test(catalog_a, a5_heap_bomb_is_1102_and_the_tenant_recovers)
@@ -348,7 +324,7 @@ Test(catalog_a, a5_heap_bomb_is_1102_and_the_tenant_recovers)
 	expect_error("A5 again", &r, 503, "error code: 1102");
 	response_free(&r);
 	expect_recovers("A5 again", "a5.test");
-	expect_canary("A5 after");
+	expect_canary_alive(e, "A5 after");
 }
 
 /* ---- A6: recursion and nesting ----------------------------------------------------------- */
@@ -399,7 +375,7 @@ Test(catalog_a, a6_recursion_and_deep_nesting_are_catchable_range_errors)
 	expect_error("A6 uncaught", &r, 500, "error code: 1101");
 	response_free(&r);
 	cr_expect_eq(admin_status_counter(e, "kills", "crash"), 0, "A6: a sandbox crashed");
-	expect_canary("A6 after");
+	expect_canary_alive(e, "A6 after");
 }
 
 /* ---- A7: hostile uploads ------------------------------------------------------------------ */
@@ -450,7 +426,7 @@ Test(catalog_a, a7_hostile_scripts_are_rejected_at_upload_with_the_reason)
 	cr_expect_eq(r.status, 200);
 	cr_expect(strstr(r.body, "\"bad\"") == NULL, "A7: a rejected script is listed: %s", r.body);
 	response_free(&r);
-	expect_canary("A7 after");
+	expect_canary_alive(e, "A7 after");
 }
 
 /* ---- A8, A9: isolation ---------------------------------------------------------------------- */
@@ -483,7 +459,7 @@ Test(catalog_a, a8_one_tenants_mutated_globals_are_not_anothers)
 	cr_expect_str_eq(r.body, "undefined undefined undefined false undefined",
 	    "A8: tenant b sees tenant a's changes");
 	response_free(&r);
-	expect_canary("A8 after");
+	expect_canary_alive(e, "A8 after");
 }
 
 Test(catalog_a, a9_a_new_version_does_not_see_the_old_ones_state)
@@ -507,7 +483,7 @@ Test(catalog_a, a9_a_new_version_does_not_see_the_old_ones_state)
 	cr_expect_str_eq(r.body, "undefined undefined undefined false undefined",
 	    "A9: version 2 sees version 1's state");
 	response_free(&r);
-	expect_canary("A9 after");
+	expect_canary_alive(e, "A9 after");
 }
 
 /* ---- A10, A11: engine internals and leaks ------------------------------------------------------
@@ -545,7 +521,7 @@ Test(catalog_a, a10_engine_internals_are_not_reachable)
 	    strstr(r.body, "] undefined") != NULL || strstr(r.body, "] ReferenceError") != NULL,
 	    "A10: Function('return Duktape') reached it: %s", r.body);
 	response_free(&r);
-	expect_canary("A10 after");
+	expect_canary_alive(e, "A10 after");
 }
 
 static void
@@ -605,7 +581,7 @@ Test(catalog_a, a11_errors_and_stacks_leak_no_host_paths_or_secrets)
 	cr_expect_str_eq(r.body, "error code: 1101\n");
 	expect_no_leak("A11 uncaught", r.headers);
 	response_free(&r);
-	expect_canary("A11 after");
+	expect_canary_alive(e, "A11 after");
 }
 
 /* ---- A12, A14, A15, A16: storage bindings
@@ -642,23 +618,6 @@ Test(catalog_a, a16_durable_object_id_of_another_tenant)
 /* ---- A13: floods, big bodies, work after the response
  * ------------------------------------------------ */
 
-static long
-vm_rss_kib(pid_t pid)
-{
-	char path[64], line[256];
-	long kib = -1;
-	FILE *fp;
-
-	snprintf(path, sizeof(path), "/proc/%ld/status", (long)pid);
-	fp = fopen(path, "r");
-	cr_assert_not_null(fp, "cannot read %s", path);
-	while (fgets(line, sizeof(line), fp) != NULL)
-		if (sscanf(line, "VmRSS: %ld kB", &kib) == 1)
-			break;
-	fclose(fp);
-	return kib;
-}
-
 Test(catalog_a, a13_log_flood_is_bounded_by_the_cpu_limit)
 {
 	struct response r;
@@ -676,7 +635,7 @@ Test(catalog_a, a13_log_flood_is_bounded_by_the_cpu_limit)
 	cr_expect_lt(e->log_len - log_before, 64u << 20, "A13: the log grew by %zu bytes",
 	    e->log_len - log_before);
 	expect_recovers("A13 log flood", "a13.test");
-	expect_canary("A13 log flood after");
+	expect_canary_alive(e, "A13 log flood after");
 }
 
 Test(catalog_a, a13_a_50_mb_response_keeps_supervisor_memory_bounded)
@@ -690,7 +649,7 @@ Test(catalog_a, a13_a_50_mb_response_keeps_supervisor_memory_bounded)
 		"var parts = []; for (var i = 0; i < 50; i++) parts.push(chunk);"
 		"return new Response(parts.join(''));"),
 	    NULL);
-	before = vm_rss_kib(e->pid);
+	before = proc_vm_rss_kib(e->pid);
 	for (int i = 0; i < 3; i++) {
 		r = attack_with_canary("A13 50 MB body", "a13b.test", "/", "a13b");
 		cr_expect(r.status == 200 || r.status == 500 || r.status == 503,
@@ -702,10 +661,10 @@ Test(catalog_a, a13_a_50_mb_response_keeps_supervisor_memory_bounded)
 			cr_expect(strstr(r.body, "error code: 110") != NULL, "%s", r.body);
 		response_free(&r);
 	}
-	after = vm_rss_kib(e->pid);
+	after = proc_vm_rss_kib(e->pid);
 	cr_expect_lt(after - before, 300L * 1024,
 	    "A13 body: supervisor RSS grew from %ld to %ld KiB", before, after);
-	expect_canary("A13 body after");
+	expect_canary_alive(e, "A13 body after");
 }
 
 Test(catalog_a, a13_work_after_the_response_is_stopped_by_the_limits)
@@ -729,7 +688,7 @@ Test(catalog_a, a13_work_after_the_response_is_stopped_by_the_limits)
 	cr_expect(edged_log_wait(e, "exceeded resource limits: CPU time", WAIT_MS) ||
 		admin_status_counter(e, "kills", "cpu_hard") > hard_before,
 	    "A13: the work after the response was not stopped");
-	expect_canary("A13 after the response");
+	expect_canary_alive(e, "A13 after the response");
 	expect_recovers("A13 after", "a13c.test");
 }
 
@@ -759,7 +718,7 @@ Test(catalog_a, a17_memory_squatting_across_requests_hits_the_heap_cap)
 		response_free(&r);
 	}
 	cr_expect_gt(capped, 0, "A17: 160 MiB held across requests without hitting the cap");
-	expect_canary("A17 after");
+	expect_canary_alive(e, "A17 after");
 }
 
 Test(catalog_a, a17_recycled_at_the_rss_limit)
@@ -793,5 +752,5 @@ Test(catalog_a, a17_recycled_at_the_rss_limit)
 	}
 	cr_expect_gt(recycled_at, 0, "A17: the squatting sandbox was never recycled at 32 MiB");
 	cr_expect_gt(fresh, 0, "A17: after the recycle the squatter's memory was still held");
-	expect_canary("A17 rss after");
+	expect_canary_alive(e, "A17 rss after");
 }

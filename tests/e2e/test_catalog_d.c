@@ -23,22 +23,12 @@
 
 #include "harness.h"
 
-#define CANARY_BOUND_MS 2000
 #define HEADER_TIMEOUT_MS 500
 #define MAX_CONNECTIONS 200
 #define FLOOD_CONNECTIONS 300
 #define SLOW_CONNECTIONS 100
 
 static struct edged *e;
-
-static long
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
-}
 
 static void
 setup(void)
@@ -67,19 +57,6 @@ teardown(void)
 
 TestSuite(catalog_d, .init = setup, .fini = teardown, .timeout = 180);
 
-static void
-expect_canary(const char *row)
-{
-	long t0 = now_ms(), dt;
-	struct response r = http_do("GET", e->public_addr, "/", "canary.test", NULL, NULL, NULL, 0);
-
-	dt = now_ms() - t0;
-	cr_expect_eq(r.status, 200, "%s: canary got %ld %s", row, r.status, r.body);
-	cr_expect_str_eq(r.body, "alive", "%s: the canary's response changed", row);
-	cr_expect_lt(dt, CANARY_BOUND_MS, "%s: the canary took %ld ms", row, dt);
-	response_free(&r);
-}
-
 /*
  * While every connection slot is taken, a new client is refused at once;
  * the canary retries (each attempt paces the next) until the header timeout
@@ -88,39 +65,22 @@ expect_canary(const char *row)
 static void
 expect_canary_within_bound(const char *row)
 {
-	long t0 = now_ms();
+	long t0 = harness_now_ms();
 	struct response r;
 	int attempts = 0;
 
 	for (;;) {
 		r = http_do("GET", e->public_addr, "/", "canary.test", NULL, NULL, NULL, 0);
 		attempts++;
-		if (r.status == 200 || now_ms() - t0 >= CANARY_BOUND_MS)
+		if (r.status == 200 || harness_now_ms() - t0 >= HARNESS_CANARY_BOUND_MS)
 			break;
 		response_free(&r);
 	}
 	cr_expect_eq(r.status, 200, "%s: no canary answer within %d ms (%d attempts)", row,
-	    CANARY_BOUND_MS, attempts);
+	    HARNESS_CANARY_BOUND_MS, attempts);
 	if (r.status == 200)
 		cr_expect_str_eq(r.body, "alive", "%s", row);
 	response_free(&r);
-}
-
-static long
-vm_rss_kib(pid_t pid)
-{
-	char path[64], line[256];
-	long kib = -1;
-	FILE *fp;
-
-	snprintf(path, sizeof(path), "/proc/%ld/status", (long)pid);
-	fp = fopen(path, "r");
-	cr_assert_not_null(fp, "cannot read %s", path);
-	while (fgets(line, sizeof(line), fp) != NULL)
-		if (sscanf(line, "VmRSS: %ld kB", &kib) == 1)
-			break;
-	fclose(fp);
-	return kib;
 }
 
 /*
@@ -139,14 +99,14 @@ expect_refused(const char *row, const char *req, size_t len, int want)
 		cr_expect(raw[0] == '\0' || (status >= 400 && status < 500),
 		    "%s: neither a 4xx nor a closed connection: %.200s", row, raw);
 	free(raw);
-	expect_canary(row);
+	expect_canary_alive(e, row);
 }
 
 #define S(x) x, sizeof(x) - 1
 
 Test(catalog_d, malformed_requests_get_4xx_or_a_closed_connection)
 {
-	long before = vm_rss_kib(e->pid);
+	long before = proc_vm_rss_kib(e->pid);
 
 	expect_refused("garbage", S("GARBAGE\r\n\r\n"), 400);
 	expect_refused("binary", S("\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03\r\n\r\n"), 0);
@@ -191,7 +151,7 @@ Test(catalog_d, malformed_requests_get_4xx_or_a_closed_connection)
 	    S("POST / HTTP/1.1\r\nHost: canary.test\r\nTransfer-Encoding: chunked\r\n\r\n"
 	      "100000\r\n"),
 	    0);
-	cr_expect_lt(vm_rss_kib(e->pid) - before, 100L * 1024, "supervisor memory grew");
+	cr_expect_lt(proc_vm_rss_kib(e->pid) - before, 100L * 1024, "supervisor memory grew");
 }
 
 /*
@@ -213,7 +173,7 @@ Test(catalog_d, a_bare_lf_does_not_change_the_framing)
 		    strstr(strstr(raw, "alivehello"), "HTTP/1.1") == NULL),
 	    "bare LF: %.300s", raw);
 	free(raw);
-	expect_canary("bare LF");
+	expect_canary_alive(e, "bare LF");
 }
 
 /*
@@ -231,7 +191,7 @@ Test(catalog_d, chunk_data_not_followed_by_crlf_is_refused)
 Test(catalog_d, oversized_request_parts_get_414_431_413)
 {
 	char *big = malloc(200000), *p;
-	long before = vm_rss_kib(e->pid);
+	long before = proc_vm_rss_kib(e->pid);
 
 	cr_assert_not_null(big);
 	p = big + sprintf(big, "GET /");
@@ -255,7 +215,7 @@ Test(catalog_d, oversized_request_parts_get_414_431_413)
 	expect_refused("declared body over the limit",
 	    S("POST / HTTP/1.1\r\nHost: canary.test\r\nContent-Length: 10000000000\r\n\r\n"), 413);
 	free(big);
-	cr_expect_lt(vm_rss_kib(e->pid) - before, 100L * 1024, "supervisor memory grew");
+	cr_expect_lt(proc_vm_rss_kib(e->pid) - before, 100L * 1024, "supervisor memory grew");
 }
 
 /* Connects without blocking on a full backlog; the fd is blocking again afterwards. */
@@ -279,12 +239,12 @@ connect_nb(int port)
 static bool
 closed_by_server(int fd, int timeout_ms)
 {
-	long deadline = now_ms() + timeout_ms;
+	long deadline = harness_now_ms() + timeout_ms;
 	char buf[1024];
 
 	for (;;) {
 		struct pollfd pfd = { .fd = fd, .events = POLLIN };
-		long left = deadline - now_ms();
+		long left = deadline - harness_now_ms();
 		ssize_t n;
 
 		if (left <= 0 || poll(&pfd, 1, (int)left) <= 0)
@@ -313,7 +273,7 @@ Test(catalog_d, slowloris_connections_are_closed_by_the_header_timeout)
 {
 	static const char partial[] = "GET / HTTP/1.1\r\nHost: canary.test\r\nX-Slow: ";
 	int fds[SLOW_CONNECTIONS];
-	long before = vm_rss_kib(e->pid);
+	long before = proc_vm_rss_kib(e->pid);
 	int closed = 0;
 
 	for (int i = 0; i < SLOW_CONNECTIONS; i++) {
@@ -322,7 +282,7 @@ Test(catalog_d, slowloris_connections_are_closed_by_the_header_timeout)
 		    (ssize_t)sizeof(partial) - 1);
 	}
 	/* While they hang: the canary is served. */
-	expect_canary("slowloris during");
+	expect_canary_alive(e, "slowloris during");
 	/* Each one more byte: a trickle does not reset the head deadline. */
 	for (int i = 0; i < SLOW_CONNECTIONS; i++)
 		send(fds[i], "x", 1, MSG_NOSIGNAL);
@@ -333,15 +293,15 @@ Test(catalog_d, slowloris_connections_are_closed_by_the_header_timeout)
 	}
 	cr_expect_eq(closed, SLOW_CONNECTIONS, "only %d of %d slow connections were closed", closed,
 	    SLOW_CONNECTIONS);
-	expect_canary("slowloris after");
+	expect_canary_alive(e, "slowloris after");
 	cr_expect_leq(status_connections(), 1, "connections left open after slowloris");
-	cr_expect_lt(vm_rss_kib(e->pid) - before, 100L * 1024, "supervisor memory grew");
+	cr_expect_lt(proc_vm_rss_kib(e->pid) - before, 100L * 1024, "supervisor memory grew");
 }
 
 Test(catalog_d, a_connection_flood_is_bounded_and_the_service_keeps_serving)
 {
 	int fds[FLOOD_CONNECTIONS];
-	long before = vm_rss_kib(e->pid);
+	long before = proc_vm_rss_kib(e->pid);
 	int closed = 0;
 	long open_now;
 
@@ -359,8 +319,8 @@ Test(catalog_d, a_connection_flood_is_bounded_and_the_service_keeps_serving)
 	}
 	cr_expect_eq(closed, FLOOD_CONNECTIONS, "only %d of %d idle connections were closed",
 	    closed, FLOOD_CONNECTIONS);
-	expect_canary("flood after");
-	cr_expect_lt(vm_rss_kib(e->pid) - before, 100L * 1024, "supervisor memory grew");
+	expect_canary_alive(e, "flood after");
+	cr_expect_lt(proc_vm_rss_kib(e->pid) - before, 100L * 1024, "supervisor memory grew");
 }
 
 /* ---- the admin API ------------------------------------------------------------------ */
@@ -412,7 +372,7 @@ Test(catalog_d, admin_without_or_with_a_wrong_token_is_401_and_changes_nothing)
 		free(raw);
 	}
 	/* Nothing changed: the canary still answers with its own script. */
-	expect_canary("admin after");
+	expect_canary_alive(e, "admin after");
 	r = http_do("GET", e->admin_addr, "/client/v4/accounts/evil/workers/scripts", NULL,
 	    TEST_TOKEN, NULL, NULL, 0);
 	cr_expect_eq(r.status, 404, "a tenant was created without a token: %s", r.body);
@@ -520,7 +480,7 @@ Test(catalog_d, admin_with_another_tenants_token_is_403_and_changes_nothing)
 	    "/edged/v1/tenants/alpha/tokens", NULL, NULL);
 
 	/* Nothing changed: canary's script, versions and routes; no tenant, no token. */
-	expect_canary("another tenant's token");
+	expect_canary_alive(e, "another tenant's token");
 	routes_after = admin_get_body("/client/v4/accounts/canary/workers/routes");
 	versions_after =
 	    admin_get_body("/client/v4/accounts/canary/workers/scripts/canary/versions");
@@ -555,13 +515,13 @@ expect_upload_400(const char *row, const char *ctype, const char *body, size_t l
 	cr_expect_eq(r.status, want, "%s: got %ld %.300s", row, r.status, r.body);
 	cr_expect(strstr(r.body, "\"success\":false") != NULL, "%s: %.300s", row, r.body);
 	response_free(&r);
-	expect_canary(row);
+	expect_canary_alive(e, row);
 }
 
 Test(catalog_d, oversized_and_malformed_uploads_are_refused_and_change_nothing)
 {
 	char *big = malloc(200000);
-	long before = vm_rss_kib(e->pid);
+	long before = proc_vm_rss_kib(e->pid);
 	const char *mp = "multipart/form-data; boundary=XyZ";
 
 	cr_assert_not_null(big);
@@ -628,5 +588,5 @@ Test(catalog_d, oversized_and_malformed_uploads_are_refused_and_change_nothing)
 		json_decref(j);
 		response_free(&r);
 	}
-	cr_expect_lt(vm_rss_kib(e->pid) - before, 100L * 1024, "supervisor memory grew");
+	cr_expect_lt(proc_vm_rss_kib(e->pid) - before, 100L * 1024, "supervisor memory grew");
 }

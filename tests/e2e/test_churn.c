@@ -26,15 +26,6 @@
 
 static struct edged *e;
 
-static long
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
-}
-
 static void
 setup(void)
 {
@@ -68,23 +59,6 @@ fd_count(pid_t pid)
 			n++;
 	closedir(d);
 	return n;
-}
-
-static long
-vm_rss_kib(pid_t pid)
-{
-	char path[64], line[256];
-	long kib = -1;
-	FILE *fp;
-
-	snprintf(path, sizeof(path), "/proc/%ld/status", (long)pid);
-	fp = fopen(path, "r");
-	cr_assert_not_null(fp, "cannot read %s", path);
-	while (fgets(line, sizeof(line), fp) != NULL)
-		if (sscanf(line, "VmRSS: %ld kB", &kib) == 1)
-			break;
-	fclose(fp);
-	return kib;
 }
 
 /* State and parent of a process from /proc/<pid>/stat; false if it is gone. */
@@ -170,13 +144,13 @@ pool_view(struct pool_view *v)
 static bool
 pool_settled(struct pool_view *v, long want_crashes)
 {
-	long deadline = now_ms() + SETTLE_MS;
+	long deadline = harness_now_ms() + SETTLE_MS;
 
 	do {
 		pool_view(v);
 		if (v->blanks >= POOL_BLANKS && v->crashes >= want_crashes)
 			return true;
-	} while (now_ms() < deadline);
+	} while (harness_now_ms() < deadline);
 	return false;
 }
 
@@ -218,10 +192,10 @@ Test(churn, a_thousand_sandbox_deaths_leave_no_trace)
 	cr_assert_neq(launcher, (long)e->pid, "sandboxes should be the launcher's children");
 	crashes_before = v.crashes;
 	fds_before = fd_count(e->pid);
-	rss_before = vm_rss_kib(e->pid);
+	rss_before = proc_vm_rss_kib(e->pid);
 
-	start = now_ms();
-	while (nkilled < TARGET_KILLS && now_ms() - start < CHURN_BUDGET_MS) {
+	start = harness_now_ms();
+	while (nkilled < TARGET_KILLS && harness_now_ms() - start < CHURN_BUDGET_MS) {
 		pool_view(&v);
 		for (int i = 0; i < v.npids && nkilled < TARGET_KILLS; i++) {
 			/* Listed until the supervisor notices: kill each pid once. */
@@ -246,7 +220,7 @@ Test(churn, a_thousand_sandbox_deaths_leave_no_trace)
 		}
 	}
 	fprintf(stderr, "churn: %d sandboxes killed in %ld ms; %d requests answered, %d failed\n",
-	    nkilled, now_ms() - start, answered, failed);
+	    nkilled, harness_now_ms() - start, answered, failed);
 	cr_expect_eq(nkilled, TARGET_KILLS, "only %d kills within the time budget", nkilled);
 
 	cr_expect(pool_settled(&v, crashes_before + nkilled),
@@ -267,14 +241,14 @@ Test(churn, a_thousand_sandbox_deaths_leave_no_trace)
 	parents[1] = launcher;
 	{
 		/* A death the launcher has not reaped yet is a zombie for a moment. */
-		long deadline = now_ms() + SETTLE_MS;
+		long deadline = harness_now_ms() + SETTLE_MS;
 		int z;
 
-		while ((z = zombies_of(parents, 2)) > 0 && now_ms() < deadline)
+		while ((z = zombies_of(parents, 2)) > 0 && harness_now_ms() < deadline)
 			free(admin_status(e));
 		cr_expect_eq(z, 0, "%d zombies left behind", z);
 	}
-	rss_after = vm_rss_kib(e->pid);
+	rss_after = proc_vm_rss_kib(e->pid);
 	cr_expect_lt(rss_after - rss_before, RSS_SLACK_KIB,
 	    "supervisor RSS grew from %ld to %ld KiB", rss_before, rss_after);
 	fprintf(stderr, "churn: fds %d -> %d, rss %ld -> %ld KiB\n", fds_before, fds_after,
