@@ -3,7 +3,7 @@
 // itty-router app from npm (fixtures/hono, fixtures/itty), each deployed to its
 // own hostname and checked over HTTP as a client would see it.
 // Usage: node tests/cli/apps.mjs EDGED_BIN EDGED_JSC   (ctest: cli_apps)
-import { testConfig } from './limits.mjs';
+import { CLI_DIR, EDGECTL, FIXTURES, cliArgs, testConfig } from './common.mjs';
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
@@ -12,23 +12,8 @@ import fs from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 
-const HERE = path.dirname(fileURLToPath(import.meta.url));
-const SOURCE = path.resolve(HERE, '../..');
-const CLI_DIR = path.join(SOURCE, 'sdk-js/cli');
-const EDGECTL = path.join(CLI_DIR, 'bin/edgectl.js');
-const FIXTURES = path.join(HERE, 'fixtures');
-const [EDGED_BIN, EDGED_JSC] = process.argv.slice(2).map((p) => path.resolve(p));
-
-if (!EDGED_BIN || !EDGED_JSC) {
-  console.error('usage: node tests/cli/apps.mjs EDGED_BIN EDGED_JSC');
-  process.exit(2);
-}
-if (!fs.existsSync(path.join(CLI_DIR, 'node_modules/esbuild'))) {
-  console.error("sdk-js/cli/node_modules is missing: run 'npm ci' in sdk-js/cli (scripts/test does)");
-  process.exit(1);
-}
+const [EDGED_BIN, EDGED_JSC] = cliArgs('apps.mjs');
 
 // The npm apps install their pinned dependencies from their lockfiles.
 for (const app of ['hono', 'itty']) {

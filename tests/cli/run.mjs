@@ -1,6 +1,6 @@
 // End-to-end tests of edgectl (sdk-js/cli) against a real edged.
 // Usage: node tests/cli/run.mjs EDGED_BIN EDGED_JSC   (ctest: cli_edgectl)
-import { testConfig } from './limits.mjs';
+import { CLI_DIR, EDGECTL, FIXTURES, cliArgs, testConfig } from './common.mjs';
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -8,23 +8,8 @@ import fs from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 
-const HERE = path.dirname(fileURLToPath(import.meta.url));
-const SOURCE = path.resolve(HERE, '../..');
-const CLI_DIR = path.join(SOURCE, 'sdk-js/cli');
-const EDGECTL = path.join(CLI_DIR, 'bin/edgectl.js');
-const FIXTURES = path.join(HERE, 'fixtures');
-const [EDGED_BIN, EDGED_JSC] = process.argv.slice(2).map((p) => path.resolve(p));
-
-if (!EDGED_BIN || !EDGED_JSC) {
-  console.error('usage: node tests/cli/run.mjs EDGED_BIN EDGED_JSC');
-  process.exit(2);
-}
-if (!fs.existsSync(path.join(CLI_DIR, 'node_modules/esbuild'))) {
-  console.error("sdk-js/cli/node_modules is missing: run 'npm ci' in sdk-js/cli (scripts/test does)");
-  process.exit(1);
-}
+const [EDGED_BIN, EDGED_JSC] = cliArgs('run.mjs');
 
 const { startEdged } = await import(path.join(CLI_DIR, 'lib/edged.js'));
 const { hasLookbehind, regexpProblems } = await import(path.join(CLI_DIR, 'lib/checks.js'));
