@@ -27,6 +27,7 @@
 #define IPC_CAP_TO_SANDBOX (16u << 20)    /* 16 MiB: LOAD carries the script */
 #define IPC_CAP_CONTROL (64u << 10)       /* launcher control, and broker -> supervisor */
 #define IPC_CAP_BROKER_CONTROL (2u << 20) /* supervisor -> broker: ATTACH carries bindings */
+#define IPC_CAP_FROM_BROKER (16u << 20)   /* broker -> supervisor: RESULT of an admin call */
 
 /* Who sends; a message's table entry names its allowed senders and receivers. */
 enum ipc_peer {
@@ -74,10 +75,53 @@ enum ipc_type {
 	IPC_RESP_BODY = 26,  /* sandbox -> supervisor, id = request id */
 	IPC_RESP_ERROR = 27, /* sandbox -> supervisor, id = request id */
 	IPC_LOG = 28,        /* sandbox -> supervisor: console output */
+	IPC_RESP_CREDIT = 29, /* supervisor -> sandbox, id = request id: more RESP_BODY bytes */
+	IPC_REQ_CREDIT = 30,  /* sandbox -> supervisor, id = request id: more REQ_BODY bytes */
 
 	IPC_ATTACH = 40, /* supervisor -> broker: a sandbox channel; 1 fd */
 	IPC_DETACH = 41, /* supervisor -> broker: channel id */
+
+	/* Storage calls; see "Calls" below and broker/store.h for the methods. */
+	IPC_CALL = 50,          /* sandbox -> broker, id = call id: a binding call */
+	IPC_CALL_BODY = 51,     /* caller -> broker: the next piece of a call's input body */
+	IPC_CALL_PULL = 52,     /* broker -> caller: send `chunks` more input pieces */
+	IPC_RESULT = 53,        /* broker -> caller: a call's outcome, and its first output piece */
+	IPC_RESULT_BODY = 54,   /* broker -> caller: the next piece of a call's output body */
+	IPC_RESULT_PULL = 55,   /* caller -> broker: send `chunks` more output pieces */
+	IPC_CALL_CANCEL = 56,   /* caller -> broker: the call's outcome is no longer wanted */
+	IPC_ADMIN_CALL = 57,    /* supervisor -> broker, id = call id: an operator's storage call */
 };
+
+/*
+ * Calls.  A "caller" is a sandbox (on its broker channel, naming a binding)
+ * or the supervisor (on the broker control channel, naming tenant, kind and
+ * resource with ADMIN_CALL).  Call ids are the caller's, unique among its
+ * calls in flight on that channel.
+ *
+ *   input   CALL/ADMIN_CALL carries the first piece of the input body and
+ *           more=1 when pieces follow.  The caller then sends CALL_BODY
+ *           pieces only as the broker asks for them with CALL_PULL (one
+ *           piece per pulled chunk; the last has last=1).  A caller that
+ *           sends an unasked piece breaks the protocol.
+ *   output  RESULT carries status (enum store_status), the result document
+ *           (JSON text), the first piece of the output body and more=1 when
+ *           pieces follow.  The caller asks for them with RESULT_PULL; the
+ *           broker sends one RESULT_BODY per pulled chunk, the last with
+ *           last=1.  A call ends with RESULT when more=0, with the
+ *           RESULT_BODY that has last=1, or with CALL_CANCEL.
+ *   cancel  CALL_CANCEL may be sent at any time; the broker drops the call
+ *           and whatever it had half-written (nothing of it becomes
+ *           visible) and sends nothing more for that id.
+ *
+ * Response and request bodies between supervisor and sandbox are windowed
+ * the same way in bytes: a sender may have IPC_BODY_WINDOW bytes of
+ * RESP_BODY (REQ_BODY) in flight per request; RESP_CREDIT (REQ_CREDIT)
+ * returns bytes the receiver has passed on.
+ */
+#define IPC_PULL_MAX 16            /* chunks one PULL may ask for */
+#define IPC_BODY_WINDOW (1u << 20) /* bytes of body in flight per request and direction */
+#define IPC_CALL_ARGS_MAX (512u << 10)
+#define IPC_RESULT_MAX (8u << 20)
 
 /* Field indices, per message, into struct ipc_msg.field[]. */
 enum { IPC_HELLO_VERSION, IPC_HELLO_ROLE, IPC_HELLO_PID };
@@ -110,14 +154,34 @@ enum { IPC_RESP_HEAD_STATUS, IPC_RESP_HEAD_HEADERS, IPC_RESP_HEAD_HAS_BODY };
 enum { IPC_RESP_BODY_CHUNK, IPC_RESP_BODY_LAST };
 enum { IPC_RESP_ERROR_CODE };            /* 1101 uncaught exception, 1102 resource limits */
 enum { IPC_LOG_LEVEL, IPC_LOG_MESSAGE }; /* level: enum log_level */
+enum { IPC_RESP_CREDIT_BYTES };
+enum { IPC_REQ_CREDIT_BYTES };
 enum {
 	IPC_ATTACH_CHANNEL,
 	IPC_ATTACH_TENANT,
 	IPC_ATTACH_WORKER,
 	IPC_ATTACH_VERSION,
-	IPC_ATTACH_BINDINGS
+	IPC_ATTACH_BINDINGS, /* the version's bindings (JSON array, as uploaded) */
+	IPC_ATTACH_LIMITS,   /* the tenant's storage quotas: JSON, see broker/store.h */
 };
 enum { IPC_DETACH_CHANNEL };
+enum { IPC_CALL_BINDING, IPC_CALL_METHOD, IPC_CALL_ARGS, IPC_CALL_CHUNK, IPC_CALL_MORE };
+enum { IPC_CALL_BODY_CHUNK, IPC_CALL_BODY_LAST };
+enum { IPC_CALL_PULL_CHUNKS };
+enum { IPC_RESULT_STATUS, IPC_RESULT_DOC, IPC_RESULT_CHUNK, IPC_RESULT_MORE };
+enum { IPC_RESULT_BODY_CHUNK, IPC_RESULT_BODY_LAST };
+enum { IPC_RESULT_PULL_CHUNKS };
+enum { IPC_CALL_CANCEL_REASON };
+enum {
+	IPC_ADMIN_CALL_TENANT,
+	IPC_ADMIN_CALL_KIND,     /* "kv", "d1" or "r2" */
+	IPC_ADMIN_CALL_RESOURCE, /* namespace id, database id or bucket name */
+	IPC_ADMIN_CALL_METHOD,
+	IPC_ADMIN_CALL_ARGS,
+	IPC_ADMIN_CALL_CHUNK,
+	IPC_ADMIN_CALL_MORE,
+	IPC_ADMIN_CALL_LIMITS, /* as IPC_ATTACH_LIMITS */
+};
 
 enum ipc_script_format {
 	IPC_FORMAT_MODULE = 0, /* defines global __worker; __worker.default has the handlers */

@@ -39,6 +39,11 @@
 #define LAYERS_MAX 32            /* lock-down layers in a LAYERS report */
 #define LAYER_LINE_MAX_BYTES 256 /* "layer=state:reason" */
 #define U32 UINT32_MAX
+#define BINDING_NAME_MAX_BYTES 64
+#define METHOD_MAX_BYTES 32
+#define RESOURCE_MAX_BYTES 64
+#define LIMITS_MAX_BYTES 4096
+#define CALLER (SBX | SUP)
 
 static const struct ipc_msg_spec ipc_table[] = {
 	{ IPC_HELLO, "HELLO", ANY, ANY, IPC_ST_HELLO, 0, 3,
@@ -84,11 +89,39 @@ static const struct ipc_msg_spec ipc_table[] = {
 	{ IPC_LOG, "LOG", SBX, SUP, IPC_ST_LOADING | IPC_ST_READY, 0, 2,
 	    { U64("level", 3), STR("message", LOG_MAX_BYTES) } },
 
-	{ IPC_ATTACH, "ATTACH", SUP, BRK, IPC_ST_READY, 1, 5,
+	{ IPC_RESP_CREDIT, "RESP_CREDIT", SUP, SBX, IPC_ST_READY, 0, 1,
+	    { U64("bytes", IPC_BODY_WINDOW) } },
+	{ IPC_REQ_CREDIT, "REQ_CREDIT", SBX, SUP, IPC_ST_READY, 0, 1,
+	    { U64("bytes", IPC_BODY_WINDOW) } },
+
+	{ IPC_ATTACH, "ATTACH", SUP, BRK, IPC_ST_READY, 1, 6,
 	    { U64("channel", UINT64_MAX), STR("tenant", NAME_MAX_BYTES),
 		STR("worker", NAME_MAX_BYTES), U64("version", UINT64_MAX),
-		STR("bindings", BINDINGS_MAX_BYTES) } },
+		STR("bindings", BINDINGS_MAX_BYTES), STR("limits", LIMITS_MAX_BYTES) } },
 	{ IPC_DETACH, "DETACH", SUP, BRK, IPC_ST_READY, 0, 1, { U64("channel", UINT64_MAX) } },
+
+	{ IPC_CALL, "CALL", SBX, BRK, IPC_ST_READY, 0, 5,
+	    { STR("binding", BINDING_NAME_MAX_BYTES), STR("method", METHOD_MAX_BYTES),
+		STR("args", IPC_CALL_ARGS_MAX), BIN("chunk", IPC_BODY_CHUNK_MAX),
+		U64("more", 1) } },
+	{ IPC_CALL_BODY, "CALL_BODY", CALLER, BRK, IPC_ST_READY, 0, 2,
+	    { BIN("chunk", IPC_BODY_CHUNK_MAX), U64("last", 1) } },
+	{ IPC_CALL_PULL, "CALL_PULL", BRK, CALLER, IPC_ST_READY, 0, 1,
+	    { U64("chunks", IPC_PULL_MAX) } },
+	{ IPC_RESULT, "RESULT", BRK, CALLER, IPC_ST_READY, 0, 4,
+	    { U64("status", 255), STR("result", IPC_RESULT_MAX),
+		BIN("chunk", IPC_BODY_CHUNK_MAX), U64("more", 1) } },
+	{ IPC_RESULT_BODY, "RESULT_BODY", BRK, CALLER, IPC_ST_READY, 0, 2,
+	    { BIN("chunk", IPC_BODY_CHUNK_MAX), U64("last", 1) } },
+	{ IPC_RESULT_PULL, "RESULT_PULL", CALLER, BRK, IPC_ST_READY, 0, 1,
+	    { U64("chunks", IPC_PULL_MAX) } },
+	{ IPC_CALL_CANCEL, "CALL_CANCEL", CALLER, BRK, IPC_ST_READY, 0, 1,
+	    { U64("reason", 255) } },
+	{ IPC_ADMIN_CALL, "ADMIN_CALL", SUP, BRK, IPC_ST_READY, 0, 8,
+	    { STR("tenant", NAME_MAX_BYTES), STR("kind", 16), STR("resource", RESOURCE_MAX_BYTES),
+		STR("method", METHOD_MAX_BYTES), STR("args", IPC_CALL_ARGS_MAX),
+		BIN("chunk", IPC_BODY_CHUNK_MAX), U64("more", 1),
+		STR("limits", LIMITS_MAX_BYTES) } },
 };
 
 const struct ipc_msg_spec *

@@ -102,7 +102,7 @@ broker_link_start(struct broker_link *bl)
 		return;
 	}
 	bl->ch = channel_new(bl->core->base, fd, IPC_PEER_SUPERVISOR, IPC_PEER_BROKER,
-	    IPC_CAP_CONTROL, IPC_ST_READY, CHANNEL_SEND_FDS, &broker_link_ops, bl);
+	    IPC_CAP_FROM_BROKER, IPC_ST_READY, CHANNEL_SEND_FDS, &broker_link_ops, bl);
 	if (bl->ch == NULL) {
 		kill(bl->pid, SIGKILL);
 		bl->pid = 0;

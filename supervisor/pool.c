@@ -488,7 +488,7 @@ static void
 pool_attach_broker(struct pool *p, struct sandbox *sbx)
 {
 	struct version *v = sbx->version;
-	struct ipc_value f[5];
+	struct ipc_value f[6];
 	int fd = sbx->broker_fd;
 
 	if (p->broker == NULL)
@@ -498,8 +498,9 @@ pool_attach_broker(struct pool *p, struct sandbox *sbx)
 	f[IPC_ATTACH_WORKER] = ipc_str(v->worker);
 	f[IPC_ATTACH_VERSION] = ipc_u64(v->id);
 	f[IPC_ATTACH_BINDINGS] = ipc_str(v->bindings);
+	f[IPC_ATTACH_LIMITS] = ipc_str("{}");
 	sbx->broker_fd = -1;
-	if (channel_send_fds(p->broker, IPC_ATTACH, 0, f, 5, &fd, 1) == 0)
+	if (channel_send_fds(p->broker, IPC_ATTACH, 0, f, 6, &fd, 1) == 0)
 		sbx->attached = true;
 }
 

@@ -91,8 +91,16 @@ main(int argc, char **argv)
 	    (struct ipc_value[]) { ipc_u64(2), ipc_str("console.log: caf\xc3\xa9") }, 2);
 	gen_write("attach", IPC_ATTACH, 5,
 	    (struct ipc_value[]) {
-		ipc_u64(9), ipc_str("acme"), ipc_str("api"), ipc_u64(12), ipc_str("{}") },
+		ipc_u64(9), ipc_str("acme"), ipc_str("api"), ipc_u64(12), ipc_str("[]"),
+		ipc_str("{}") },
+	    6);
+	gen_write("call", IPC_CALL, 11,
+	    (struct ipc_value[]) { ipc_str("KV"), ipc_str("put"), ipc_str("{\"key\":\"k\"}"),
+		ipc_bytes("value", 5), ipc_u64(0) },
 	    5);
+	gen_write("result", IPC_RESULT, 11,
+	    (struct ipc_value[]) { ipc_u64(0), ipc_str("{}"), ipc_bytes("", 0), ipc_u64(1) }, 4);
+	gen_write("result_pull", IPC_RESULT_PULL, 11, (struct ipc_value[]) { ipc_u64(4) }, 1);
 	gen_write("detach", IPC_DETACH, 6, (struct ipc_value[]) { ipc_u64(UINT64_MAX) }, 1);
 	return 0;
 }

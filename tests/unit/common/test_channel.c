@@ -247,7 +247,7 @@ Test(channel, descriptors_travel_between_trusted_channels)
 	struct seen sender = { .fd = -1 }, receiver = { .fd = -1 };
 	struct channel *a, *b;
 	struct timeval bound = { 5, 0 };
-	struct ipc_value f[5];
+	struct ipc_value f[6];
 	int pair[2], pipefd[2];
 	char c = 0;
 
@@ -263,7 +263,8 @@ Test(channel, descriptors_travel_between_trusted_channels)
 	f[IPC_ATTACH_WORKER] = ipc_str("w");
 	f[IPC_ATTACH_VERSION] = ipc_u64(1);
 	f[IPC_ATTACH_BINDINGS] = ipc_str("[]");
-	cr_assert_eq(channel_send_fds(a, IPC_ATTACH, 0, f, 5, &pipefd[1], 1), 0);
+	f[IPC_ATTACH_LIMITS] = ipc_str("{}");
+	cr_assert_eq(channel_send_fds(a, IPC_ATTACH, 0, f, 6, &pipefd[1], 1), 0);
 	event_base_loopexit(base, &bound);
 	while (receiver.messages == 0 && !receiver.closed)
 		if (event_base_loop(base, EVLOOP_ONCE) != 0)

@@ -535,6 +535,8 @@ channel_cap(unsigned from, unsigned to)
 		return IPC_CAP_FROM_SANDBOX;
 	if (from == IPC_PEER_SUPERVISOR && to == IPC_PEER_BROKER)
 		return IPC_CAP_BROKER_CONTROL;
+	if (from == IPC_PEER_BROKER && to == IPC_PEER_SUPERVISOR)
+		return IPC_CAP_FROM_BROKER;
 	return IPC_CAP_CONTROL;
 }
 
