@@ -69,8 +69,9 @@ store_bucket_is_valid(const char *s)
 {
 	size_t n = strlen(s);
 
-	return n >= 3 && n <= 63 && store_all_of(s, 0, n, "abcdefghijklmnopqrstuvwxyz0123456789-") &&
-	    s[0] != '-' && s[n - 1] != '-';
+	return n >= 3 && n <= 63 &&
+	    store_all_of(s, 0, n, "abcdefghijklmnopqrstuvwxyz0123456789-") && s[0] != '-' &&
+	    s[n - 1] != '-';
 }
 
 bool
@@ -95,8 +96,8 @@ store_tenant_is_valid(const char *tenant)
 	size_t n = tenant != NULL ? strlen(tenant) : 0;
 
 	return n >= 1 && n <= 64 &&
-	    store_all_of(tenant, 0, n,
-		"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-");
+	    store_all_of(
+		tenant, 0, n, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-");
 }
 
 enum store_kind
@@ -158,7 +159,8 @@ store_body_mode(enum store_kind kind, const char *method, uint64_t *max)
 		*max = KV_VALUE_MAX;
 		return STORE_IN_WHOLE;
 	}
-	if (kind == STORE_KV && (strcmp(method, "bulkPut") == 0 || strcmp(method, "bulkDelete") == 0)) {
+	if (kind == STORE_KV &&
+	    (strcmp(method, "bulkPut") == 0 || strcmp(method, "bulkDelete") == 0)) {
 		*max = KV_BULK_MAX;
 		return STORE_IN_WHOLE;
 	}

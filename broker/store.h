@@ -28,12 +28,12 @@
 /* RESULT status: how the caller reports a failure. */
 enum store_status {
 	STORE_OK = 0,
-	STORE_E_INVALID = 1,     /* bad argument: TypeError in JS; admin 400 */
-	STORE_E_NOT_FOUND = 2,   /* no such namespace/database/bucket/upload: Error; admin 404 */
-	STORE_E_TOO_LARGE = 3,   /* a size limit or a quota: Error; admin 413 */
-	STORE_E_CONFLICT = 4,    /* exists already, bucket not empty: Error; admin 409 */
-	STORE_E_FAILED = 5,      /* well-formed but refused (D1_ERROR, R2 errors): Error; admin 400 */
-	STORE_E_INTERNAL = 6,    /* disk or engine trouble (logged): Error; admin 500 */
+	STORE_E_INVALID = 1,   /* bad argument: TypeError in JS; admin 400 */
+	STORE_E_NOT_FOUND = 2, /* no such namespace/database/bucket/upload: Error; admin 404 */
+	STORE_E_TOO_LARGE = 3, /* a size limit or a quota: Error; admin 413 */
+	STORE_E_CONFLICT = 4,  /* exists already, bucket not empty: Error; admin 409 */
+	STORE_E_FAILED = 5,    /* well-formed but refused (D1_ERROR, R2 errors): Error; admin 400 */
+	STORE_E_INTERNAL = 6,  /* disk or engine trouble (logged): Error; admin 500 */
 	STORE_E_UNAVAILABLE = 7, /* too many calls in flight, broker restarting: Error; admin 503 */
 };
 
@@ -185,10 +185,18 @@ size_t kv_sweep(struct kv *kv, uint64_t now_s, size_t max);
  *   create       {}                           -> {}
  *   drop         {}                           -> {}
  *   info         {}                           -> {"file_size", "num_tables"}
+ *
+ * create on an existing database is STORE_E_CONFLICT.  A call (a whole
+ * batch) running past the time limit is stopped with STORE_E_FAILED
+ * "D1_ERROR: query exceeded the time limit".  d1_open caps sqlite's heap for
+ * the whole broker process (sqlite3_hard_heap_limit64, 512 MiB) unless a cap
+ * was already set.
  */
 struct d1;
 struct d1 *d1_open(const char *data_dir);
 void d1_close(struct d1 *d1);
+/* The wall-time limit of one call (config d1_query_ms; 0 restores the 30 s default). */
+void d1_set_time_limit_ms(struct d1 *d1, unsigned ms);
 void d1_call(struct d1 *d1, const struct store_call *c, struct store_result *r);
 
 /*
@@ -236,7 +244,7 @@ void d1_call(struct d1 *d1, const struct store_call *c, struct store_result *r);
  */
 struct r2;
 struct r2 *r2_open(const char *data_dir);
-void r2_close(struct r2 *r2);
+void r2_close(struct r2 *r2); /* every r2_upload must have been finished or aborted */
 /* Every method without a STREAM body. */
 void r2_call(struct r2 *r2, const struct store_call *c, struct store_result *r);
 
@@ -249,7 +257,8 @@ void r2_call(struct r2 *r2, const struct store_call *c, struct store_result *r);
  * call `c` and its args must stay valid until finish or abort.
  */
 struct r2_upload;
-struct r2_upload *r2_upload_begin(struct r2 *r2, const struct store_call *c, struct store_result *r);
+struct r2_upload *r2_upload_begin(
+    struct r2 *r2, const struct store_call *c, struct store_result *r);
 int r2_upload_write(struct r2_upload *up, const uint8_t *data, size_t len, struct store_result *r);
 void r2_upload_finish(struct r2_upload *up, struct store_result *r); /* frees up */
 void r2_upload_abort(struct r2_upload *up);                          /* frees up */

@@ -83,6 +83,8 @@ static const struct config_key config_keys[] = {
 	{ "script_max_bytes", CONFIG_T_SIZE, FIELD(script_max_bytes), KiB, GiB, "10MiB" },
 	{ "drain_timeout", CONFIG_T_NUMBER, FIELD(drain_timeout_s), 0, 3600, "30" },
 
+	{ "d1_query_ms", CONFIG_T_NUMBER, FIELD(d1_query_ms), 10, 30000, "5000" },
+
 	{ "user", CONFIG_T_NAME, FIELD(user), 0, 0, "edged" },
 	{ "sandbox_uid_base", CONFIG_T_NUMBER, FIELD(sandbox_uid_base), 1000, INT32_MAX, "200000" },
 	{ "required_layers", CONFIG_T_LIST, FIELD(required_layers), 0, 0,

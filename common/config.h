@@ -51,6 +51,8 @@ struct config {
 	size_t script_max_bytes;       /* script_max_bytes */
 	unsigned drain_timeout_s;      /* drain_timeout: SIGTERM grace, s */
 
+	unsigned d1_query_ms; /* d1_query_ms: wall time one D1 statement may run in the broker */
+
 	char user[CONFIG_NAME_MAX]; /* user: service user the supervisor and broker drop to */
 	unsigned sandbox_uid_base;  /* sandbox_uid_base: as root, slot N runs as base + N */
 	char required_layers[CONFIG_LIST_MAX]; /* required_layers: "a,b,c" (normalized) */

@@ -66,15 +66,15 @@ enum ipc_type {
 	IPC_KILL = 14,         /* supervisor -> launcher: SIGKILL an unreaped child */
 	IPC_LAYERS = 15,       /* launcher -> supervisor: the start-up lock-down probe */
 
-	IPC_LOAD = 20,       /* supervisor -> sandbox: a script version */
-	IPC_LOADED = 21,     /* sandbox -> supervisor: ok, line, column, message */
-	IPC_REQ_HEAD = 22,   /* supervisor -> sandbox, id = request id */
-	IPC_REQ_BODY = 23,   /* supervisor -> sandbox, id = request id */
-	IPC_REQ_CANCEL = 24, /* supervisor -> sandbox, id = request id */
-	IPC_RESP_HEAD = 25,  /* sandbox -> supervisor, id = request id */
-	IPC_RESP_BODY = 26,  /* sandbox -> supervisor, id = request id */
-	IPC_RESP_ERROR = 27, /* sandbox -> supervisor, id = request id */
-	IPC_LOG = 28,        /* sandbox -> supervisor: console output */
+	IPC_LOAD = 20,        /* supervisor -> sandbox: a script version */
+	IPC_LOADED = 21,      /* sandbox -> supervisor: ok, line, column, message */
+	IPC_REQ_HEAD = 22,    /* supervisor -> sandbox, id = request id */
+	IPC_REQ_BODY = 23,    /* supervisor -> sandbox, id = request id */
+	IPC_REQ_CANCEL = 24,  /* supervisor -> sandbox, id = request id */
+	IPC_RESP_HEAD = 25,   /* sandbox -> supervisor, id = request id */
+	IPC_RESP_BODY = 26,   /* sandbox -> supervisor, id = request id */
+	IPC_RESP_ERROR = 27,  /* sandbox -> supervisor, id = request id */
+	IPC_LOG = 28,         /* sandbox -> supervisor: console output */
 	IPC_RESP_CREDIT = 29, /* supervisor -> sandbox, id = request id: more RESP_BODY bytes */
 	IPC_REQ_CREDIT = 30,  /* sandbox -> supervisor, id = request id: more REQ_BODY bytes */
 
@@ -82,14 +82,14 @@ enum ipc_type {
 	IPC_DETACH = 41, /* supervisor -> broker: channel id */
 
 	/* Storage calls; see "Calls" below and broker/store.h for the methods. */
-	IPC_CALL = 50,          /* sandbox -> broker, id = call id: a binding call */
-	IPC_CALL_BODY = 51,     /* caller -> broker: the next piece of a call's input body */
-	IPC_CALL_PULL = 52,     /* broker -> caller: send `chunks` more input pieces */
-	IPC_RESULT = 53,        /* broker -> caller: a call's outcome, and its first output piece */
-	IPC_RESULT_BODY = 54,   /* broker -> caller: the next piece of a call's output body */
-	IPC_RESULT_PULL = 55,   /* caller -> broker: send `chunks` more output pieces */
-	IPC_CALL_CANCEL = 56,   /* caller -> broker: the call's outcome is no longer wanted */
-	IPC_ADMIN_CALL = 57,    /* supervisor -> broker, id = call id: an operator's storage call */
+	IPC_CALL = 50,        /* sandbox -> broker, id = call id: a binding call */
+	IPC_CALL_BODY = 51,   /* caller -> broker: the next piece of a call's input body */
+	IPC_CALL_PULL = 52,   /* broker -> caller: send `chunks` more input pieces */
+	IPC_RESULT = 53,      /* broker -> caller: a call's outcome, and its first output piece */
+	IPC_RESULT_BODY = 54, /* broker -> caller: the next piece of a call's output body */
+	IPC_RESULT_PULL = 55, /* caller -> broker: send `chunks` more output pieces */
+	IPC_CALL_CANCEL = 56, /* caller -> broker: the call's outcome is no longer wanted */
+	IPC_ADMIN_CALL = 57,  /* supervisor -> broker, id = call id: an operator's storage call */
 };
 
 /*

@@ -41,5 +41,6 @@ void host_log_error(duk_context *ctx, const char *what);
 void native_register(duk_context *ctx);
 void native_crypto_register(duk_context *ctx); /* sandbox/native_crypto.c */
 void native_url_register(duk_context *ctx);    /* sandbox/native_url.c */
+void native_calls_register(duk_context *ctx);  /* sandbox/native_calls.c */
 
 #endif

@@ -1,7 +1,7 @@
 /*
- * loop: poll() over the supervisor channel and the JS timers; decodes frames
- * with the IPC table and never blocks on a write while ignoring reads.
- * Runs in sandboxes.
+ * loop: poll() over the supervisor and broker channels and the JS timers;
+ * decodes frames with the IPC table and never blocks on a write while
+ * ignoring reads.  Runs in sandboxes.
  */
 #include "sandbox/loop.h"
 
@@ -29,31 +29,73 @@ loop_now_ms(void)
 	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
-int
-loop_init(struct loop *l, int fd, loop_message_fn *on_message, loop_timer_fn *on_timer, void *arg)
+/* ---- channels ----------------------------------------------------------- */
+
+static int
+loop_channel_init(struct loop_channel *ch, int fd, unsigned peer, unsigned state, const char *name,
+    loop_message_fn *on_message, void *arg)
 {
 	int flags;
 
-	memset(l, 0, sizeof(*l));
-	l->fd = fd;
-	l->state = IPC_ST_HELLO;
-	buf_init(&l->in);
-	buf_init(&l->out);
-	l->on_message = on_message;
-	l->on_timer = on_timer;
-	l->arg = arg;
+	ch->fd = fd;
+	ch->peer = peer;
+	ch->state = state;
+	ch->name = name;
+	buf_init(&ch->in);
+	buf_init(&ch->out);
+	ch->on_message = on_message;
+	ch->arg = arg;
+	if (fd == -1)
+		return 0;
 	if ((flags = fcntl(fd, F_GETFL)) == -1 || fcntl(fd, F_SETFL, flags | O_NONBLOCK) == -1) {
-		log_warn("cannot make the supervisor channel non-blocking");
+		log_warn("cannot make the %s channel non-blocking", name);
 		return -1;
 	}
 	return 0;
 }
 
+static void
+loop_channel_release(struct loop_channel *ch)
+{
+	buf_release(&ch->in);
+	buf_release(&ch->out);
+}
+
+int
+loop_init(struct loop *l, int fd, loop_message_fn *on_message, loop_timer_fn *on_timer, void *arg)
+{
+	memset(l, 0, sizeof(*l));
+	l->on_timer = on_timer;
+	l->arg = arg;
+	if (loop_channel_init(
+		&l->broker, -1, IPC_PEER_BROKER, IPC_ST_READY, "broker", NULL, NULL) == -1)
+		return -1;
+	return loop_channel_init(
+	    &l->sup, fd, IPC_PEER_SUPERVISOR, IPC_ST_HELLO, "supervisor", on_message, arg);
+}
+
+int
+loop_attach_broker(
+    struct loop *l, int fd, loop_message_fn *on_message, loop_lost_fn *on_lost, void *arg)
+{
+	loop_channel_release(&l->broker);
+	l->on_broker_lost = on_lost;
+	return loop_channel_init(
+	    &l->broker, fd, IPC_PEER_BROKER, IPC_ST_HELLO, "broker", on_message, arg);
+}
+
+void
+loop_set_idle(struct loop *l, loop_idle_fn *on_idle, void *arg)
+{
+	l->on_idle = on_idle;
+	l->idle_arg = arg;
+}
+
 void
 loop_release(struct loop *l)
 {
-	buf_release(&l->in);
-	buf_release(&l->out);
+	loop_channel_release(&l->sup);
+	loop_channel_release(&l->broker);
 	free(l->timers);
 	l->timers = NULL;
 	l->ntimers = l->timers_cap = 0;
@@ -63,7 +105,24 @@ int
 loop_send(
     struct loop *l, uint16_t type, uint64_t id, const struct ipc_value *fields, size_t nfields)
 {
-	return ipc_encode(&l->out, type, id, fields, nfields);
+	return ipc_encode(&l->sup.out, type, id, fields, nfields);
+}
+
+int
+loop_send_broker(
+    struct loop *l, uint16_t type, uint64_t id, const struct ipc_value *fields, size_t nfields)
+{
+	if (l->broker.fd == -1) {
+		errno = ENOTCONN;
+		return -1;
+	}
+	return ipc_encode(&l->broker.out, type, id, fields, nfields);
+}
+
+bool
+loop_broker_is_open(const struct loop *l)
+{
+	return l->broker.fd != -1;
 }
 
 void
@@ -73,6 +132,35 @@ loop_exit(struct loop *l, int status)
 	fflush(stderr);
 	_exit(status);
 }
+
+/*
+ * The broker went away: close its channel, forget what was queued either
+ * way, and tell the owner.  The sandbox keeps serving.
+ */
+static void
+loop_lose_broker(struct loop *l)
+{
+	if (l->broker.fd == -1)
+		return;
+	close(l->broker.fd);
+	l->broker.fd = -1;
+	buf_reset(&l->broker.in);
+	buf_reset(&l->broker.out);
+	if (l->on_broker_lost != NULL)
+		l->on_broker_lost(l->broker.arg);
+}
+
+/* The end of a channel: the supervisor's ends the process (`status`), the broker's does not. */
+static void
+loop_channel_gone(struct loop *l, struct loop_channel *ch, int status)
+{
+	if (ch == &l->broker)
+		loop_lose_broker(l);
+	else
+		loop_exit(l, status);
+}
+
+/* ---- timers --------------------------------------------------------------- */
 
 static struct loop_timer *
 loop_timer_find(struct loop *l, uint32_t id)
@@ -157,7 +245,7 @@ loop_timer_next(struct loop *l)
 /*
  * Fires the timers due now, earliest first, one macrotask each.  Timers armed
  * while firing (their seq is past `until`) wait for the next round, so a
- * setTimeout(0) loop cannot starve the channel.
+ * setTimeout(0) loop cannot starve the channels.
  */
 static void
 loop_fire_timers(struct loop *l)
@@ -189,101 +277,145 @@ loop_poll_timeout(struct loop *l)
 	return t->due_ms - now > INT32_MAX ? INT32_MAX : (int)(t->due_ms - now);
 }
 
+/* ---- I/O ------------------------------------------------------------------- */
+
 /* Writes what the socket accepts now.  The peer having gone is an ordinary end. */
 static void
-loop_flush(struct loop *l)
+loop_flush_channel(struct loop *l, struct loop_channel *ch)
 {
-	while (l->out.len > 0) {
-		ssize_t n = send(l->fd, l->out.data, l->out.len, MSG_NOSIGNAL | MSG_DONTWAIT);
+	while (ch->fd != -1 && ch->out.len > 0) {
+		ssize_t n = send(ch->fd, ch->out.data, ch->out.len, MSG_NOSIGNAL | MSG_DONTWAIT);
 
 		if (n == -1 && errno == ENOTSOCK)
-			n = write(l->fd, l->out.data, l->out.len);
+			n = write(ch->fd, ch->out.data, ch->out.len);
 		if (n > 0) {
-			buf_consume(&l->out, (size_t)n);
+			buf_consume(&ch->out, (size_t)n);
 			continue;
 		}
 		if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
 			return;
-		if (n == -1 && (errno == EPIPE || errno == ECONNRESET))
-			loop_exit(l, 0);
-		log_warn("cannot write to the supervisor");
-		loop_exit(l, 1);
+		if (n == -1 && (errno == EPIPE || errno == ECONNRESET)) {
+			loop_channel_gone(l, ch, 0);
+			return;
+		}
+		log_warn("cannot write to the %s", ch->name);
+		loop_channel_gone(l, ch, 1);
+		return;
 	}
 }
 
-/* Decodes and dispatches every whole frame in `in`. */
 static void
-loop_dispatch(struct loop *l)
+loop_flush(struct loop *l)
 {
-	for (;;) {
+	loop_flush_channel(l, &l->sup);
+	loop_flush_channel(l, &l->broker);
+}
+
+/*
+ * Decodes and dispatches every whole frame in the channel's input.  A frame
+ * that fails any gate of the IPC table ends the process, whichever peer sent
+ * it: a peer that breaks the protocol cannot be trusted with what follows.
+ */
+static void
+loop_dispatch(struct loop *l, struct loop_channel *ch)
+{
+	while (ch->fd != -1) {
 		struct ipc_msg msg;
 		const char *why = NULL;
 		uint32_t len;
-		int rc = ipc_frame_check(l->in.data, l->in.len, IPC_CAP_TO_SANDBOX, &len);
+		int rc = ipc_frame_check(ch->in.data, ch->in.len, IPC_CAP_TO_SANDBOX, &len);
 
 		if (rc == 0)
 			return;
 		if (rc == -1) {
-			log_warnx("protocol violation by the supervisor: bad frame length");
+			log_warnx("protocol violation by the %s: bad frame length", ch->name);
 			loop_exit(l, 2);
 		}
 		memset(&msg, 0, sizeof(msg));
-		if (ipc_decode(l->in.data + IPC_FRAME_HEADER, len, IPC_PEER_SUPERVISOR,
-			IPC_PEER_SANDBOX, l->state, &msg, &why) == -1) {
-			log_warnx("protocol violation by the supervisor: %s", why ? why : "?");
+		if (ipc_decode(ch->in.data + IPC_FRAME_HEADER, len, ch->peer, IPC_PEER_SANDBOX,
+			ch->state, &msg, &why) == -1) {
+			log_warnx("protocol violation by the %s: %s", ch->name, why ? why : "?");
 			loop_exit(l, 2);
 		}
-		l->on_message(l->arg, &msg);
+		ch->on_message(ch->arg, &msg);
 		ipc_msg_release(&msg);
-		buf_consume(&l->in, IPC_FRAME_HEADER + (size_t)len);
+		buf_consume(&ch->in, IPC_FRAME_HEADER + (size_t)len);
+		/* May lose the broker, which empties its input: the loop then ends. */
 		loop_flush(l);
 	}
 }
 
 static void
-loop_read(struct loop *l)
+loop_read(struct loop *l, struct loop_channel *ch)
 {
 	ssize_t n;
 
-	if (buf_reserve(&l->in, LOOP_READ_CHUNK) == -1) {
-		log_warn("cannot grow the input buffer");
+	if (buf_reserve(&ch->in, LOOP_READ_CHUNK) == -1) {
+		log_warn("cannot grow the input buffer of the %s channel", ch->name);
 		loop_exit(l, 1);
 	}
-	n = read(l->fd, l->in.data + l->in.len, LOOP_READ_CHUNK);
-	if (n == 0)
-		loop_exit(l, 0);
+	n = read(ch->fd, ch->in.data + ch->in.len, LOOP_READ_CHUNK);
+	if (n == 0) {
+		loop_channel_gone(l, ch, 0);
+		return;
+	}
 	if (n == -1) {
 		if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
 			return;
-		if (errno == ECONNRESET)
-			loop_exit(l, 0);
-		log_warn("cannot read from the supervisor");
-		loop_exit(l, 1);
+		if (errno == ECONNRESET) {
+			loop_channel_gone(l, ch, 0);
+			return;
+		}
+		log_warn("cannot read from the %s", ch->name);
+		loop_channel_gone(l, ch, 1);
+		return;
 	}
-	l->in.len += (size_t)n;
-	loop_dispatch(l);
+	ch->in.len += (size_t)n;
+	loop_dispatch(l, ch);
+}
+
+/* Fills a pollfd for a channel; fd -1 makes poll() skip it. */
+static void
+loop_poll_set(struct pollfd *pfd, const struct loop_channel *ch)
+{
+	pfd->fd = ch->fd;
+	pfd->events = POLLIN;
+	if (ch->out.len > 0)
+		pfd->events |= POLLOUT;
+	pfd->revents = 0;
+}
+
+static void
+loop_poll_done(struct loop *l, struct loop_channel *ch, const struct pollfd *pfd)
+{
+	if (ch->fd == -1 || pfd->fd != ch->fd)
+		return;
+	if (pfd->revents & POLLOUT)
+		loop_flush_channel(l, ch);
+	if (ch->fd != -1 && (pfd->revents & (POLLIN | POLLHUP | POLLERR)))
+		loop_read(l, ch);
 }
 
 void
 loop_run(struct loop *l)
 {
 	for (;;) {
-		struct pollfd pfd = { .fd = l->fd, .events = POLLIN };
+		struct pollfd pfd[2];
 
+		if (l->on_idle != NULL)
+			l->on_idle(l->idle_arg);
 		loop_flush(l);
-		if (l->out.len > 0)
-			pfd.events |= POLLOUT;
-		if (poll(&pfd, 1, loop_poll_timeout(l)) == -1) {
+		loop_poll_set(&pfd[0], &l->sup);
+		loop_poll_set(&pfd[1], &l->broker);
+		if (poll(pfd, 2, loop_poll_timeout(l)) == -1) {
 			if (errno == EINTR)
 				continue;
 			log_warn("poll");
 			loop_exit(l, 1);
 		}
 		clock_tick(); /* I/O happened: tenant time moves now, never while JS runs */
-		if (pfd.revents & POLLOUT)
-			loop_flush(l);
-		if (pfd.revents & (POLLIN | POLLHUP | POLLERR))
-			loop_read(l);
+		loop_poll_done(l, &l->sup, &pfd[0]);
+		loop_poll_done(l, &l->broker, &pfd[1]);
 		loop_fire_timers(l);
 	}
 }

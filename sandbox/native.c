@@ -151,6 +151,19 @@ native_respond_chunk(duk_context *ctx)
 	return 0;
 }
 
+/* reqCredit(handle, bytes): the script took `bytes` of the request body. */
+static duk_ret_t
+native_req_credit(duk_context *ctx)
+{
+	struct serve *s = native_serve(ctx);
+	uint32_t handle = duk_require_uint(ctx, 0);
+	double bytes = duk_require_number(ctx, 1);
+
+	if (s != NULL && bytes >= 1 && bytes <= 9007199254740991.0)
+		serve_credit_request_body(s, handle, (uint64_t)bytes);
+	return 0;
+}
+
 /* fail(handle, code) */
 static duk_ret_t
 native_fail(duk_context *ctx)
@@ -195,6 +208,7 @@ static const duk_function_list_entry native_functions[] = {
 	{ "timerClear", native_timer_clear, 1 },
 	{ "respond", native_respond, 4 },
 	{ "respondChunk", native_respond_chunk, 3 },
+	{ "reqCredit", native_req_credit, 2 },
 	{ "fail", native_fail, 2 },
 	{ "done", native_done, 1 },
 	{ NULL, NULL, 0 },
@@ -206,4 +220,5 @@ native_register(duk_context *ctx)
 	duk_put_function_list(ctx, -1, native_functions);
 	native_crypto_register(ctx);
 	native_url_register(ctx);
+	native_calls_register(ctx);
 }

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "common/log.h"
+#include "sandbox/calls.h"
 #include "sandbox/host.h"
 #include "sandbox/loop.h"
 
@@ -39,6 +40,7 @@ struct serve_req {
 struct serve {
 	struct sandbox_runtime *rt;
 	struct loop loop;
+	struct calls *calls; /* binding calls to the broker (sandbox/calls.c) */
 	TAILQ_HEAD(, serve_req) reqs;
 	uint32_t next_handle;
 	uint32_t current;        /* the request whose JS runs now; 0 for none */
@@ -234,6 +236,25 @@ serve_end(struct serve *s, uint32_t handle)
 		serve_send_error(s, r, SERVE_ERROR_EXCEPTION);
 	TAILQ_REMOVE(&s->reqs, r, entry);
 	free(r);
+	calls_end_request(s->calls, handle);
+}
+
+uint32_t
+serve_current(struct serve *s)
+{
+	return serve_req_by_handle(s, s->current) != NULL ? s->current : 0;
+}
+
+bool
+serve_has_request(struct serve *s, uint32_t handle)
+{
+	return serve_req_by_handle(s, handle) != NULL;
+}
+
+struct calls *
+serve_calls(struct serve *s)
+{
+	return s->calls;
 }
 
 /* ---- running JS --------------------------------------------------------- */
@@ -327,7 +348,7 @@ serve_abort(struct serve *s, uint32_t handle, unsigned code)
  * ends the request with 1102 when the budget or memory ran out, or 1101
  * when an error escaped the runtime.
  */
-static void
+void
 serve_task(struct serve *s, uint32_t handle, duk_safe_call_function fn, void *arg)
 {
 	struct serve_req *r = serve_req_by_handle(s, handle);
@@ -389,7 +410,7 @@ serve_on_hello(struct serve *s, const struct ipc_msg *m)
 		serve_violation(s, "unsupported IPC version", 0);
 	if (m->field[IPC_HELLO_ROLE].u != IPC_PEER_SUPERVISOR)
 		serve_violation(s, "HELLO from a peer that is not the supervisor", 0);
-	s->loop.state = IPC_ST_BLANK;
+	s->loop.sup.state = IPC_ST_BLANK;
 }
 
 struct serve_load {
@@ -501,7 +522,7 @@ serve_on_load(struct serve *s, const struct ipc_msg *m)
 	bool expired;
 
 	s->default_cpu_ns = startup_ms > 0 ? startup_ms * 1000000u : SERVE_DEFAULT_CPU_NS;
-	s->loop.state = 0; /* until it has loaded, nothing more is expected */
+	s->loop.sup.state = 0; /* until it has loaded, nothing more is expected */
 	budget_start(&s->rt->budget, s->default_cpu_ns);
 	if (duk_safe_call(ctx, serve_load_call, &ld, 0, 1) != DUK_EXEC_SUCCESS) {
 		ld.ok = false;
@@ -525,7 +546,7 @@ serve_on_load(struct serve *s, const struct ipc_msg *m)
 		loop_exit(&s->loop, 1);
 	}
 	if (ld.ok)
-		s->loop.state = IPC_ST_READY;
+		s->loop.sup.state = IPC_ST_READY;
 	else
 		log_info("script %llu did not load: %s",
 		    (unsigned long long)m->field[IPC_LOAD_VERSION].u, ld.message);
@@ -621,6 +642,55 @@ serve_on_req_body(struct serve *s, const struct ipc_msg *m)
 	serve_task(s, b.handle, serve_body_call, &b);
 }
 
+struct serve_credit {
+	uint32_t handle;
+	uint64_t bytes;
+};
+
+static duk_ret_t
+serve_credit_call(duk_context *ctx, void *arg)
+{
+	struct serve_credit *c = arg;
+
+	host_push_method(ctx, "onRespCredit");
+	duk_push_uint(ctx, c->handle);
+	duk_push_number(ctx, (duk_double_t)c->bytes);
+	duk_call_method(ctx, 2);
+	return 0;
+}
+
+/* RESP_CREDIT: the client took response bytes; a streaming body may go on. */
+static void
+serve_on_resp_credit(struct serve *s, const struct ipc_msg *m)
+{
+	struct serve_req *r = serve_req_by_id(s, m->id);
+	struct serve_credit c;
+
+	if (r == NULL || !r->streaming)
+		return;
+	c.handle = r->handle;
+	c.bytes = m->field[IPC_RESP_CREDIT_BYTES].u;
+	serve_task(s, c.handle, serve_credit_call, &c);
+}
+
+void
+serve_credit_request_body(struct serve *s, uint32_t handle, uint64_t bytes)
+{
+	struct serve_req *r = serve_req_by_handle(s, handle);
+	struct ipc_value f[1];
+
+	while (r != NULL && bytes > 0) {
+		uint64_t n = bytes > IPC_BODY_WINDOW ? IPC_BODY_WINDOW : bytes;
+
+		f[IPC_REQ_CREDIT_BYTES] = ipc_u64(n);
+		if (loop_send(&s->loop, IPC_REQ_CREDIT, r->id, f, 1) == -1) {
+			log_warn("cannot queue REQ_CREDIT");
+			loop_exit(&s->loop, 1);
+		}
+		bytes -= n;
+	}
+}
+
 static void
 serve_on_req_cancel(struct serve *s, const struct ipc_msg *m)
 {
@@ -651,6 +721,9 @@ serve_on_message(void *arg, const struct ipc_msg *m)
 	case IPC_REQ_CANCEL:
 		serve_on_req_cancel(s, m);
 		break;
+	case IPC_RESP_CREDIT:
+		serve_on_resp_credit(s, m);
+		break;
 	default:
 		/* The table lets no other message reach a sandbox. */
 		serve_violation(s, "unexpected message", m->id);
@@ -664,12 +737,13 @@ sandbox_serve(struct sandbox_runtime *rt, int sup_fd, int broker_fd)
 	struct serve s = { 0 };
 	struct ipc_value hello[3];
 
-	(void)broker_fd;
 	s.rt = rt;
 	s.default_cpu_ns = SERVE_DEFAULT_CPU_NS;
 	TAILQ_INIT(&s.reqs);
 	rt->serve = &s;
 	if (loop_init(&s.loop, sup_fd, serve_on_message, serve_on_timer, &s) == -1)
+		loop_exit(&s.loop, 1);
+	if ((s.calls = calls_new(&s, &s.loop, broker_fd)) == NULL)
 		loop_exit(&s.loop, 1);
 	hello[IPC_HELLO_VERSION] = ipc_u64(IPC_VERSION);
 	hello[IPC_HELLO_ROLE] = ipc_u64(IPC_PEER_SANDBOX);

@@ -12,7 +12,9 @@
 #include <stdint.h>
 
 #include "common/ipc.h"
+#include "duktape.h"
 
+struct calls;
 struct serve;
 
 /* Queues a LOG frame; `msg` is UTF-8, cut to the LOG cap at a character boundary. */
@@ -43,6 +45,15 @@ void serve_respond_chunk(
     struct serve *s, uint32_t handle, const void *chunk, size_t len, bool last);
 
 /*
+ * Flow control (common/ipc.h, IPC_BODY_WINDOW).  The runtime keeps at most
+ * a window of a streaming response unacknowledged and waits for
+ * rt.onRespCredit(handle, bytes), which a RESP_CREDIT from the supervisor
+ * runs; and it returns request-body bytes the script has taken with
+ * serve_credit_request_body (REQ_CREDIT), so the supervisor sends more.
+ */
+void serve_credit_request_body(struct serve *s, uint32_t handle, uint64_t bytes);
+
+/*
  * Sends RESP_ERROR `code` for request `handle` unless it is gone or answered;
  * a response whose body is still streaming counts as unanswered (the
  * supervisor then cuts the client's connection).
@@ -51,11 +62,33 @@ void serve_fail(struct serve *s, uint32_t handle, unsigned code);
 
 /*
  * Forgets request `handle` (answered and its waitUntil work settled).  A body
- * still streaming is cut with RESP_ERROR 1101.
+ * still streaming is cut with RESP_ERROR 1101; its binding calls in flight
+ * are cancelled (calls_end_request).
  */
 void serve_end(struct serve *s, uint32_t handle);
 
 /* Disarms up to `max` timers of request `handle`, ids into ids[]; returns how many. */
 size_t serve_take_timers(struct serve *s, uint32_t handle, uint32_t *ids, size_t max);
+
+/*
+ * The request whose task runs now, while it has not ended; 0 otherwise (the
+ * script's global scope, a task of no request, a request already over).
+ */
+uint32_t serve_current(struct serve *s);
+
+/* Whether request `handle` is in progress (serve_end has not run for it). */
+bool serve_has_request(struct serve *s, uint32_t handle);
+
+/* The sandbox's table of binding calls (sandbox/calls.h); lives as long as `s`. */
+struct calls *serve_calls(struct serve *s);
+
+/*
+ * Runs one macrotask on behalf of request `handle` (0: none): fn(ctx, arg) in
+ * a protected call, then the microtasks, under the request's remaining CPU
+ * (the startup budget for 0), charged to it.  Ends the request with 1102
+ * when the budget or memory ran out, 1101 when an error escaped the runtime.
+ * Not to be called from inside JS.
+ */
+void serve_task(struct serve *s, uint32_t handle, duk_safe_call_function fn, void *arg);
 
 #endif

@@ -1,8 +1,9 @@
 /*
  * admin: the admin API's HTTP glue in the supervisor: the endpoint table,
  * bearer-token auth, body buffering and the Cloudflare v4 response envelope.
- * The handlers live in admin_tenants.c, admin_workers.c, admin_upload.c and
- * admin_routes.c.
+ * The handlers live in admin_tenants.c, admin_workers.c, admin_upload.c,
+ * admin_routes.c, and for storage admin_kv.c, admin_d1.c and admin_r2.c
+ * (over admin_storage.c).
  *
  * Error codes (errors[].code) and their HTTP status:
  *
@@ -26,8 +27,22 @@
  *   10024  400     script exceeds the size limit
  *   10025  400     script is not valid UTF-8 (or holds NUL bytes)
  *   10026  409     a route with the same pattern already exists
+ *   10030  4xx/5xx the storage broker refused a call: its status as HTTP
+ *                  (invalid 400, not found 404, too large 413, conflict 409,
+ *                  failed 400, internal 500) and its message; a code the
+ *                  broker gives (R2's 10xxx) replaces 10030
+ *   10031  503     the storage broker is restarting or has too many calls
+ *   10032  403     a storage count limit (kv_namespaces, d1_databases, r2_buckets)
+ *   10033  409     the account has a namespace/database/bucket by that name
+ *   10034  400     a key in the path is badly escaped or not UTF-8
+ *   10034  414     a key in the path is too long (KV 512 bytes, R2 1024)
  *   10405  405     method not allowed on that path (Allow header sent)
  *   10415  415     unsupported Content-Type for an upload
+ *
+ * Storage endpoints use Cloudflare's codes where it has them, per API:
+ * KV 10009 key not found, 10013 namespace not found; D1 7404 database not
+ * found, 7500 query failed; R2 10006 no such bucket, 10007 no such object,
+ * 10008 bucket not empty.
  */
 #include "supervisor/admin_internal.h"
 
@@ -51,6 +66,9 @@ static void admin_healthz(struct admin_exchange *ex);
 static void admin_status(struct admin_exchange *ex);
 
 #define V4 "/client/v4/accounts/:tenant/workers"
+#define KV "/client/v4/accounts/:tenant/storage/kv/namespaces"
+#define D1 "/client/v4/accounts/:tenant/d1/database"
+#define R2 "/client/v4/accounts/:tenant/r2/buckets"
 
 /* The API, as data: the first entry matching method and path handles it. */
 static const struct admin_endpoint admin_endpoints[] = {
@@ -69,6 +87,31 @@ static const struct admin_endpoint admin_endpoints[] = {
 	{ "GET", V4 "/routes", admin_routes_list, ADMIN_TENANT },
 	{ "POST", V4 "/routes", admin_route_post, ADMIN_TENANT },
 	{ "DELETE", V4 "/routes/:id", admin_route_delete, ADMIN_TENANT },
+	{ "POST", KV, admin_kv_namespace_create, ADMIN_TENANT },
+	{ "GET", KV, admin_kv_namespaces_list, ADMIN_TENANT },
+	{ "DELETE", KV "/:id", admin_kv_namespace_delete, ADMIN_TENANT },
+	{ "PUT", KV "/:id/values/*key", admin_kv_value_put, ADMIN_TENANT },
+	{ "GET", KV "/:id/values/*key", admin_kv_value_get, ADMIN_TENANT },
+	{ "DELETE", KV "/:id/values/*key", admin_kv_value_delete, ADMIN_TENANT },
+	{ "GET", KV "/:id/metadata/*key", admin_kv_metadata_get, ADMIN_TENANT },
+	{ "GET", KV "/:id/keys", admin_kv_keys_list, ADMIN_TENANT },
+	{ "PUT", KV "/:id/bulk", admin_kv_bulk_put, ADMIN_TENANT },
+	{ "DELETE", KV "/:id/bulk", admin_kv_bulk_delete, ADMIN_TENANT },
+	{ "POST", KV "/:id/bulk/delete", admin_kv_bulk_delete, ADMIN_TENANT },
+	{ "POST", D1, admin_d1_create, ADMIN_TENANT },
+	{ "GET", D1, admin_d1_list, ADMIN_TENANT },
+	{ "GET", D1 "/:id", admin_d1_get, ADMIN_TENANT },
+	{ "DELETE", D1 "/:id", admin_d1_delete, ADMIN_TENANT },
+	{ "POST", D1 "/:id/query", admin_d1_query, ADMIN_TENANT },
+	{ "POST", D1 "/:id/raw", admin_d1_raw, ADMIN_TENANT },
+	{ "POST", R2, admin_r2_bucket_create, ADMIN_TENANT },
+	{ "GET", R2, admin_r2_buckets_list, ADMIN_TENANT },
+	{ "GET", R2 "/:id", admin_r2_bucket_get, ADMIN_TENANT },
+	{ "DELETE", R2 "/:id", admin_r2_bucket_delete, ADMIN_TENANT },
+	{ "GET", R2 "/:id/objects", admin_r2_objects_list, ADMIN_TENANT },
+	{ "PUT", R2 "/:id/objects/*key", admin_r2_object_put, ADMIN_TENANT },
+	{ "GET", R2 "/:id/objects/*key", admin_r2_object_get, ADMIN_TENANT },
+	{ "DELETE", R2 "/:id/objects/*key", admin_r2_object_delete, ADMIN_TENANT },
 };
 
 #define ADMIN_ENDPOINT_COUNT (sizeof(admin_endpoints) / sizeof(admin_endpoints[0]))
@@ -122,96 +165,6 @@ admin_set_token(struct admin *a, const char *token)
 	a->token = copy;
 }
 
-/* --- text helpers ------------------------------------------------------------ */
-
-/* The length of the valid UTF-8 sequence at s (n bytes left), or 0. */
-static size_t
-admin_utf8_seq(const unsigned char *s, size_t n)
-{
-	unsigned char c = s[0];
-	size_t len, i;
-	uint32_t cp;
-
-	if (c < 0x80)
-		return 1;
-	if (c >= 0xc2 && c <= 0xdf) {
-		len = 2;
-		cp = c & 0x1f;
-	} else if (c >= 0xe0 && c <= 0xef) {
-		len = 3;
-		cp = c & 0x0f;
-	} else if (c >= 0xf0 && c <= 0xf4) {
-		len = 4;
-		cp = c & 0x07;
-	} else {
-		return 0;
-	}
-	if (n < len)
-		return 0;
-	for (i = 1; i < len; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		cp = (cp << 6) | (s[i] & 0x3f);
-	}
-	/* Overlong forms, surrogates and values past U+10FFFF. */
-	if ((len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) || cp > 0x10ffff ||
-	    (cp >= 0xd800 && cp <= 0xdfff))
-		return 0;
-	return len;
-}
-
-bool
-admin_utf8_is_valid(const char *s, size_t len)
-{
-	const unsigned char *p = (const unsigned char *)s;
-	size_t i = 0, n;
-
-	while (i < len) {
-		if ((n = admin_utf8_seq(p + i, len - i)) == 0)
-			return false;
-		i += n;
-	}
-	return true;
-}
-
-json_t *
-admin_json_text(const char *s, size_t len)
-{
-	const unsigned char *p = (const unsigned char *)s;
-	json_t *j;
-	char *copy;
-	size_t i = 0, n;
-
-	if (admin_utf8_is_valid(s, len))
-		return json_stringn(s, len);
-	if ((copy = malloc(len)) == NULL)
-		return NULL;
-	while (i < len) {
-		if ((n = admin_utf8_seq(p + i, len - i)) == 0) {
-			copy[i++] = '?';
-			continue;
-		}
-		memcpy(copy + i, s + i, n);
-		i += n;
-	}
-	j = json_stringn(copy, len);
-	free(copy);
-	return j;
-}
-
-json_t *
-admin_json_time(int64_t t)
-{
-	time_t tt = (time_t)t;
-	struct tm tm;
-	char text[32];
-
-	if (gmtime_r(&tt, &tm) == NULL ||
-	    strftime(text, sizeof(text), "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
-		return json_string("1970-01-01T00:00:00Z");
-	return json_string(text);
-}
-
 /* --- replies ----------------------------------------------------------------- */
 
 void
@@ -221,42 +174,59 @@ admin_exchange_free(struct admin_exchange *ex)
 		return;
 	if (ex->upload != NULL)
 		admin_upload_detach(ex->upload);
+	admin_call_abandon(ex);
 	buf_release(&ex->body);
 	free(ex);
+}
+
+/* Sends the response (`extra` headers after Content-Type) and ends the exchange. */
+static void
+admin_send_bytes(struct admin_exchange *ex, int status, const char *type,
+    const struct http_header *extra, size_t nextra, const void *data, size_t len)
+{
+	struct http_header headers[8];
+	struct http_request *req = ex->req;
+	size_t n = 0;
+
+	headers[n++] = (struct http_header) { "Content-Type", type };
+	if (ex->allow[0] != '\0')
+		headers[n++] = (struct http_header) { "Allow", ex->allow };
+	for (size_t i = 0; i < nextra && n < sizeof(headers) / sizeof(headers[0]); i++)
+		headers[n++] = extra[i];
+	log_info("admin: %s %s -> %d (request %" PRIu64 ")", http_request_method(req),
+	    http_request_path(req), status, http_request_id(req));
+	http_request_set_data(req, NULL);
+	if (http_response_start(req, status, headers, n, (int64_t)len) == 0 && len > 0)
+		(void)http_response_body(req, data, len);
+	(void)http_response_end(req);
+	ex->req = NULL;
+	admin_exchange_free(ex);
 }
 
 /* Sends `text` as the response and ends the exchange. */
 static void
 admin_send(struct admin_exchange *ex, int status, const char *type, const char *text)
 {
-	struct http_header headers[2] = {
-		{ "Content-Type", type },
-		{ "Allow", ex->allow },
-	};
-	struct http_request *req = ex->req;
-	size_t len = strlen(text);
+	admin_send_bytes(ex, status, type, NULL, 0, text, strlen(text));
+}
 
-	log_info("admin: %s %s -> %d (request %" PRIu64 ")", http_request_method(req),
-	    http_request_path(req), status, http_request_id(req));
-	http_request_set_data(req, NULL);
-	if (http_response_start(req, status, headers, ex->allow[0] != '\0' ? 2 : 1, (int64_t)len) ==
-	    0)
-		(void)http_response_body(req, text, len);
-	(void)http_response_end(req);
-	ex->req = NULL;
-	admin_exchange_free(ex);
+void
+admin_reply_raw(struct admin_exchange *ex, int status, const char *type,
+    const struct http_header *headers, size_t nheaders, const void *data, size_t len)
+{
+	admin_send_bytes(ex, status, type, headers, nheaders, data, len);
 }
 
 static void
-admin_send_envelope(
-    struct admin_exchange *ex, int status, bool success, json_t *errors, json_t *result)
+admin_send_envelope(struct admin_exchange *ex, int status, bool success, json_t *errors,
+    json_t *result, json_t *info)
 {
 	json_t *env;
 	char *text = NULL;
 
-	env = json_pack("{s:b, s:o, s:[], s:o}", "success", success, "errors",
+	env = json_pack("{s:b, s:o, s:[], s:o, s:o*}", "success", success, "errors",
 	    errors != NULL ? errors : json_array(), "messages", "result",
-	    result != NULL ? result : json_null());
+	    result != NULL ? result : json_null(), "result_info", info);
 	if (env != NULL)
 		text = json_dumps(env, JSON_COMPACT);
 	json_decref(env);
@@ -274,7 +244,13 @@ admin_send_envelope(
 void
 admin_reply(struct admin_exchange *ex, int status, json_t *result)
 {
-	admin_send_envelope(ex, status, true, NULL, result);
+	admin_send_envelope(ex, status, true, NULL, result, NULL);
+}
+
+void
+admin_reply_info(struct admin_exchange *ex, int status, json_t *result, json_t *info)
+{
+	admin_send_envelope(ex, status, true, NULL, result, info);
 }
 
 void
@@ -289,7 +265,7 @@ admin_reply_error(struct admin_exchange *ex, int status, int code, const char *f
 	va_end(ap);
 	errors = json_pack(
 	    "[{s:i, s:o}]", "code", code, "message", admin_json_text(message, strlen(message)));
-	admin_send_envelope(ex, status, false, errors, NULL);
+	admin_send_envelope(ex, status, false, errors, NULL, NULL);
 }
 
 /* --- requests ---------------------------------------------------------------- */
@@ -373,19 +349,28 @@ admin_caller(const struct admin *a, struct http_request *req, char tenant[META_N
 }
 
 /*
- * Matches a path against a pattern, capturing ":x" segments into params.
- * A captured segment longer than a name is captured as "" (invalid).
+ * Matches a path against a pattern, capturing ":x" segments into params
+ * and, for a final segment "*x", the raw rest of the path into *rest.  A captured
+ * segment longer than a name is captured as "" (invalid).
  */
 static bool
-admin_path_match(const char *pattern, const char *path, char params[][META_NAME_MAX + 1])
+admin_path_match(
+    const char *pattern, const char *path, char params[][META_NAME_MAX + 1], const char **rest)
 {
 	size_t np = 0;
 
+	*rest = NULL;
 	while (*pattern != '\0' && *path != '\0') {
 		size_t plen = strcspn(pattern + 1, "/") + 1, slen = strcspn(path + 1, "/") + 1;
 
 		if (*pattern != '/' || *path != '/')
 			return false;
+		if (pattern[1] == '*') {
+			if (path[1] == '\0')
+				return false;
+			*rest = path + 1;
+			return true;
+		}
 		if (pattern[1] == ':') {
 			if (slen == 1 || np == ADMIN_PARAMS_MAX)
 				return false;
@@ -402,6 +387,29 @@ admin_path_match(const char *pattern, const char *path, char params[][META_NAME_
 		path += slen;
 	}
 	return *pattern == '\0' && *path == '\0';
+}
+
+/* Decodes the "*key" capture into ex->key; false with the rejection set. */
+static bool
+admin_capture_key(struct admin_exchange *ex, const char *rest)
+{
+	ssize_t n;
+
+	ex->key_len = 0;
+	ex->key[0] = '\0';
+	if (rest == NULL)
+		return true;
+	if ((n = admin_percent_decode(rest, strlen(rest), false, ex->key, ADMIN_KEY_MAX)) < 0) {
+		ex->reject_status = n == -2 ? 414 : 400;
+		ex->reject_code = ADMIN_E_INVALID_KEY;
+		ex->reject_message =
+		    n == -2 ? "key is longer than 1024 bytes" : "key is badly percent-encoded";
+		ex->endpoint = NULL;
+		return false;
+	}
+	ex->key_len = (size_t)n;
+	ex->key[n] = '\0';
+	return true;
 }
 
 /* Validates the captured names; on failure sets the exchange's rejection. */
@@ -428,21 +436,25 @@ admin_check_params(struct admin_exchange *ex)
 
 /* Finds the endpoint; fills ex->allow when only the method is wrong. */
 static const struct admin_endpoint *
-admin_route(struct admin_exchange *ex, const char *method, const char *path, bool *path_known)
+admin_route(struct admin_exchange *ex, const char *method, const char *path, bool *path_known,
+    const char **rest)
 {
 	const struct admin_endpoint *found = NULL;
 
 	*path_known = false;
+	*rest = NULL;
 	for (size_t i = 0; i < ADMIN_ENDPOINT_COUNT; i++) {
 		const struct admin_endpoint *e = &admin_endpoints[i];
 		char params[ADMIN_PARAMS_MAX][META_NAME_MAX + 1];
+		const char *r;
 
-		if (!admin_path_match(e->pattern, path, params))
+		if (!admin_path_match(e->pattern, path, params, &r))
 			continue;
 		*path_known = true;
 		if (strcmp(e->method, method) == 0 && found == NULL) {
 			found = e;
 			memcpy(ex->params, params, sizeof(params));
+			*rest = r;
 		}
 		if (strlen(ex->allow) + strlen(e->method) + 3 < sizeof(ex->allow)) {
 			if (ex->allow[0] != '\0')
@@ -471,6 +483,7 @@ admin_on_request(struct http_request *req, void *arg)
 	const struct admin_endpoint *e;
 	enum admin_caller caller;
 	char tenant[META_NAME_MAX + 1];
+	const char *rest;
 	bool path_known;
 
 	if ((ex = calloc(1, sizeof(*ex))) == NULL) {
@@ -483,7 +496,7 @@ admin_on_request(struct http_request *req, void *arg)
 	buf_init(&ex->body);
 	http_request_set_data(req, ex);
 
-	e = admin_route(ex, http_request_method(req), http_request_path(req), &path_known);
+	e = admin_route(ex, http_request_method(req), http_request_path(req), &path_known, &rest);
 	if (e != NULL && e->access == ADMIN_PUBLIC)
 		caller = ADMIN_CALLER_OPERATOR; /* no token needed */
 	else
@@ -502,7 +515,8 @@ admin_on_request(struct http_request *req, void *arg)
 		admin_reject(ex, 405, ADMIN_E_METHOD, "method not allowed");
 	} else {
 		ex->endpoint = e;
-		admin_check_params(ex);
+		if (admin_capture_key(ex, rest))
+			admin_check_params(ex);
 	}
 }
 

@@ -1,8 +1,10 @@
 /*
  * admin: the admin API on its own listener, in Cloudflare API v4 shapes
- * (tenant = account): tenants, worker scripts and versions, routes, health.
- * Runs in the supervisor; writes through meta, and asks the supervisor core
- * (through hooks) to validate uploads and to pick up changes.
+ * (tenant = account): tenants, worker scripts and versions, routes, health,
+ * and the tenants' storage (KV namespaces, D1 databases, R2 buckets and
+ * their data).  Runs in the supervisor; writes through meta, and asks the
+ * supervisor core (through hooks) to validate uploads, to pick up changes
+ * and to carry storage calls to the broker.
  */
 #ifndef EDGED_ADMIN_H
 #define EDGED_ADMIN_H
@@ -10,6 +12,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include "supervisor/broker_link.h"
 
 struct admin;
 struct meta;
@@ -47,6 +51,15 @@ struct admin_hooks {
 	void (*changed)(void *core);
 	/* Text for GET /status (JSON object), appended by the core; may be NULL. */
 	char *(*status_json)(void *core); /* malloc'd; admin frees */
+	/*
+	 * A storage call to the broker, with broker_call()'s contract
+	 * (broker_link.h): NULL when it cannot be made, else done runs once,
+	 * later, unless call_cancel(core, call) came first.  Without these
+	 * hooks every storage call answers 503.
+	 */
+	struct broker_call *(*call)(
+	    void *core, const struct broker_call_args *a, broker_call_done done, void *ctx);
+	void (*call_cancel)(void *core, struct broker_call *call);
 };
 
 struct admin_limits {

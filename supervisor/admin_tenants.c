@@ -1,7 +1,8 @@
 /*
  * admin_tenants: the tenant (account) endpoints of the admin API, in the
  * supervisor.  PUT creates a tenant or confirms that it exists, and sets its
- * own limits when the body has "limits"; GET reads a tenant back.
+ * own limits (runtime and storage) when the body has "limits"; GET reads a
+ * tenant back.
  */
 #include "supervisor/admin_internal.h"
 
@@ -27,6 +28,49 @@ static const struct admin_limit_key admin_limit_keys[] = {
 
 #define ADMIN_LIMIT_COUNT (sizeof(admin_limit_keys) / sizeof(admin_limit_keys[0]))
 
+/* Storage limits, in enum meta_storage_limit order: byte and key quotas, then counts. */
+static const json_int_t admin_storage_limit_min[META_SL_COUNT] = { 1, 1, 1, 1, 0, 0, 0 };
+#define ADMIN_STORAGE_COUNT_MAX 1000000
+
+static json_int_t
+admin_storage_limit_max(enum meta_storage_limit l)
+{
+	return l >= META_SL_KV_NAMESPACES ? ADMIN_STORAGE_COUNT_MAX : INT64_MAX;
+}
+
+/* The storage limit called `key`, or META_SL_COUNT. */
+static enum meta_storage_limit
+admin_storage_limit(const char *key)
+{
+	for (int i = 0; i < META_SL_COUNT; i++)
+		if (strcmp(meta_storage_limit_name(i), key) == 0)
+			return i;
+	return META_SL_COUNT;
+}
+
+/* One storage limit into *out; false when it answered 400. */
+static bool
+admin_storage_limit_parse(struct admin_exchange *ex, enum meta_storage_limit l, json_t *value,
+    struct meta_storage_limits *out)
+{
+	json_int_t n;
+
+	if (json_is_null(value))
+		return true; /* unset: unlimited */
+	if (!json_is_integer(value) ||
+	    (n = json_integer_value(value)) < admin_storage_limit_min[l] ||
+	    n > admin_storage_limit_max(l)) {
+		admin_reply_error(ex, 400, ADMIN_E_MALFORMED,
+		    "'limits.%s' must be an integer from %lld to %lld (or null)",
+		    meta_storage_limit_name(l), (long long)admin_storage_limit_min[l],
+		    (long long)admin_storage_limit_max(l));
+		return false;
+	}
+	out->value[l] = (uint64_t)n;
+	out->set[l] = true;
+	return true;
+}
+
 /* Keys of the API that this edged does not enforce per tenant yet, with why. */
 static const struct {
 	const char *name;
@@ -51,14 +95,17 @@ admin_limit_value(const struct meta_limits *l, const struct admin_limit_key *k)
 	return v;
 }
 
-/* Parses "limits" into *out; false when it answered 400 (ex is gone). */
+/* Parses "limits" into *out and *sout; false when it answered 400 (ex is gone). */
 static bool
-admin_limits_parse(struct admin_exchange *ex, json_t *limits, struct meta_limits *out)
+admin_limits_parse(struct admin_exchange *ex, json_t *limits, struct meta_limits *out,
+    struct meta_storage_limits *sout)
 {
+	enum meta_storage_limit sl;
 	const char *key;
 	json_t *value;
 
 	memset(out, 0, sizeof(*out));
+	memset(sout, 0, sizeof(*sout));
 	if (!json_is_object(limits)) {
 		admin_reply_error(ex, 400, ADMIN_E_MALFORMED, "'limits' must be a JSON object");
 		return false;
@@ -70,6 +117,11 @@ admin_limits_parse(struct admin_exchange *ex, json_t *limits, struct meta_limits
 		for (size_t i = 0; i < ADMIN_LIMIT_COUNT; i++)
 			if (strcmp(admin_limit_keys[i].name, key) == 0)
 				k = &admin_limit_keys[i];
+		if (k == NULL && (sl = admin_storage_limit(key)) != META_SL_COUNT) {
+			if (!admin_storage_limit_parse(ex, sl, value, sout))
+				return false;
+			continue;
+		}
 		if (k == NULL) {
 			for (size_t i = 0; i <
 			     sizeof(admin_limit_unsupported) / sizeof(admin_limit_unsupported[0]);
@@ -84,7 +136,8 @@ admin_limits_parse(struct admin_exchange *ex, json_t *limits, struct meta_limits
 			/* The key is the caller's text: admin_reply_error cleans it. */
 			admin_reply_error(ex, 400, ADMIN_E_MALFORMED,
 			    "unknown key 'limits.%.64s' (known: cpu_ms, wall_ms, "
-			    "max_sandboxes_per_version, request_queue_max)",
+			    "max_sandboxes_per_version, request_queue_max, kv_bytes, kv_keys, "
+			    "d1_bytes, r2_bytes, kv_namespaces, d1_databases, r2_buckets)",
 			    key);
 			return false;
 		}
@@ -112,12 +165,20 @@ admin_limits_parse(struct admin_exchange *ex, json_t *limits, struct meta_limits
 
 /* {"cpu_ms": 100, ...}: the limits the tenant has of its own (unset ones left out). */
 static json_t *
-admin_limits_json(const struct meta_limits *l)
+admin_limits_json(const struct meta_limits *l, const struct meta_storage_limits *sl)
 {
 	json_t *o = json_object();
 
 	if (o == NULL)
 		return NULL;
+	for (int i = 0; i < META_SL_COUNT; i++) {
+		if (sl->set[i] &&
+		    json_object_set_new(o, meta_storage_limit_name(i),
+			json_integer((json_int_t)sl->value[i])) == -1) {
+			json_decref(o);
+			return NULL;
+		}
+	}
 	for (size_t i = 0; i < ADMIN_LIMIT_COUNT; i++) {
 		const struct admin_limit_key *k = &admin_limit_keys[i];
 		unsigned v = admin_limit_value(l, k);
@@ -136,6 +197,7 @@ void
 admin_tenant_put(struct admin_exchange *ex)
 {
 	const char *tenant = ex->params[0];
+	struct meta_storage_limits storage;
 	struct meta_limits limits;
 	json_t *body, *given;
 	bool set_limits;
@@ -146,7 +208,7 @@ admin_tenant_put(struct admin_exchange *ex)
 		return;
 	given = json_object_get(body, "limits");
 	set_limits = given != NULL && !json_is_null(given);
-	if (set_limits && !admin_limits_parse(ex, given, &limits)) {
+	if (set_limits && !admin_limits_parse(ex, given, &limits, &storage)) {
 		json_decref(body);
 		return;
 	}
@@ -158,7 +220,8 @@ admin_tenant_put(struct admin_exchange *ex)
 	if (rc == 1)
 		log_info("admin: created tenant '%s'", tenant);
 	if (set_limits) {
-		if (meta_tenant_limits_put(ex->admin->meta, tenant, &limits) != 1) {
+		if (meta_tenant_limits_put(ex->admin->meta, tenant, &limits) != 1 ||
+		    meta_storage_limits_put(ex->admin->meta, tenant, &storage) != 1) {
 			admin_reply_error(ex, 500, ADMIN_E_INTERNAL, "internal error");
 			return;
 		}
@@ -167,23 +230,26 @@ admin_tenant_put(struct admin_exchange *ex)
 		if (ex->admin->hooks.changed != NULL)
 			ex->admin->hooks.changed(ex->admin->core);
 	}
-	if (meta_tenant_limits_get(ex->admin->meta, tenant, &limits) != 1) {
+	if (meta_tenant_limits_get(ex->admin->meta, tenant, &limits) != 1 ||
+	    meta_storage_limits_get(ex->admin->meta, tenant, &storage) != 1) {
 		admin_reply_error(ex, 500, ADMIN_E_INTERNAL, "internal error");
 		return;
 	}
 	admin_reply(ex, 200,
 	    json_pack("{s:s, s:b, s:o*}", "id", tenant, "created", rc == 1, "limits",
-		admin_limits_json(&limits)));
+		admin_limits_json(&limits, &storage)));
 }
 
 void
 admin_tenant_get(struct admin_exchange *ex)
 {
 	const char *tenant = ex->params[0];
+	struct meta_storage_limits storage;
 	struct meta_limits limits;
 	int rc;
 
-	if ((rc = meta_tenant_limits_get(ex->admin->meta, tenant, &limits)) == -1) {
+	if ((rc = meta_tenant_limits_get(ex->admin->meta, tenant, &limits)) == -1 ||
+	    (rc == 1 && meta_storage_limits_get(ex->admin->meta, tenant, &storage) != 1)) {
 		admin_reply_error(ex, 500, ADMIN_E_INTERNAL, "internal error");
 		return;
 	}
@@ -192,8 +258,8 @@ admin_tenant_get(struct admin_exchange *ex)
 		    ex, 404, ADMIN_E_ACCOUNT_NOT_FOUND, "account '%s' not found", tenant);
 		return;
 	}
-	admin_reply(
-	    ex, 200, json_pack("{s:s, s:o*}", "id", tenant, "limits", admin_limits_json(&limits)));
+	admin_reply(ex, 200,
+	    json_pack("{s:s, s:o*}", "id", tenant, "limits", admin_limits_json(&limits, &storage)));
 }
 
 /* --- tenant tokens ------------------------------------------------------------ */

@@ -1,7 +1,8 @@
 /*
  * admin_upload: PUT .../workers/scripts/{name} in the supervisor: reads a
- * multipart (metadata + script part) or raw JavaScript upload, checks it,
- * has the core validate it in a throwaway sandbox, then stores a version.
+ * multipart (metadata + script part) or raw JavaScript upload, checks it
+ * (storage bindings must name resources of the uploading tenant), has the
+ * core validate it in a throwaway sandbox, then stores a version.
  */
 #include "supervisor/admin_internal.h"
 
@@ -37,15 +38,25 @@ struct admin_upload {
 	char compat[16]; /* "" or YYYY-MM-DD */
 };
 
-/* The binding types accepted for now, and the field each one carries. */
+/*
+ * The binding types accepted for now, and the field each one carries.
+ * Storage bindings (kind != 0) name a resource of the registry; `alias` is
+ * another name Cloudflare accepts for the field, normalised to `field`.
+ */
 static const struct admin_binding_type {
 	const char *type;
 	const char *field;
 	bool string_only;
+	enum meta_kind kind;
+	const char *alias;
+	const char *what; /* for messages */
 } admin_binding_types[] = {
-	{ "plain_text", "text", true },
-	{ "secret_text", "text", true },
-	{ "json", "json", false },
+	{ "plain_text", "text", true, 0, NULL, NULL },
+	{ "secret_text", "text", true, 0, NULL, NULL },
+	{ "json", "json", false, 0, NULL, NULL },
+	{ "kv_namespace", "namespace_id", true, META_KV, NULL, "KV namespace" },
+	{ "d1", "id", true, META_D1, "database_id", "D1 database" },
+	{ "r2_bucket", "bucket_name", true, META_R2, NULL, "R2 bucket" },
 };
 
 static void
@@ -92,6 +103,45 @@ admin_binding_type(const char *type)
 	return NULL;
 }
 
+/* The binding's value: its field, or the field's alias; NULL when neither or both differ. */
+static json_t *
+admin_binding_value(const struct admin_binding_type *t, json_t *b)
+{
+	json_t *value = json_object_get(b, t->field);
+	json_t *alias = t->alias != NULL ? json_object_get(b, t->alias) : NULL;
+
+	if (value == NULL)
+		return alias;
+	if (alias != NULL && !json_equal(value, alias))
+		return NULL;
+	return value;
+}
+
+/* A storage binding must name a resource of this tenant; false when ex was answered. */
+static bool
+admin_binding_resource(
+    struct admin_exchange *ex, const struct admin_binding_type *t, const char *name, json_t *value)
+{
+	struct meta_resource r;
+	const char *id = json_string_value(value);
+	int rc;
+
+	if (t->kind == 0)
+		return true;
+	rc = meta_resource_get(ex->admin->meta, t->kind, ex->params[0], id, &r);
+	if (rc == -1) {
+		admin_reply_error(ex, 500, ADMIN_E_INTERNAL, "internal error");
+		return false;
+	}
+	if (rc == 0 || strlen(id) != json_string_length(value)) {
+		/* The id is the caller's text: admin_reply_error cleans it. */
+		admin_reply_error(ex, 400, ADMIN_E_BAD_BINDING,
+		    "binding '%s': %s '%.64s' not found", name, t->what, id);
+		return false;
+	}
+	return true;
+}
+
 /* One binding, checked and copied into `out`; false when ex was answered. */
 static bool
 admin_binding(struct admin_exchange *ex, json_t *b, json_t *seen, json_t *out)
@@ -121,12 +171,14 @@ admin_binding(struct admin_exchange *ex, json_t *b, json_t *seen, json_t *out)
 		    ex, 400, ADMIN_E_BAD_BINDING, "duplicate binding name '%s'", name);
 		return false;
 	}
-	value = json_object_get(b, t->field);
+	value = admin_binding_value(t, b);
 	if (value == NULL || (t->string_only && !json_is_string(value))) {
 		admin_reply_error(ex, 400, ADMIN_E_BAD_BINDING, "binding '%s' needs %s '%s'", name,
 		    t->string_only ? "a string" : "a value", t->field);
 		return false;
 	}
+	if (!admin_binding_resource(ex, t, name, value))
+		return false;
 	if (json_object_set_new(seen, name, json_true()) == -1 ||
 	    json_array_append_new(out,
 		json_pack("{s:s, s:s, s:O}", "type", t->type, "name", name, t->field, value)) ==
@@ -283,21 +335,6 @@ admin_upload_raw(struct admin_exchange *ex, struct admin_upload *up)
 	up->script = (const char *)up->body.data;
 	up->script_len = up->body.len;
 	return true;
-}
-
-static bool
-admin_media_type_is(const char *ct, const char *type)
-{
-	size_t n = strlen(type);
-
-	while (*ct == ' ' || *ct == '\t')
-		ct++;
-	if (strncasecmp(ct, type, n) != 0)
-		return false;
-	ct += n;
-	while (*ct == ' ' || *ct == '\t')
-		ct++;
-	return *ct == '\0' || *ct == ';';
 }
 
 /* Fills up from the body; false when ex was answered. */

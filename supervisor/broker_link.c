@@ -1,5 +1,6 @@
 /*
- * broker_link: starting, watching and restarting the broker.  Runs in the
+ * broker_link: starting, watching and restarting the broker, and the
+ * channel its storage calls travel on (broker_calls.c).  Runs in the
  * supervisor.
  */
 #include "supervisor/broker_link.h"
@@ -13,6 +14,7 @@
 #include "broker/broker.h"
 #include "common/channel.h"
 #include "common/log.h"
+#include "supervisor/broker_calls.h"
 #include "supervisor/core.h"
 #include "supervisor/pool.h"
 #include "supervisor/proc.h"
@@ -27,6 +29,7 @@ struct broker_link {
 	struct broker_config cfg;
 	struct event *restart_timer;
 	unsigned backoff_ms;
+	struct broker_calls *calls; /* admin storage calls in flight */
 };
 
 static void broker_link_start(struct broker_link *bl);
@@ -42,10 +45,12 @@ broker_link_child(int fd, void *arg)
 static void
 broker_link_on_message(struct channel *ch, const struct ipc_msg *msg, void *arg)
 {
+	struct broker_link *bl = arg;
+
 	(void)ch;
-	(void)msg;
-	(void)arg;
-	/* The broker sends nothing unprompted yet. */
+	/* Only answers to our calls come from the broker; nothing is unprompted yet. */
+	if (!broker_calls_on_message(bl->calls, msg))
+		log_debug("broker: unexpected %s ignored", msg->spec->name);
 }
 
 static void
@@ -57,7 +62,12 @@ broker_link_on_closed(struct channel *ch, const char *reason, int violation, voi
 	(void)ch;
 	(void)violation;
 	bl->ch = NULL;
-	if (bl->core->pool != NULL)
+	/* Storage calls in flight fail (STORE_E_UNAVAILABLE): their broker is gone. */
+	broker_calls_set_channel(bl->calls, NULL);
+	/* Sandboxes attached to the dead broker lost their channel: replace them. */
+	if (bl->core->pool != NULL && !bl->core->draining)
+		pool_broker_lost(bl->core->pool);
+	else if (bl->core->pool != NULL)
 		pool_set_broker(bl->core->pool, NULL);
 	if (bl->pid > 0)
 		kill(bl->pid, SIGKILL);
@@ -66,9 +76,6 @@ broker_link_on_closed(struct channel *ch, const char *reason, int violation, voi
 		return;
 	log_warnx("broker lost (%s): restarting in %u ms", reason, bl->backoff_ms);
 	bl->core->stats.broker_restarts++;
-	/* Sandboxes attached to the dead broker lost their channel: replace them. */
-	if (bl->core->pool != NULL)
-		pool_retire_all(bl->core->pool);
 	tv.tv_sec = bl->backoff_ms / 1000;
 	tv.tv_usec = (bl->backoff_ms % 1000) * 1000;
 	evtimer_add(bl->restart_timer, &tv);
@@ -109,6 +116,7 @@ broker_link_start(struct broker_link *bl)
 		evtimer_add(bl->restart_timer, &tv);
 		return;
 	}
+	broker_calls_set_channel(bl->calls, bl->ch);
 	if (bl->core->pool != NULL)
 		pool_set_broker(bl->core->pool, bl->ch);
 	log_info("broker started (pid %ld)", (long)bl->pid);
@@ -130,8 +138,14 @@ broker_link_new(struct core *core)
 		return NULL;
 	bl->core = core;
 	bl->cfg.data_dir = core->cfg.data_dir;
+	bl->cfg.d1_query_ms = core->cfg.d1_query_ms;
 	broker_link_reset_backoff(bl);
+	if ((bl->calls = broker_calls_new()) == NULL) {
+		free(bl);
+		return NULL;
+	}
 	if ((bl->restart_timer = evtimer_new(core->base, broker_link_restart_cb, bl)) == NULL) {
+		broker_calls_free(bl->calls);
 		free(bl);
 		return NULL;
 	}
@@ -155,6 +169,7 @@ broker_link_free(struct broker_link *bl)
 		bl->pid = 0; /* it exits on EOF; the reaper collects it */
 		channel_close(ch, "shutdown");
 	}
+	broker_calls_free(bl->calls);
 	free(bl);
 }
 
@@ -168,4 +183,11 @@ pid_t
 broker_link_pid(const struct broker_link *bl)
 {
 	return bl != NULL ? bl->pid : 0;
+}
+
+struct broker_call *
+broker_call(
+    struct broker_link *bl, const struct broker_call_args *a, broker_call_done done, void *ctx)
+{
+	return broker_calls_start(bl != NULL ? bl->calls : NULL, a, done, ctx);
 }

@@ -248,10 +248,27 @@ core_status_json(void *arg)
 	return (char *)out.data;
 }
 
+static struct broker_call *
+core_call(void *arg, const struct broker_call_args *a, broker_call_done done, void *ctx)
+{
+	struct core *core = arg;
+
+	return broker_call(core->broker, a, done, ctx);
+}
+
+static void
+core_call_cancel(void *arg, struct broker_call *call)
+{
+	(void)arg;
+	broker_call_cancel(call);
+}
+
 static const struct admin_hooks core_admin_hooks = {
 	.validate = core_validate,
 	.changed = core_changed,
 	.status_json = core_status_json,
+	.call = core_call,
+	.call_cancel = core_call_cancel,
 };
 
 static void
@@ -313,6 +330,13 @@ core_drop_privileges(struct core *core)
 	}
 	if (proc_drop_privileges(core->run_uid, core->run_gid) == -1) {
 		log_warn("cannot drop to user '%s'", core->cfg.user);
+		return -1;
+	}
+	/* The broker, born as this user, must reach the data dir through its parents. */
+	if (access(core->cfg.data_dir, R_OK | W_OK | X_OK) == -1) {
+		log_warn("user '%s' cannot use data_dir '%s' (every directory above it must be "
+			 "searchable by that user)",
+		    core->cfg.user, core->cfg.data_dir);
 		return -1;
 	}
 	log_info("running as user '%s' (uid %lu)", core->cfg.user, (unsigned long)core->run_uid);

@@ -28,6 +28,13 @@
 #define EXCHANGE_CPU_GRACE_MS 200
 #define EXCHANGE_CPU_RECHECK_MIN_MS 10
 
+/*
+ * Response bytes are credited back to the sandbox once the client's queue
+ * is below this, so a slow client holds at most about this much plus one
+ * window of a streamed body in the supervisor.
+ */
+#define EXCHANGE_RESP_LOW_WATER (256u << 10)
+
 static void
 exchange_timeval_ms(struct timeval *tv, int64_t ms)
 {
@@ -44,9 +51,23 @@ exchange_cpu_allowance_ms(const struct exchange *ex)
 	return (int64_t)version_cpu_ms(ex->version, c) * share + EXCHANGE_CPU_GRACE_MS;
 }
 
+/* Lets go of the client: no drain callback may reach a freed exchange. */
+static struct http_request *
+exchange_release_client(struct exchange *ex)
+{
+	struct http_request *req = ex->req;
+
+	if (req != NULL && ex->resp_drain_armed)
+		http_response_on_drain(req, 0, NULL, NULL);
+	ex->resp_drain_armed = false;
+	ex->req = NULL;
+	return req;
+}
+
 static void
 exchange_free(struct exchange *ex)
 {
+	exchange_release_client(ex);
 	if (ex->cpu_timer != NULL)
 		event_free(ex->cpu_timer);
 	if (ex->wall_timer != NULL)
@@ -75,9 +96,8 @@ exchange_finish(struct exchange *ex, int cancel)
 static void
 exchange_answer_error(struct exchange *ex, int status, const char *body)
 {
-	struct http_request *req = ex->req;
+	struct http_request *req = exchange_release_client(ex);
 
-	ex->req = NULL;
 	if (req == NULL)
 		return;
 	http_request_set_data(req, NULL);
@@ -157,6 +177,22 @@ exchange_arm_cpu_limit(struct exchange *ex)
 
 /* --- towards the sandbox ----------------------------------------------------- */
 
+/* Reading the client's body stops while a window's worth is unacknowledged. */
+static void
+exchange_req_flow(struct exchange *ex)
+{
+	uint64_t held = ex->sbx != NULL ? ex->req_in_flight : ex->body.len;
+	bool full = held >= IPC_BODY_WINDOW;
+
+	if (ex->req == NULL || full == ex->req_paused)
+		return;
+	ex->req_paused = full;
+	if (full)
+		http_request_pause_body(ex->req);
+	else
+		http_request_resume_body(ex->req);
+}
+
 static int
 exchange_send_body(struct exchange *ex, const void *data, size_t len, int last)
 {
@@ -171,9 +207,11 @@ exchange_send_body(struct exchange *ex, const void *data, size_t len, int last)
 		f[IPC_REQ_BODY_LAST] = ipc_u64(is_last ? 1 : 0);
 		if (pool_send(ex->sbx, IPC_REQ_BODY, ex->id, f, 2) == -1)
 			return -1;
+		ex->req_in_flight += n;
 		p += n;
 		len -= n;
 	} while (len > 0);
+	exchange_req_flow(ex);
 	return 0;
 }
 
@@ -226,6 +264,7 @@ exchange_dispatch(struct exchange *ex, struct sandbox *sbx, uint64_t id)
 		rc = exchange_send_body(ex, ex->body.data, ex->body.len, ex->body_ended);
 		buf_release(&ex->body);
 	}
+	exchange_req_flow(ex);
 	return rc;
 }
 
@@ -279,9 +318,8 @@ exchange_start_response(struct exchange *ex, int64_t content_length)
 static void
 exchange_complete(struct exchange *ex)
 {
-	struct http_request *req = ex->req;
+	struct http_request *req = exchange_release_client(ex);
 
-	ex->req = NULL;
 	if (req != NULL) {
 		http_request_set_data(req, NULL);
 		http_response_end(req);
@@ -304,6 +342,60 @@ exchange_on_head(struct exchange *ex, const struct ipc_msg *msg)
 	return 0;
 }
 
+/* Returns passed-on response bytes to the sandbox's window. */
+static void
+exchange_resp_credit(struct exchange *ex)
+{
+	while (ex->resp_owed > 0 && ex->sbx != NULL) {
+		uint64_t n = ex->resp_owed > IPC_BODY_WINDOW ? IPC_BODY_WINDOW : ex->resp_owed;
+		struct ipc_value f[1];
+
+		f[IPC_RESP_CREDIT_BYTES] = ipc_u64(n);
+		if (pool_send(ex->sbx, IPC_RESP_CREDIT, ex->id, f, 1) == -1)
+			return;
+		ex->resp_owed -= n;
+	}
+}
+
+static void
+exchange_on_client_drained(struct http_request *req, void *arg)
+{
+	struct exchange *ex = arg;
+
+	(void)req;
+	ex->resp_drain_armed = false;
+	exchange_resp_credit(ex);
+}
+
+/* Credits at once while the client keeps up, else when its queue drains. */
+static void
+exchange_resp_flow(struct exchange *ex, size_t passed)
+{
+	ex->resp_owed += passed;
+	if (ex->req == NULL || http_response_pending(ex->req) <= EXCHANGE_RESP_LOW_WATER) {
+		exchange_resp_credit(ex);
+		return;
+	}
+	if (!ex->resp_drain_armed) {
+		ex->resp_drain_armed = true;
+		http_response_on_drain(
+		    ex->req, EXCHANGE_RESP_LOW_WATER, exchange_on_client_drained, ex);
+	}
+}
+
+static int
+exchange_on_credit(struct exchange *ex, const struct ipc_msg *msg)
+{
+	uint64_t n = msg->field[IPC_REQ_CREDIT_BYTES].u;
+
+	/* Credit for bytes never sent is a broken sandbox. */
+	if (n > ex->req_in_flight)
+		return -1;
+	ex->req_in_flight -= n;
+	exchange_req_flow(ex);
+	return 0;
+}
+
 static int
 exchange_on_body(struct exchange *ex, const struct ipc_msg *msg)
 {
@@ -315,6 +407,8 @@ exchange_on_body(struct exchange *ex, const struct ipc_msg *msg)
 	if (ex->req == NULL) {
 		if (last)
 			exchange_finish(ex, 0);
+		else
+			exchange_resp_flow(ex, chunk->len);
 		return 0;
 	}
 	/* A body that comes whole gets a Content-Length; otherwise chunked. */
@@ -324,6 +418,8 @@ exchange_on_body(struct exchange *ex, const struct ipc_msg *msg)
 		return -1;
 	if (last)
 		exchange_complete(ex);
+	else
+		exchange_resp_flow(ex, chunk->len);
 	return 0;
 }
 
@@ -351,6 +447,8 @@ exchange_on_message(struct exchange *ex, const struct ipc_msg *msg)
 	case IPC_RESP_ERROR:
 		exchange_on_error(ex, msg);
 		return 0;
+	case IPC_REQ_CREDIT:
+		return exchange_on_credit(ex, msg);
 	default:
 		return -1;
 	}
@@ -432,9 +530,11 @@ front_on_body(struct http_request *req, const void *data, size_t len, void *arg)
 	if (ex == NULL)
 		return;
 	if (ex->sbx == NULL) {
-		/* Not dispatched yet: keep it (the front caps the body size). */
+		/* Not dispatched yet: keep up to a window of it. */
 		if (buf_append(&ex->body, data, len) == -1)
 			exchange_fail(ex, 503, "out of memory\n");
+		else
+			exchange_req_flow(ex);
 		return;
 	}
 	if (exchange_send_body(ex, data, len, 0) == -1)
@@ -462,7 +562,7 @@ front_on_abort(struct http_request *req, void *arg)
 	(void)arg;
 	if (ex == NULL)
 		return;
-	ex->req = NULL;
+	exchange_release_client(ex);
 	exchange_finish(ex, 1);
 }
 

@@ -35,6 +35,11 @@ struct exchange {
 	int held_status;
 	struct buf held_headers; /* NUL-separated name, value, name, value ... */
 	unsigned held_count;
+	/* Flow control (common/ipc.h: IPC_BODY_WINDOW each way). */
+	uint64_t req_in_flight; /* REQ_BODY bytes the sandbox has not credited back */
+	bool req_paused;        /* reading the client's body is paused */
+	uint64_t resp_owed;     /* RESP_BODY bytes passed on to the client, not yet credited */
+	bool resp_drain_armed;  /* waiting for the client to drain before crediting */
 	struct event *wall_timer;
 	struct event *cpu_timer;    /* hard CPU limit, while dispatched */
 	int64_t cpu_at_dispatch_ns; /* the sandbox's CPU clock at dispatch */
@@ -50,7 +55,7 @@ const struct http_server_callbacks *exchange_http_callbacks(void);
 int exchange_dispatch(struct exchange *ex, struct sandbox *sbx, uint64_t id);
 
 /*
- * A RESP_* message for this exchange.  Returns 0, or -1 when the sandbox
+ * A RESP_* or REQ_CREDIT message for this exchange.  Returns 0, or -1 when the sandbox
  * broke the protocol (the pool then kills it).  May finish the exchange.
  */
 int exchange_on_message(struct exchange *ex, const struct ipc_msg *msg);

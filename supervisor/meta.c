@@ -1,7 +1,8 @@
 /*
  * meta: tenants, workers, versions and routes in <data_dir>/meta.sqlite.
  * Runs in the supervisor.  Every statement is prepared once from the table
- * below and every input is bound; no SQL is ever built from strings.
+ * below and every input is bound; no SQL is ever built from strings.  The
+ * storage registry (KV, D1, R2) lives in meta_storage.c.
  */
 #include "supervisor/meta.h"
 
@@ -16,6 +17,7 @@
 #include <sqlite3.h>
 
 #include "common/log.h"
+#include "supervisor/meta_internal.h"
 #include "supervisor/route.h"
 
 #define META_BUSY_TIMEOUT_MS 5000
@@ -164,29 +166,46 @@ struct meta {
 	sqlite3 *db;
 	char *path;
 	sqlite3_stmt *stmt[META_STMT_COUNT];
+	struct meta_storage *storage; /* meta_storage.c */
 };
 
 static char meta_empty[1];
 
-static void
+void
 meta_log_db(struct meta *m, const char *what)
 {
 	log_warnx("meta: cannot %s in '%s': %s", what, m->path, sqlite3_errmsg(m->db));
+}
+
+sqlite3 *
+meta_db(struct meta *m)
+{
+	return m->db;
+}
+
+struct meta_storage *
+meta_storage_of(struct meta *m)
+{
+	return m->storage;
+}
+
+sqlite3_stmt *
+meta_stmt_ready(sqlite3_stmt *st)
+{
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	return st;
 }
 
 /* The statement, reset and unbound, ready for new bindings. */
 static sqlite3_stmt *
 meta_stmt(struct meta *m, enum meta_stmt_id id)
 {
-	sqlite3_stmt *st = m->stmt[id];
-
-	sqlite3_reset(st);
-	sqlite3_clear_bindings(st);
-	return st;
+	return meta_stmt_ready(m->stmt[id]);
 }
 
 /* Runs a statement that returns no rows; 0 or -1. */
-static int
+int
 meta_exec_stmt(struct meta *m, sqlite3_stmt *st, const char *what)
 {
 	int rc = sqlite3_step(st);
@@ -199,19 +218,19 @@ meta_exec_stmt(struct meta *m, sqlite3_stmt *st, const char *what)
 	return 0;
 }
 
-static int
+int
 meta_begin(struct meta *m)
 {
 	return meta_exec_stmt(m, meta_stmt(m, META_BEGIN), "begin a transaction");
 }
 
-static int
+int
 meta_commit(struct meta *m)
 {
 	return meta_exec_stmt(m, meta_stmt(m, META_COMMIT), "commit");
 }
 
-static void
+void
 meta_rollback(struct meta *m)
 {
 	int saved = errno;
@@ -221,13 +240,13 @@ meta_rollback(struct meta *m)
 	errno = saved;
 }
 
-static int
+int
 meta_bind_text(sqlite3_stmt *st, int idx, const char *s)
 {
 	return sqlite3_bind_text(st, idx, s, -1, SQLITE_STATIC) == SQLITE_OK ? 0 : -1;
 }
 
-static int
+int
 meta_bind_int(sqlite3_stmt *st, int idx, int64_t v)
 {
 	return sqlite3_bind_int64(st, idx, v) == SQLITE_OK ? 0 : -1;
@@ -287,7 +306,8 @@ meta_open(const char *path)
 			log_warnx("meta: cannot open '%s': out of memory", path);
 		goto fail;
 	}
-	if (meta_configure(m) == -1 || meta_prepare_all(m) == -1)
+	if (meta_configure(m) == -1 || meta_prepare_all(m) == -1 ||
+	    (m->storage = meta_storage_open(m)) == NULL)
 		goto fail;
 	return m;
 fail:
@@ -300,6 +320,7 @@ meta_close(struct meta *m)
 {
 	if (m == NULL)
 		return;
+	meta_storage_close(m->storage);
 	for (size_t i = 0; i < META_STMT_COUNT; i++)
 		sqlite3_finalize(m->stmt[i]);
 	if (m->db != NULL && sqlite3_close(m->db) != SQLITE_OK)
@@ -520,7 +541,7 @@ fail:
 	return -1;
 }
 
-static void
+void
 meta_copy_text(char *dst, size_t dst_len, const unsigned char *src)
 {
 	snprintf(dst, dst_len, "%s", src != NULL ? (const char *)src : "");
@@ -662,18 +683,14 @@ meta_version_get(struct meta *m, uint64_t id, struct meta_version *out)
 
 /* --- routes -------------------------------------------------------------- */
 
-/* len random bytes, hex-encoded into out (2 * len + 1 bytes). */
-static int
-meta_random_hex(char *out, size_t len, const char *what)
+int
+meta_random_bytes(void *out, size_t len, const char *what)
 {
-	static const char hex[] = "0123456789abcdef";
-	unsigned char raw[64];
+	unsigned char *p = out;
 	size_t got = 0;
 
-	if (len > sizeof(raw))
-		return -1;
 	while (got < len) {
-		ssize_t n = getrandom(raw + got, len - got, 0);
+		ssize_t n = getrandom(p + got, len - got, 0);
 
 		if (n < 0 && errno == EINTR)
 			continue;
@@ -683,6 +700,17 @@ meta_random_hex(char *out, size_t len, const char *what)
 		}
 		got += (size_t)n;
 	}
+	return 0;
+}
+
+int
+meta_random_hex(char *out, size_t len, const char *what)
+{
+	static const char hex[] = "0123456789abcdef";
+	unsigned char raw[64];
+
+	if (len > sizeof(raw) || meta_random_bytes(raw, len, what) == -1)
+		return -1;
 	for (size_t i = 0; i < len; i++) {
 		out[2 * i] = hex[raw[i] >> 4];
 		out[2 * i + 1] = hex[raw[i] & 0xf];

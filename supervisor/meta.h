@@ -1,7 +1,10 @@
 /*
  * meta: the durable record of tenants, workers (scripts), their immutable
- * versions and routes, in <data_dir>/meta.sqlite (WAL, synchronous=FULL).
- * Runs in the supervisor; the admin API writes it, the registry reads it.
+ * versions and routes, and the registry of each tenant's storage resources
+ * (KV namespaces, D1 databases, R2 buckets) with its storage limits, in
+ * <data_dir>/meta.sqlite (WAL, synchronous=FULL).  Runs in the supervisor;
+ * the admin API writes it, the registry and the pool read it.  The storage
+ * data itself is the broker's: meta only records what exists and whose it is.
  */
 #ifndef EDGED_META_H
 #define EDGED_META_H
@@ -134,5 +137,99 @@ int meta_token_delete(struct meta *m, const char *tenant, const char *id);
 typedef int (*meta_token_cb)(const struct meta_token *t, void *arg);
 /* The tokens of one tenant, oldest first (ids and times; there are no secrets to list). */
 int meta_foreach_token(struct meta *m, const char *tenant, meta_token_cb cb, void *arg);
+
+/*
+ * Storage resources (meta_storage.c).  Each belongs to one tenant; ids are
+ * global, names are unique per tenant:
+ *   KV namespace: id = 32 lowercase hex digits (random), name = its title
+ *                 (1..512 bytes of UTF-8, no NUL)
+ *   D1 database:  id = a lowercase random UUID (8-4-4-4-12), name = its name
+ *                 ([A-Za-z0-9_-], 1..64)
+ *   R2 bucket:    id = name = the bucket name (3..63 of [a-z0-9-]); the same
+ *                 name may exist under another tenant
+ * The caller validates names; meta checks only that they fit.
+ */
+enum meta_kind {
+	META_KV = 1, /* the values of enum store_kind (broker/store.h) */
+	META_D1 = 2,
+	META_R2 = 3,
+};
+
+#define META_KV_ID_LEN 32
+#define META_D1_ID_LEN 36
+#define META_RESOURCE_ID_MAX 64
+#define META_RESOURCE_NAME_MAX 512
+
+struct meta_resource {
+	enum meta_kind kind;
+	char id[META_RESOURCE_ID_MAX + 1];
+	char tenant[META_NAME_MAX + 1];
+	char name[META_RESOURCE_NAME_MAX + 1];
+	int64_t created_at; /* unix seconds */
+};
+
+#define META_E_TAKEN (-2) /* the tenant has a resource of that kind by that name */
+#define META_E_QUOTA (-3) /* the tenant is at its count limit for the kind */
+
+/*
+ * Records a new resource of `kind` named `name` for tenant, checking the
+ * tenant's count limit (META_SL_*_COUNT) in the same transaction.  Returns
+ * 1 with *out filled, 0 when there is no such tenant, META_E_TAKEN,
+ * META_E_QUOTA, or -1 on error (and for a name that does not fit).
+ */
+int meta_resource_create(struct meta *m, enum meta_kind kind, const char *tenant, const char *name,
+    struct meta_resource *out);
+/* The tenant's resource by id: 1 found, 0 not found (or another tenant's), -1 error. */
+int meta_resource_get(struct meta *m, enum meta_kind kind, const char *tenant, const char *id,
+    struct meta_resource *out);
+/* Forgets the tenant's resource: 1 deleted, 0 not found (or another tenant's), -1 error. */
+int meta_resource_delete(struct meta *m, enum meta_kind kind, const char *tenant, const char *id);
+/*
+ * The tenant's resources of one kind, oldest first; `r` is borrowed for the
+ * call.  A non-zero return from cb stops the walk and is returned; -1 on a
+ * database error.
+ */
+typedef int (*meta_resource_cb)(const struct meta_resource *r, void *arg);
+int meta_foreach_resource(
+    struct meta *m, enum meta_kind kind, const char *tenant, meta_resource_cb cb, void *arg);
+
+/*
+ * A tenant's storage limits.  Byte and key quotas travel to the broker
+ * (meta_storage_limits_text); counts are enforced by meta_resource_create.
+ * An unset limit (set[i] false, NULL in the table) is unlimited.
+ */
+enum meta_storage_limit {
+	META_SL_KV_BYTES,
+	META_SL_KV_KEYS,
+	META_SL_D1_BYTES,
+	META_SL_R2_BYTES,
+	META_SL_KV_NAMESPACES,
+	META_SL_D1_DATABASES,
+	META_SL_R2_BUCKETS,
+	META_SL_COUNT
+};
+struct meta_storage_limits {
+	uint64_t value[META_SL_COUNT];
+	bool set[META_SL_COUNT];
+};
+/* "kv_bytes", "kv_keys", "d1_bytes", "r2_bytes", "kv_namespaces", "d1_databases", "r2_buckets". */
+const char *meta_storage_limit_name(enum meta_storage_limit l);
+/* The count limit that applies to creating resources of `kind`. */
+enum meta_storage_limit meta_storage_count_limit(enum meta_kind kind);
+
+/* Replaces all of the tenant's storage limits: 1 stored, 0 no such tenant, -1 error. */
+int meta_storage_limits_put(
+    struct meta *m, const char *tenant, const struct meta_storage_limits *l);
+/* The tenant's storage limits (all unset when none): 1 found, 0 no such tenant, -1 error. */
+int meta_storage_limits_get(struct meta *m, const char *tenant, struct meta_storage_limits *out);
+
+/*
+ * The limits as the broker takes them (ATTACH and ADMIN_CALL, see
+ * broker/store.h): {"kv_bytes": n, "kv_keys": n, "d1_bytes": n, "r2_bytes": n}
+ * with the set members only.  Writes at most len bytes (NUL included);
+ * 0, or -1 when it does not fit.
+ */
+#define META_STORAGE_LIMITS_TEXT_MAX 160
+int meta_storage_limits_text(const struct meta_storage_limits *l, char *out, size_t len);
 
 #endif

@@ -488,17 +488,25 @@ static void
 pool_attach_broker(struct pool *p, struct sandbox *sbx)
 {
 	struct version *v = sbx->version;
+	char limits[META_STORAGE_LIMITS_TEXT_MAX];
+	struct meta_storage_limits l;
 	struct ipc_value f[6];
 	int fd = sbx->broker_fd;
 
 	if (p->broker == NULL)
 		return;
+	/* Read now: a sandbox keeps the tenant's quotas of the time it was attached. */
+	if (meta_storage_limits_get(p->core->meta, v->tenant, &l) != 1 ||
+	    meta_storage_limits_text(&l, limits, sizeof(limits)) == -1) {
+		log_warnx("tenant '%s': cannot read storage limits: none sent", v->tenant);
+		snprintf(limits, sizeof(limits), "{}");
+	}
 	f[IPC_ATTACH_CHANNEL] = ipc_u64(sandbox_channel_id(sbx));
 	f[IPC_ATTACH_TENANT] = ipc_str(v->tenant);
 	f[IPC_ATTACH_WORKER] = ipc_str(v->worker);
 	f[IPC_ATTACH_VERSION] = ipc_u64(v->id);
 	f[IPC_ATTACH_BINDINGS] = ipc_str(v->bindings);
-	f[IPC_ATTACH_LIMITS] = ipc_str("{}");
+	f[IPC_ATTACH_LIMITS] = ipc_str(limits);
 	sbx->broker_fd = -1;
 	if (channel_send_fds(p->broker, IPC_ATTACH, 0, f, 6, &fd, 1) == 0)
 		sbx->attached = true;
@@ -896,13 +904,21 @@ pool_retire_version(struct pool *p, struct version *v)
 }
 
 void
-pool_retire_all(struct pool *p)
+pool_broker_lost(struct pool *p)
 {
-	struct sandbox *sbx;
+	struct sandbox *sbx, *next;
 
-	TAILQ_FOREACH (sbx, &p->all, all_entry)
+	p->broker = NULL;
+	for (sbx = TAILQ_FIRST(&p->all); sbx != NULL; sbx = next) {
+		next = TAILQ_NEXT(sbx, all_entry);
+		if (!sbx->attached || sbx->closing)
+			continue;
+		sbx->attached = false;
 		if (sbx->state == SBX_READY)
 			sbx->retiring = true;
+		else
+			pool_kill(sbx, "broker_lost");
+	}
 	pool_close_retired(p);
 }
 
@@ -969,7 +985,14 @@ pool_free(struct pool *p)
 void
 pool_set_broker(struct pool *p, struct channel *broker)
 {
+	struct sandbox *sbx;
+
 	p->broker = broker;
+	if (broker == NULL)
+		return;
+	TAILQ_FOREACH (sbx, &p->all, all_entry)
+		if (sbx->version != NULL && !sbx->attached && sbx->broker_fd != -1 && !sbx->closing)
+			pool_attach_broker(p, sbx);
 }
 
 size_t

@@ -77,14 +77,22 @@ void pool_kill(struct sandbox *sbx, const char *reason);
 /* A version stopped being active: idle sandboxes go now, busy ones when done. */
 void pool_retire_version(struct pool *p, struct version *v);
 
-/* Every sandbox is retired (e.g. after a broker restart). */
-void pool_retire_all(struct pool *p);
+/*
+ * The broker died, and with it every sandbox's broker channel: ready
+ * sandboxes finish what they hold and are replaced, loading ones are
+ * replaced now.  Sandboxes assigned until pool_set_broker names the new
+ * broker wait for it.
+ */
+void pool_broker_lost(struct pool *p);
 
 /* Runs a validation (admin upload) in a throwaway sandbox; see admin.h. */
 void pool_validate(
     struct pool *p, const struct admin_script *s, admin_validate_done done, void *ctx);
 
-/* The broker came (back): sandboxes assigned from now on are attached to it. */
+/*
+ * The broker came (back): sandboxes assigned while there was none, and
+ * every one assigned from now on, are attached to it.
+ */
 void pool_set_broker(struct pool *p, struct channel *broker);
 
 /* Appends the pool's state as JSON members ("\"pool\": {...}") to `out`. */

@@ -100,10 +100,13 @@ def status(admin, token):
              json.dumps(r["kills"], separators=(",", ":"))))
 
 
-def _multipart(script):
+def _multipart(script, bindings=None):
     boundary = "bench" + uuid.uuid4().hex
+    metadata = {"main_module": "worker.js"}
+    if bindings:
+        metadata["bindings"] = bindings
     parts = [
-        ("metadata", "application/json", None, json.dumps({"main_module": "worker.js"})),
+        ("metadata", "application/json", None, json.dumps(metadata)),
         ("worker.js", "application/javascript+module", "worker.js", script),
     ]
     out = []
@@ -203,22 +206,30 @@ def _latency_ms(text, pct):
     return float(m.group(1)) * _UNIT[m.group(2)] if m else float("nan")
 
 
+def wrk_parse(text):
+    """The numbers of one `wrk --latency` report: a dict."""
+    m = re.search(r"(\d+) requests in ([\d.]+)(us|ms|s|m),", text)
+    non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", text)
+    sockerr = re.search(r"Socket errors: (.*)", text)
+    return {
+        "rps": float(re.search(r"Requests/sec:\s+([\d.]+)", text).group(1)),
+        "requests": int(m.group(1)),
+        "wall": float(m.group(2)) * _UNIT[m.group(3)] / 1000.0,
+        "p50": _latency_ms(text, 50),
+        "p99": _latency_ms(text, 99),
+        "non2xx": int(non2xx.group(1)) if non2xx else 0,
+        "sockerr": sockerr.group(1).replace(" ", "") if sockerr else "-",
+    }
+
+
 def wrkrow(server, conns, path, cpu0, cpu1):
     with open(path) as f:
-        text = f.read()
-    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", text).group(1))
-    m = re.search(r"(\d+) requests in ([\d.]+)(us|ms|s|m),", text)
-    requests = int(m.group(1))
-    wall = float(m.group(2)) * _UNIT[m.group(3)] / 1000.0
-    m = re.search(r"Non-2xx or 3xx responses: (\d+)", text)
-    non2xx = int(m.group(1)) if m else 0
-    m = re.search(r"Socket errors: (.*)", text)
-    sockerr = m.group(1).replace(" ", "") if m else "-"
+        w = wrk_parse(f.read())
     dcpu = float(cpu1) - float(cpu0)
-    us_per_req = dcpu / requests * 1e6 if requests else float("nan")
-    print("\t".join([server, str(conns), "%.0f" % rps, "%.3f" % _latency_ms(text, 50),
-                     "%.3f" % _latency_ms(text, 99), str(requests), str(non2xx), sockerr,
-                     "%.3f" % dcpu, "%.2f" % (dcpu / wall if wall else float("nan")),
+    us_per_req = dcpu / w["requests"] * 1e6 if w["requests"] else float("nan")
+    print("\t".join([server, str(conns), "%.0f" % w["rps"], "%.3f" % w["p50"],
+                     "%.3f" % w["p99"], str(w["requests"]), str(w["non2xx"]), w["sockerr"],
+                     "%.3f" % dcpu, "%.2f" % (dcpu / w["wall"] if w["wall"] else float("nan")),
                      "%.1f" % us_per_req]))
 
 

@@ -25,8 +25,30 @@ var LATIN1_CHUNK = 8192;
 function bodyState(bytes, done) {
 	return {
 		bytes: bytes, done: done, chunks: [], size: 0, waiters: [], used: false,
-		followers: [], detached: false, stream: null, controller: null
+		followers: [], detached: false, stream: null, controller: null,
+		flow: null, taken: 0, queued: 0
 	};
+}
+
+/*
+ * Flow control of a request body arriving from the host: the supervisor
+ * sends a window of it and more only as the script takes what it has.  A
+ * body's `taken` counts the bytes its reader has taken; the request's `flow`
+ * (shared with clones) credits the host with the furthest any reader got,
+ * so bytes read by two clones are credited once.  Bytes are taken when a
+ * whole-body read is waiting for them, when the stream's reader has pulled
+ * past them, or when nobody will ever read them (a cancelled stream).
+ */
+function take(st, n) {
+	var f = st.flow;
+
+	if (f === null || n <= 0)
+		return;
+	st.taken += n;
+	if (st.taken > f.credited) {
+		native.reqCredit(f.handle, st.taken - f.credited);
+		f.credited = st.taken;
+	}
 }
 
 /* A body read from `stream`. */
@@ -130,13 +152,21 @@ function streamOf(st) {
 			}
 			for (i = 0; i < st.chunks.length; i++)
 				controller.enqueue(st.chunks[i]);
+			st.queued += st.size;
 			st.chunks = [];
 			st.size = 0;
 			st.controller = controller;
 		},
+		/* Called once the reader has emptied the queue: what was queued is taken. */
+		pull: function () {
+			take(st, st.queued);
+			st.queued = 0;
+		},
 		cancel: function () {
 			st.controller = null;
 			st.detached = true;
+			take(st, st.queued);
+			st.queued = 0;
 		}
 	});
 	return st.stream;
@@ -223,8 +253,12 @@ rt.bodyFromInit = function (init) {
 };
 
 /* A body the host will deliver with rt.bodyPush; `hasBody` false means empty and done. */
-rt.incomingBody = function (hasBody) {
-	return hasBody ? bodyState(new Uint8Array(0), false) : bodyState(null, true);
+rt.incomingBody = function (hasBody, handle) {
+	var st = hasBody ? bodyState(new Uint8Array(0), false) : bodyState(null, true);
+
+	if (hasBody && handle !== undefined)
+		st.flow = { handle: handle, credited: 0 };
+	return st;
 };
 
 function finish(st) {
@@ -251,14 +285,18 @@ rt.bodyPush = function (st, chunk, last) {
 		st.followers = [];
 	if (st.controller !== null) {
 		try {
-			if (chunk.length > 0)
+			if (chunk.length > 0) {
+				st.queued += chunk.length;
 				st.controller.enqueue(chunk);
+			}
 			if (last)
 				st.controller.close();
 		} catch (e) {
 			/* The stream was errored or cancelled: nobody reads what follows. */
 			st.controller = null;
 			st.detached = true;
+			take(st, st.queued);
+			st.queued = 0;
 		}
 		if (last) {
 			st.controller = null;
@@ -267,6 +305,7 @@ rt.bodyPush = function (st, chunk, last) {
 		return;
 	}
 	if (st.detached) {
+		take(st, chunk.length);
 		if (last)
 			st.done = true;
 		return;
@@ -274,6 +313,8 @@ rt.bodyPush = function (st, chunk, last) {
 	if (chunk.length > 0) {
 		st.chunks.push(chunk);
 		st.size += chunk.length;
+		if (st.waiters.length > 0)
+			take(st, chunk.length);
 	}
 	if (last)
 		finish(st);
@@ -288,6 +329,7 @@ function follow(st) {
 	f = bodyState(new Uint8Array(0), false);
 	f.chunks = st.chunks.slice();
 	f.size = st.size;
+	f.flow = st.flow;
 	st.followers.push(f);
 	return f;
 }
@@ -311,6 +353,8 @@ function consume(obj) {
 	st.used = true;
 	if (st.done)
 		return Promise.resolve(st.bytes);
+	/* Everything is wanted: what is here is taken, and so is what comes. */
+	take(st, st.size);
 	return new Promise(function (resolve) {
 		st.waiters.push(resolve);
 	});

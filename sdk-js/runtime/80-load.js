@@ -1,6 +1,7 @@
 /*
  * Loading a tenant script: the env object from the LOAD bindings before the
- * script runs, and the check for a fetch handler after its global scope ran.
+ * script runs (vars, secrets, and the storage bindings of 46-kv.js, 47-d1.js
+ * and 48-r2.js), and the check for a fetch handler after its global scope ran.
  */
 'use strict';
 
@@ -17,6 +18,15 @@ function bindingValue(b) {
 		if (!('json' in b))
 			throw new TypeError("binding '" + b.name + "' has no json value");
 		return b.json;
+	/* Storage bindings: calls name the binding; the broker knows its resource. */
+	case 'kv_namespace':
+		return rt.makeKVNamespace(b.name);
+	case 'd1':
+		return rt.makeD1Database(b.name);
+	case 'r2_bucket':
+		if (typeof rt.R2Bucket !== 'function')
+			throw new TypeError("binding '" + b.name + "': R2 buckets are not available yet");
+		return new rt.R2Bucket(b.name);
 	default:
 		throw new TypeError("unknown binding type '" + String(b.type) + "' for '" + b.name + "'");
 	}

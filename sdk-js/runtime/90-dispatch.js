@@ -10,6 +10,8 @@
 /* The runtime's own Promise, whatever tenant code does to the global. */
 var Promise = rt.Promise;
 var ERROR_EXCEPTION = 1101;
+/* IPC_BODY_WINDOW: response bytes that may be on their way before a RESP_CREDIT. */
+var BODY_WINDOW = 1048576;
 var NON_ASCII = /[^\x00-\x7f]/;
 var requests = {};
 
@@ -84,9 +86,15 @@ function pump(st, stream) {
 				return;
 			}
 			bytes = rt.chunkBytes(r.value);
-			if (bytes.length > 0)
+			if (bytes.length > 0) {
 				native.respondChunk(st.handle, bytes, false);
-			next();
+				st.unacked += bytes.length;
+			}
+			/* A slow client: wait until it has taken most of what was sent. */
+			if (st.unacked >= BODY_WINDOW)
+				st.resume = next;
+			else
+				next();
 		}).then(undefined, function (e) {
 			if (st.ended || !st.streaming)
 				return;
@@ -156,11 +164,11 @@ function invoke(st, request) {
 
 /* REQ_HEAD: `headerList` is flat [name, value, ...]. */
 rt.onRequest = function (handle, method, url, headerList, hasBody) {
-	var body = rt.incomingBody(hasBody);
+	var body = rt.incomingBody(hasBody, handle);
 	var request = rt.incomingRequest(method, url, headerList, body);
 	var st = {
 		handle: handle, body: body, pending: 0, responded: false, ended: false,
-		streaming: false, reader: null
+		streaming: false, reader: null, unacked: 0, resume: null
 	};
 	var result;
 
@@ -184,6 +192,20 @@ rt.onBody = function (handle, chunk, last) {
 
 	if (st !== undefined)
 		rt.bodyPush(st.body, chunk, last);
+};
+
+/* RESP_CREDIT: the client took `bytes` of the streaming response body. */
+rt.onRespCredit = function (handle, bytes) {
+	var st = requests[handle], resume;
+
+	if (st === undefined)
+		return;
+	st.unacked = bytes > st.unacked ? 0 : st.unacked - bytes;
+	if (st.resume !== null && st.unacked < BODY_WINDOW) {
+		resume = st.resume;
+		st.resume = null;
+		resume();
+	}
 };
 
 /* REQ_CANCEL, or the host gave up on the request: forget it and its timers. */

@@ -3,14 +3,13 @@
 // itty-router app from npm (fixtures/hono, fixtures/itty), each deployed to its
 // own hostname and checked over HTTP as a client would see it.
 // Usage: node tests/cli/apps.mjs EDGED_BIN EDGED_JSC   (ctest: cli_apps)
-import { CLI_DIR, EDGECTL, FIXTURES, cliArgs, testConfig } from './common.mjs';
+import { CLI_DIR, EDGECTL, FIXTURES, cliArgs, scratchDir, testConfig } from './common.mjs';
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import http from 'node:http';
-import os from 'node:os';
 import path from 'node:path';
 
 const [EDGED_BIN, EDGED_JSC] = cliArgs('apps.mjs');
@@ -30,7 +29,7 @@ const { startEdged } = await import(path.join(CLI_DIR, 'lib/edged.js'));
 
 let edged;
 const log = [];
-const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'edgectl-apps-'));
+const scratch = scratchDir('edgectl-apps-');
 
 before(async () => {
   edged = await startEdged({
@@ -46,12 +45,13 @@ after(async () => {
   fs.rmSync(scratch, { recursive: true, force: true });
 });
 
-// Runs `edgectl deploy` in a fixture directory: { code, stdout, stderr }.
+// Runs `edgectl deploy` in a fixture directory (a name under fixtures/, or
+// an absolute path): { code, stdout, stderr }.
 function deploy(fixture) {
   const env = { ...process.env, EDGED_BIN, EDGED_JSC, EDGED_API: edged.admin, EDGED_TOKEN: edged.token };
   delete env.EDGED_ACCOUNT;
   const child = spawn(process.execPath, [EDGECTL, 'deploy'], {
-    cwd: path.join(FIXTURES, fixture), env, stdio: ['ignore', 'pipe', 'pipe'],
+    cwd: path.isAbsolute(fixture) ? fixture : path.join(FIXTURES, fixture), env, stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stdout = '';
   let stderr = '';
@@ -293,6 +293,136 @@ describe('guide: CORS, JWT auth, a JSON API and HTML rendering in one TypeScript
       assertIncludes(r.body, '<h1>Hello, stranger!</h1>');
       assertIncludes(r.body, '<q></q>');
     });
+  });
+});
+
+/* --- the guide's storage patterns (KV, D1, R2) ----------------------------------- */
+
+const STORAGE = 'storage.apps.test';
+const STORAGE_ACCOUNT = 'apps-storage';
+
+// One admin API call with the operator token; returns the v4 envelope's result.
+async function admin(method, urlPath, body) {
+  const r = await fetch(`${edged.admin}${urlPath}`, {
+    method,
+    headers: { authorization: `Bearer ${edged.token}`, 'content-type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await r.text();
+  assert.ok(r.ok, `${method} ${urlPath}: ${r.status} ${text}`);
+  return JSON.parse(text).result;
+}
+
+// The fixture copied to a scratch directory with the ids of a namespace, a
+// database (its schema applied through the admin API, as a migration script
+// would) and a bucket created for it.
+async function storageFixture() {
+  const dir = path.join(scratch, 'guide-storage');
+  fs.cpSync(path.join(FIXTURES, 'guide-storage'), dir, { recursive: true });
+  const v4 = `/client/v4/accounts/${STORAGE_ACCOUNT}`;
+  await admin('PUT', `/edged/v1/tenants/${STORAGE_ACCOUNT}`, {});
+  const kv = await admin('POST', `${v4}/storage/kv/namespaces`, { title: 'guide-cache' });
+  const db = await admin('POST', `${v4}/d1/database`, { name: 'guide' });
+  await admin('POST', `${v4}/r2/buckets`, { name: 'guide-files' });
+  await admin('POST', `${v4}/d1/database/${db.uuid}/query`, { sql: fs.readFileSync(path.join(dir, 'schema.sql'), 'utf8') });
+  const toml = path.join(dir, 'wrangler.toml');
+  fs.writeFileSync(toml, fs.readFileSync(toml, 'utf8')
+    .replace('@KV_ID@', kv.id).replace('@D1_ID@', db.uuid).replace('@R2_BUCKET@', 'guide-files'));
+  return { dir, v4, kv: kv.id };
+}
+
+// A multipart/form-data body with one file field.
+function formWithFile(name, type, content) {
+  const boundary = `----edged${crypto.randomBytes(8).toString('hex')}`;
+  const body = `--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="${name}"\r\n` +
+    `Content-Type: ${type}\r\n\r\n${content}\r\n--${boundary}--\r\n`;
+  return { body, headers: { 'content-type': `multipart/form-data; boundary=${boundary}` } };
+}
+
+describe('guide storage: KV cache over D1, R2 files, rate limits, flags and rendering', () => {
+  const app = (method, urlPath, options) => request(STORAGE, method, urlPath, options);
+  let fixture;
+  before(async () => {
+    fixture = await storageFixture();
+    await deployOk(fixture.dir, 'guide-storage');
+  });
+
+  test('users API: D1 rows behind a KV cache that writes invalidate', async () => {
+    let r = await app('POST', '/api/users', { body: { name: 'Ada', email: 'ada@example.com' } });
+    await expectJson(r, 201, { id: 1, name: 'Ada', email: 'ada@example.com' }, 'POST /api/users');
+    r = await app('GET', '/api/users');
+    await expectJson(r, 200, [{ id: 1, name: 'Ada', email: 'ada@example.com' }], 'GET /api/users');
+    assert.equal(r.headers['x-cache'], 'MISS');
+    r = await app('GET', '/api/users');
+    assert.equal(r.headers['x-cache'], 'HIT');
+    await expectJson(await app('PUT', '/api/users/1', { body: { name: 'Ada L.' } }), 200, { updated: 1 }, 'PUT');
+    r = await app('GET', '/api/users');
+    assert.equal(r.headers['x-cache'], 'MISS', 'the write invalidated the cached list');
+    assert.deepEqual(r.json(), [{ id: 1, name: 'Ada L.', email: 'ada@example.com' }]);
+    await expectJson(await app('GET', '/api/users/1'), 200, { id: 1, name: 'Ada L.', email: 'ada@example.com' }, 'GET one');
+    await expectJson(await app('GET', '/api/users/9'), 404, { error: 'Not found' }, 'GET a missing user');
+    r = await app('POST', '/api/users', { body: { name: 'Twin', email: 'ada@example.com' } });
+    expectStatus(r, 409, 'a duplicate email');
+    assert.match(r.json().error, /^D1_ERROR: .*UNIQUE constraint failed: users\.email/);
+  });
+
+  test('R2: a form upload is served back with ETag and Cache-Control, and 304 on If-None-Match', async () => {
+    const content = 'hello from R2 '.repeat(100);
+    const form = formWithFile('notes.txt', 'text/plain', content);
+    let r = await app('POST', '/upload', form);
+    expectStatus(r, 201, 'POST /upload');
+    const uploaded = r.json();
+    const md5 = crypto.createHash('md5').update(content).digest('hex');
+    assert.deepEqual(uploaded, { url: '/assets/uploads/notes.txt', etag: md5, size: content.length });
+    r = await app('GET', uploaded.url);
+    expectStatus(r, 200, `GET ${uploaded.url}`);
+    assert.equal(r.body, content);
+    assert.equal(r.headers['content-type'], 'text/plain');
+    assert.equal(r.headers['cache-control'], 'public, max-age=31536000');
+    assert.equal(r.headers.etag, `"${md5}"`);
+    r = await app('GET', uploaded.url, { headers: { 'if-none-match': `"${md5}"` } });
+    expectStatus(r, 304, 'GET with a matching If-None-Match');
+    assert.equal(r.body, '');
+    r = await app('GET', uploaded.url, { headers: { 'if-none-match': '"0123"' } });
+    expectStatus(r, 200, 'GET with another ETag');
+    expectStatus(await app('GET', '/assets/uploads/none.txt'), 404, 'a missing object');
+  });
+
+  test('KV rate limiter: 429 with Retry-After past the limit, per client', async () => {
+    for (let i = 0; i < 3; i++) {
+      await expectJson(await app('GET', '/limited', { headers: { 'x-client': 'c1' } }), 200, { ok: true }, `request ${i + 1}`);
+    }
+    const r = await app('GET', '/limited', { headers: { 'x-client': 'c1' } });
+    await expectJson(r, 429, { error: 'Rate limit exceeded' }, 'request 4');
+    assert.equal(r.headers['retry-after'], '60');
+    await expectJson(await app('GET', '/limited', { headers: { 'x-client': 'c2' } }), 200, { ok: true }, 'another client');
+  });
+
+  test('feature flags come from KV', async () => {
+    await expectJson(await app('GET', '/flags/beta'), 200, { beta: false }, 'no flags yet');
+    const r = await fetch(`${edged.admin}${fixture.v4}/storage/kv/namespaces/${fixture.kv}/values/feature-flags`, {
+      method: 'PUT', headers: { authorization: `Bearer ${edged.token}` }, body: JSON.stringify({ beta: true }),
+    });
+    assert.equal(r.status, 200, await r.text());
+    await expectJson(await app('GET', '/flags/beta'), 200, { beta: true }, 'after the operator set the flag');
+    await expectJson(await app('GET', '/flags/gamma'), 200, { gamma: false }, 'an unset flag');
+  });
+
+  test('edge-side rendering: an R2 template, D1 data and a KV page cache', async () => {
+    const template = '<!doctype html><title>{{title}}</title><p>{{body}}</p>';
+    const put = await fetch(`${edged.admin}${fixture.v4}/r2/buckets/guide-files/objects/templates/home.html`, {
+      method: 'PUT', headers: { authorization: `Bearer ${edged.token}`, 'content-type': 'text/html' }, body: template,
+    });
+    assert.equal(put.status, 200, await put.text());
+    let r = await app('GET', '/pages/home');
+    expectStatus(r, 200, 'GET /pages/home');
+    assert.equal(r.body, '<!doctype html><title>Welcome</title><p>Rendered at the edge.</p>');
+    assert.equal(r.headers['x-cache'], 'MISS');
+    r = await app('GET', '/pages/home');
+    assert.equal(r.headers['x-cache'], 'HIT');
+    assert.equal(r.headers['cache-control'], 'public, max-age=60');
+    assert.equal(r.body, '<!doctype html><title>Welcome</title><p>Rendered at the edge.</p>');
+    expectStatus(await app('GET', '/pages/missing'), 404, 'a page with no template');
   });
 });
 

@@ -1,6 +1,7 @@
 // common.mjs: what the CLI test scripts (run.mjs, apps.mjs) share: their
 // paths and arguments, and the config they give edged.
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -23,6 +24,15 @@ export function cliArgs(script) {
     process.exit(1);
   }
   return [bin, jsc];
+}
+
+// A scratch directory (under the system temp dir) that edged's service user
+// can search: started as root, edged --dev drops to that user when it exists,
+// and its broker must reach the data dir below.
+export function scratchDir(prefix) {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  fs.chmodSync(dir, 0o711);
+  return dir;
 }
 
 // A sanitizer build (scripts/test with EDGED_SANITIZE=1) runs JavaScript

@@ -1,12 +1,11 @@
 // End-to-end tests of edgectl (sdk-js/cli) against a real edged.
 // Usage: node tests/cli/run.mjs EDGED_BIN EDGED_JSC   (ctest: cli_edgectl)
-import { CLI_DIR, EDGECTL, FIXTURES, cliArgs, testConfig } from './common.mjs';
+import { CLI_DIR, EDGECTL, FIXTURES, cliArgs, scratchDir, testConfig } from './common.mjs';
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
-import os from 'node:os';
 import path from 'node:path';
 
 const [EDGED_BIN, EDGED_JSC] = cliArgs('run.mjs');
@@ -19,7 +18,7 @@ await import('./transforms.test.mjs');
 let edged;
 // edged's stderr (its log), line by line.
 const edgedLog = [];
-const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'edgectl-test-'));
+const scratch = scratchDir('edgectl-test-');
 
 before(async () => {
   const dir = fs.mkdtempSync(path.join(scratch, 'edged-'));
@@ -170,10 +169,11 @@ describe('edgectl deploy: vars, redeploys and routes', () => {
 
   test('an unsupported config key is refused by name', async () => {
     const dir = project('vars');
-    fs.appendFileSync(path.join(dir, 'wrangler.toml'), '\n[[kv_namespaces]]\nbinding = "KV"\nid = "x"\n');
+    fs.appendFileSync(path.join(dir, 'wrangler.toml'),
+      '\n[[durable_objects.bindings]]\nname = "ROOM"\nclass_name = "Room"\n');
     const r = await edgectl(['deploy'], { cwd: dir, env: { EDGED_ACCOUNT: 'cli-vars' } });
     assert.equal(r.code, 1);
-    assert.match(r.stderr, /wrangler\.toml: 'kv_namespaces' is not supported by edged/);
+    assert.match(r.stderr, /wrangler\.toml: 'durable_objects' is not supported by edged/);
   });
 
   test("the API's error is told at the original file and line", async () => {
@@ -198,6 +198,159 @@ describe('edgectl deploy: vars, redeploys and routes', () => {
     const r = await edgectl(['deploy'], { cwd: path.join(FIXTURES, 'vars'), env: { EDGED_TOKEN: 'wrong', EDGED_ACCOUNT: 'cli-vars' } });
     assert.equal(r.code, 1);
     assert.match(r.stderr, /auth/i);
+  });
+});
+
+// A stand-in for edged's admin API that records what edgectl deploy sends:
+// { url, close, uploads: [{ account, name, metadata, files }] }.
+async function recordingApi() {
+  const uploads = [];
+  const server = http.createServer((req, res) => {
+    const chunks = [];
+    req.on('data', (c) => chunks.push(c));
+    req.on('end', async () => {
+      const reply = (result) => {
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.end(JSON.stringify({ success: true, errors: [], messages: [], result }));
+      };
+      const script = /^\/client\/v4\/accounts\/([^/]+)\/workers\/scripts\/([^/]+)$/.exec(req.url);
+      if (req.method === 'PUT' && script) {
+        const form = await new Response(Buffer.concat(chunks), {
+          headers: { 'content-type': req.headers['content-type'] },
+        }).formData();
+        const metadata = JSON.parse(await form.get('metadata').text());
+        const files = [...form.keys()].filter((k) => k !== 'metadata');
+        uploads.push({ account: decodeURIComponent(script[1]), name: decodeURIComponent(script[2]), metadata, files });
+        reply({ id: script[2], version_id: uploads.length });
+      } else if (req.method === 'GET' && /\/workers\/routes$/.test(req.url)) {
+        reply([]);
+      } else if (req.method === 'POST' && /\/workers\/routes$/.test(req.url)) {
+        reply({ id: 'route-1' });
+      } else {
+        reply({});
+      }
+    });
+  });
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    url: `http://127.0.0.1:${server.address().port}`,
+    uploads,
+    close: () => new Promise((resolve) => server.close(resolve)),
+  };
+}
+
+// POST to edged's admin API; resolves to the envelope's result (fails the test otherwise).
+async function adminPost(urlPath, json) {
+  const res = await fetch(edged.admin + urlPath, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${edged.token}`, 'content-type': 'application/json' },
+    body: JSON.stringify(json),
+  });
+  const text = await res.text();
+  assert.equal(res.status, 200, `POST ${urlPath}: ${res.status} ${text}`);
+  return JSON.parse(text).result;
+}
+
+describe('edgectl deploy: KV, D1 and R2 bindings from wrangler.toml', () => {
+  test('the upload metadata carries each storage binding; preview resources are left out', async () => {
+    const api = await recordingApi();
+    try {
+      const r = await edgectl(['deploy'], {
+        cwd: path.join(FIXTURES, 'storage'), env: { EDGED_API: api.url, EDGED_TOKEN: 'recorder' },
+      });
+      assertOk(r);
+      assert.equal(api.uploads.length, 1);
+      const [upload] = api.uploads;
+      assert.equal(upload.account, 'cli-storage-meta');
+      assert.equal(upload.name, 'storage');
+      assert.deepEqual(upload.files, ['worker.js']);
+      assert.deepEqual(upload.metadata.bindings, [
+        { type: 'plain_text', name: 'GREETING', text: 'hello from storage' },
+        { type: 'kv_namespace', name: 'KV', namespace_id: '0f2ac74b498b48028cb68387c421e279' },
+        { type: 'd1', name: 'DB', id: '4f4b3b9e-3c3b-4b7e-9d83-2f1e0c7a5d11' },
+        { type: 'r2_bucket', name: 'BUCKET', bucket_name: 'storage-files' },
+      ]);
+      assert.equal(upload.metadata.main_module, 'worker.js');
+    } finally {
+      await api.close();
+    }
+  });
+
+  test('wrangler.json storage arrays give the same bindings', async () => {
+    const dir = project('storage', {
+      'wrangler.json': JSON.stringify({
+        name: 'storage-json', main: 'src/index.ts', account_id: 'cli-storage-json',
+        kv_namespaces: [{ binding: 'CACHE', id: 'aa', preview_id: 'bb' }],
+        d1_databases: [{ binding: 'SQL', database_name: 'main', database_id: 'cc' }],
+        r2_buckets: [{ binding: 'FILES', bucket_name: 'dd' }],
+      }),
+    });
+    fs.rmSync(path.join(dir, 'wrangler.toml'));
+    const api = await recordingApi();
+    try {
+      assertOk(await edgectl(['deploy'], { cwd: dir, env: { EDGED_API: api.url, EDGED_TOKEN: 'recorder' } }));
+      assert.deepEqual(api.uploads[0].metadata.bindings, [
+        { type: 'kv_namespace', name: 'CACHE', namespace_id: 'aa' },
+        { type: 'd1', name: 'SQL', id: 'cc' },
+        { type: 'r2_bucket', name: 'FILES', bucket_name: 'dd' },
+      ]);
+    } finally {
+      await api.close();
+    }
+  });
+
+  const refusals = [
+    ['a KV namespace without id', '[[kv_namespaces]]\nbinding = "KV2"\n', /kv_namespaces\[1\] needs 'id' \(a string\)/],
+    ['a D1 database without database_id', '[[d1_databases]]\nbinding = "DB2"\ndatabase_name = "x"\n',
+      /d1_databases\[1\] needs 'database_id' \(a string\)/],
+    ['an R2 bucket without binding', '[[r2_buckets]]\nbucket_name = "x"\n', /r2_buckets\[1\] needs 'binding' \(a string\)/],
+    ['an unknown member', '[[r2_buckets]]\nbinding = "B2"\nbucket_name = "x"\njurisdiction = "eu"\n',
+      /'jurisdiction' in r2_buckets\[1\] is not supported by edged/],
+    ['a name used twice', '[[kv_namespaces]]\nbinding = "GREETING"\nid = "x"\n', /binding 'GREETING' is defined twice/],
+  ];
+  for (const [what, toml, message] of refusals) {
+    test(`${what} is refused with the table and member named`, async () => {
+      const dir = project('storage');
+      fs.appendFileSync(path.join(dir, 'wrangler.toml'), `\n${toml}`);
+      const r = await edgectl(['deploy'], { cwd: dir, env: { EDGED_API: 'http://127.0.0.1:9', EDGED_TOKEN: 'x' } });
+      assert.equal(r.code, 1, r.stdout + r.stderr);
+      assert.match(r.stderr, message);
+    });
+  }
+
+  test('a Worker deployed with KV, D1 and R2 bindings counts and logs visits on edged', async () => {
+    const account = 'cli-storage';
+    const res = await fetch(`${edged.admin}/edged/v1/tenants/${account}`, {
+      method: 'PUT', headers: { authorization: `Bearer ${edged.token}`, 'content-type': 'application/json' }, body: '{}',
+    });
+    assert.equal(res.status, 200, await res.text());
+    const ns = await adminPost(`/client/v4/accounts/${account}/storage/kv/namespaces`, { title: 'cli-visits' });
+    const db = await adminPost(`/client/v4/accounts/${account}/d1/database`, { name: 'cli-visits' });
+    await adminPost(`/client/v4/accounts/${account}/r2/buckets`, { name: 'cli-visits' });
+    assert.match(ns.id, /^[0-9a-f]{32}$/);
+    assert.match(db.uuid, /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
+    const dir = project('storage', {
+      'wrangler.toml': [
+        'name = "storage"', 'main = "src/index.ts"', `account_id = "${account}"`, 'route = "storage.cli.test/*"',
+        '[vars]', 'GREETING = "hello from storage"',
+        '[[kv_namespaces]]', 'binding = "KV"', `id = "${ns.id}"`,
+        '[[d1_databases]]', 'binding = "DB"', 'database_name = "cli-visits"', `database_id = "${db.uuid}"`,
+        '[[r2_buckets]]', 'binding = "BUCKET"', 'bucket_name = "cli-visits"', '',
+      ].join('\n'),
+    });
+    assertOk(await edgectl(['deploy'], { cwd: dir }));
+    assert.deepEqual(await getJson('storage.cli.test', '/?who=ann'), {
+      greeting: 'hello from storage', visits: 1, logged: [1], metadata: { by: 'storage' },
+      bucket: ['visits/ann/1'],
+    });
+    assert.deepEqual(await getJson('storage.cli.test', '/?who=ann'), {
+      greeting: 'hello from storage', visits: 2, logged: [1, 2], metadata: { by: 'storage' },
+      bucket: ['visits/ann/1', 'visits/ann/2'],
+    });
+    assert.deepEqual(await getJson('storage.cli.test', '/?who=bob'), {
+      greeting: 'hello from storage', visits: 1, logged: [1], metadata: { by: 'storage' },
+      bucket: ['visits/bob/1'],
+    });
   });
 });
 

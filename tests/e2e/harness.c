@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/time.h>
@@ -187,6 +188,8 @@ edged_start(const char *extra_config)
 	pthread_cond_init(&e->log_cond, NULL);
 	snprintf(e->dir, sizeof(e->dir), "/tmp/edged-test-XXXXXX");
 	cr_assert_not_null(mkdtemp(e->dir));
+	/* A test that runs edged as its service user: that user must reach data/. */
+	cr_assert_eq(chmod(e->dir, 0711), 0);
 	snprintf(e->config, sizeof(e->config), "%s/edged.conf", e->dir);
 	fp = fopen(e->config, "w");
 	cr_assert_not_null(fp);
@@ -465,6 +468,85 @@ deploy(struct edged *e, const char *tenant, const char *name, const char *host, 
 	r = admin_add_route(e, tenant, pattern, name);
 	cr_assert_eq(r.status, 200, "route %s: %ld %s", pattern, r.status, r.body);
 	response_free(&r);
+}
+
+json_t *
+admin_json(struct edged *e, const char *token, const char *method, const char *path,
+    const char *body, long want_status)
+{
+	struct response r =
+	    http_do(method, e->admin_addr, path, NULL, token != NULL ? token : TEST_TOKEN,
+		body != NULL ? "application/json" : NULL, body, body != NULL ? strlen(body) : 0);
+	json_t *env;
+
+	cr_assert_eq(r.status, want_status, "%s %s: %ld, expected %ld: %s", method, path, r.status,
+	    want_status, r.body);
+	env = json_loadb(r.body, r.body_len, 0, NULL);
+	cr_assert_not_null(env, "%s %s: not JSON: %s", method, path, r.body);
+	cr_assert(json_is_array(json_object_get(env, "errors")), "%s", r.body);
+	cr_assert_eq(
+	    json_is_true(json_object_get(env, "success")), want_status == 200, "%s", r.body);
+	response_free(&r);
+	return env;
+}
+
+json_t *
+admin_result(json_t *env)
+{
+	return json_object_get(env, "result");
+}
+
+int
+admin_error_code(json_t *env)
+{
+	return (int)json_integer_value(
+	    json_object_get(json_array_get(json_object_get(env, "errors"), 0), "code"));
+}
+
+const char *
+admin_error_message(json_t *env)
+{
+	const char *m = json_string_value(
+	    json_object_get(json_array_get(json_object_get(env, "errors"), 0), "message"));
+
+	return m != NULL ? m : "";
+}
+
+/* POSTs {"<field>": "<value>"} to a tenant's collection; returns result.<id_field>. */
+static char *
+admin_storage_create(struct edged *e, const char *tenant, const char *collection, const char *field,
+    const char *value, const char *id_field)
+{
+	char path[256];
+	json_t *body = json_pack("{s:s}", field, value), *env;
+	char *text = json_dumps(body, JSON_COMPACT), *id;
+
+	snprintf(path, sizeof(path), "/client/v4/accounts/%s/%s", tenant, collection);
+	env = admin_json(e, NULL, "POST", path, text, 200);
+	id = strdup(json_string_value(json_object_get(admin_result(env), id_field)));
+	cr_assert_not_null(id);
+	json_decref(env);
+	json_decref(body);
+	free(text);
+	return id;
+}
+
+char *
+admin_kv_namespace_create(struct edged *e, const char *tenant, const char *title)
+{
+	return admin_storage_create(e, tenant, "storage/kv/namespaces", "title", title, "id");
+}
+
+char *
+admin_d1_database_create(struct edged *e, const char *tenant, const char *name)
+{
+	return admin_storage_create(e, tenant, "d1/database", "name", name, "uuid");
+}
+
+void
+admin_r2_bucket_create(struct edged *e, const char *tenant, const char *name)
+{
+	free(admin_storage_create(e, tenant, "r2/buckets", "name", name, "name"));
 }
 
 char *

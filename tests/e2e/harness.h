@@ -11,6 +11,8 @@
 #include <stddef.h>
 #include <sys/types.h>
 
+#include <jansson.h>
+
 #define TEST_TOKEN "test-operator-token"
 
 struct edged {
@@ -102,6 +104,26 @@ long proc_vm_rss_kib(pid_t pid);
  */
 #define HARNESS_CANARY_BOUND_MS 2000
 void expect_canary_alive(struct edged *e, const char *row);
+
+/*
+ * An admin API call with the operator token (or `token`) and a JSON body
+ * (may be NULL); asserts the status and the v4 envelope ("success" true
+ * exactly for 200) and returns the parsed envelope (json_decref it).
+ */
+json_t *admin_json(struct edged *e, const char *token, const char *method, const char *path,
+    const char *body, long want_status);
+/* The envelope's result (borrowed) and its first error's code and message ("" when none). */
+json_t *admin_result(json_t *env);
+int admin_error_code(json_t *env);
+const char *admin_error_message(json_t *env);
+/*
+ * Storage resources of a tenant, created with the operator token; each
+ * asserts 200.  The id helpers return the new namespace id or database
+ * uuid (malloc'd; the caller frees).
+ */
+char *admin_kv_namespace_create(struct edged *e, const char *tenant, const char *title);
+char *admin_d1_database_create(struct edged *e, const char *tenant, const char *name);
+void admin_r2_bucket_create(struct edged *e, const char *tenant, const char *name);
 
 /* GET /status as parsed JSON text; caller frees. */
 char *admin_status(struct edged *e);

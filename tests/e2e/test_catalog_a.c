@@ -584,7 +584,7 @@ Test(catalog_a, a11_errors_and_stacks_leak_no_host_paths_or_secrets)
 	expect_canary_alive(e, "A11 after");
 }
 
-/* ---- A12, A14, A15, A16: storage bindings
+/* ---- A16: Durable Objects (A12, A14 and A15 are in test_catalog_storage.c)
  * --------------------------------------------------------- */
 
 static void
@@ -593,21 +593,6 @@ skip_row(const char *row)
 	fprintf(stderr, "SKIP(%s storage binding unavailable: binding not implemented yet)\n", row);
 	teardown(); /* a skipped test does not run .fini: stop edged now */
 	cr_skip_test("SKIP(%s storage binding unavailable: binding not implemented yet)", row);
-}
-
-Test(catalog_a, a12_binding_forgery)
-{
-	skip_row("A12 KV/D1/R2/DO");
-}
-
-Test(catalog_a, a14_d1_sql_attacks)
-{
-	skip_row("A14 D1");
-}
-
-Test(catalog_a, a15_kv_r2_key_injection)
-{
-	skip_row("A15 KV/R2");
 }
 
 Test(catalog_a, a16_durable_object_id_of_another_tenant)

@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -114,6 +115,7 @@ expect_refusal(const char *extra, const char *needle)
 	FILE *fp;
 
 	cr_assert_not_null(mkdtemp(dir));
+	cr_assert_eq(chmod(dir, 0711), 0); /* edged's service user must reach data/ */
 	snprintf(config, sizeof(config), "%s/edged.conf", dir);
 	cr_assert_not_null(fp = fopen(config, "w"));
 	fprintf(fp,

@@ -20,6 +20,9 @@ export function startEdged({ bin = findEdged(), dir, config, onLog = () => {} } 
   }
   const ownDir = !dir;
   const cwd = dir || fs.mkdtempSync(path.join(os.tmpdir(), 'edgectl-dev-'));
+  // Started as root, edged drops to its service user (when that user exists)
+  // and its broker must reach the data dir in here: let it search this dir.
+  if (process.getuid && process.getuid() === 0) fs.chmodSync(cwd, 0o711);
   const token = crypto.randomBytes(32).toString('hex');
   const args = ['--dev', '--listen', '127.0.0.1:0', '--admin-listen', '127.0.0.1:0'];
   if (config) args.push('--config', config);

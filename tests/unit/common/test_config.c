@@ -368,6 +368,7 @@ static const char *const all_keys[] = {
 	"sandbox_concurrency",
 	"request_queue_max",
 	"sandbox_idle_timeout",
+	"d1_query_ms",
 	"recycle_after_requests",
 	"recycle_after_cpu_s",
 	"recycle_after_rss_mb",
@@ -442,7 +443,7 @@ Test(config, shipped_file_documents_every_key_with_its_default)
 	got.request_body_max = got.request_line_max = got.header_count_max = 77;
 	got.header_bytes_max = got.header_timeout_ms = got.keepalive_timeout_ms = 77;
 	got.max_connections = got.script_max_bytes = got.drain_timeout_s = 77;
-	got.sandbox_uid_base = 77;
+	got.sandbox_uid_base = got.d1_query_ms = 77;
 	got.recycle_cpu_s = got.recycle_rss_mb = got.recycle_age_s = got.tenant_queue_max = 77;
 	strcpy(got.admin_token, "x");
 	strcpy(got.user, "x");

@@ -34,6 +34,7 @@ struct resp {
 	unsigned status;
 	unsigned error;
 	bool done;
+	uint64_t credited;  /* request body bytes returned with REQ_CREDIT */
 	struct buf headers; /* "name: value\n" ... */
 	struct buf body;
 };
@@ -252,6 +253,13 @@ sbx_collect(struct resp *r, size_t n)
 			continue;
 		}
 		x = resp_for(r, n, m.id);
+		if (m.type == IPC_REQ_CREDIT) {
+			/* The script took request body bytes: it may come before or after the end.
+			 */
+			x->credited += m.field[IPC_REQ_CREDIT_BYTES].u;
+			ipc_msg_release(&m);
+			continue;
+		}
 		cr_assert(
 		    !x->done, "a frame after the end of request %llu", (unsigned long long)m.id);
 		if (m.type == IPC_RESP_ERROR) {
@@ -427,6 +435,7 @@ Test(serve, post_body_echo)
 	r = fetch(2, "POST", "http://example.com/echo", headers, "ping", 50);
 	cr_assert_eq(r.status, 200);
 	cr_assert_str_eq(BODY(r), "POST ping true");
+	cr_assert_eq(r.credited, 4, "the body the script read was credited back");
 	resp_release(&r);
 }
 

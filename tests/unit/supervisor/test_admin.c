@@ -141,7 +141,9 @@ loop_main(void *arg)
 static void
 setup(void)
 {
-	static const struct admin_hooks hooks = { fake_validate, fake_changed, fake_status };
+	static const struct admin_hooks hooks = {
+		.validate = fake_validate, .changed = fake_changed, .status_json = fake_status
+	};
 	struct admin_limits limits = { SCRIPT_MAX, BODY_MAX };
 	struct http_limits hl;
 	char path[256], actual[64];
@@ -543,10 +545,18 @@ Test(admin, bindings_rejected)
 	tenant("acme");
 	env = upload("acme", "api",
 	    "{\"main_module\":\"index.js\",\"bindings\":[{\"type\":"
+	    "\"queue\",\"name\":\"Q\",\"queue_name\":\"x\"}]}",
+	    "index.js", module_js, 400);
+	cr_assert_eq(error_code(env), 10023);
+	cr_assert_str_eq(error_message(env), "binding type 'queue' is not supported");
+	json_decref(env);
+	/* Storage bindings must name a resource the tenant has. */
+	env = upload("acme", "api",
+	    "{\"main_module\":\"index.js\",\"bindings\":[{\"type\":"
 	    "\"kv_namespace\",\"name\":\"KV\",\"namespace_id\":\"x\"}]}",
 	    "index.js", module_js, 400);
 	cr_assert_eq(error_code(env), 10023);
-	cr_assert_str_eq(error_message(env), "binding type 'kv_namespace' is not supported");
+	cr_assert_str_eq(error_message(env), "binding 'KV': KV namespace 'x' not found");
 	json_decref(env);
 	env = upload("acme", "api",
 	    "{\"main_module\":\"index.js\",\"bindings\":["
