@@ -253,6 +253,26 @@ function outputStream(c, first, more) {
 	}, { highWaterMark: 0 });
 }
 
+/*
+ * A call's outcome.  `whole` is the entire output body when it came in the
+ * RESULT itself; the body as a stream is made only when asked for, so a
+ * small value read with callBytes never pays for a ReadableStream.
+ */
+function outcome(c, doc, chunk, more) {
+	var r = { doc: doc, whole: more ? null : chunk };
+	var stream;
+
+	Object.defineProperty(r, 'body', {
+		enumerable: true,
+		get: function () {
+			if (stream === undefined)
+				stream = more || chunk.length > 0 ? outputStream(c, chunk, more) : null;
+			return stream;
+		}
+	});
+	return r;
+}
+
 function readAll(stream) {
 	var reader = stream.getReader();
 	var parts = [];
@@ -327,6 +347,8 @@ rt.call = function (binding, method, args, input) {
 /* rt.callBytes(...) -> Promise<{doc, bytes}>: the same, with the whole body in one Uint8Array. */
 rt.callBytes = function (binding, method, args, input) {
 	return rt.call(binding, method, args, input).then(function (r) {
+		if (r.whole !== null)
+			return { doc: r.doc, bytes: r.whole.length > 0 ? r.whole : null };
 		if (r.body === null)
 			return { doc: r.doc, bytes: null };
 		return readAll(r.body).then(function (bytes) {
@@ -364,7 +386,7 @@ rt.onCallResult = function (id, status, text, chunk, more) {
 		pump();
 		return;
 	}
-	c.resolve({ doc: doc, body: more || chunk.length > 0 ? outputStream(c, chunk, more) : null });
+	c.resolve(outcome(c, doc, chunk, more));
 	if (!more)
 		pump();
 };
