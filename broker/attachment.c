@@ -211,9 +211,19 @@ attachment_on_closed(struct channel *ch, const char *reason, int violation, void
 	attachment_free(a);
 }
 
+static void
+attachment_on_drained(struct channel *ch, void *arg)
+{
+	struct attachment *a = arg;
+
+	(void)ch;
+	bcalls_on_drained(a->calls);
+}
+
 static const struct channel_ops attachment_ops = {
 	.on_message = attachment_on_message,
 	.on_closed = attachment_on_closed,
+	.on_drained = attachment_on_drained,
 };
 
 /* Identity, bindings and limits from ATTACH; -1 when the attach is refused (logged). */
@@ -270,7 +280,7 @@ attachment_new(struct attachment_list *list, struct event_base *base,
 		return -1;
 	}
 	TAILQ_INSERT_TAIL(list, a, entry);
-	if ((a->calls = bcalls_new(base, be, a->ch, false, BCALLS_MAX_SANDBOX, a->who)) == NULL) {
+	if ((a->calls = bcalls_new(be, a->ch, false, BCALLS_MAX_SANDBOX, a->who)) == NULL) {
 		/* Not inside a callback of this channel: the attachment goes at once. */
 		log_warnx("%s: cannot attach: out of memory", a->who);
 		channel_close(a->ch, "out of memory");

@@ -165,9 +165,19 @@ broker_on_supervisor_closed(struct channel *ch, const char *reason, int violatio
 	event_base_loopbreak(b->base);
 }
 
+static void
+broker_on_supervisor_drained(struct channel *ch, void *arg)
+{
+	struct broker *b = arg;
+
+	(void)ch;
+	bcalls_on_drained(b->admin);
+}
+
 static const struct channel_ops broker_sup_ops = {
 	.on_message = broker_on_supervisor,
 	.on_closed = broker_on_supervisor_closed,
+	.on_drained = broker_on_supervisor_drained,
 };
 
 /* Deletes expired KV keys every few seconds, at once again while there are more. */
@@ -243,8 +253,7 @@ broker_main(int sup_fd, const struct broker_config *cfg)
 	    IPC_CAP_BROKER_CONTROL, IPC_ST_READY, CHANNEL_RECV_FDS, &broker_sup_ops, &b);
 	if (b.sup == NULL)
 		fatalx("cannot open the supervisor channel");
-	if ((b.admin = bcalls_new(b.base, &b.be, b.sup, true, BCALLS_MAX_ADMIN, "supervisor")) ==
-	    NULL)
+	if ((b.admin = bcalls_new(&b.be, b.sup, true, BCALLS_MAX_ADMIN, "supervisor")) == NULL)
 		fatalx("cannot set up admin calls: out of memory");
 	event_base_dispatch(b.base);
 	broker_shutdown(&b);

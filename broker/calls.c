@@ -1,32 +1,17 @@
 /*
  * calls: the per-channel state machine of storage calls (see calls.h and
- * the "Calls" comment of common/ipc.h).  Runs in the broker; backends are
- * synchronous, so a call only waits on its caller: for input pieces it
- * pulled, or for the caller to pull output pieces.
+ * the "Calls" comment of common/ipc.h) and their input side: bodies pulled
+ * piece by piece, dispatch to the backends.  Runs in the broker; backends
+ * are synchronous, so a call only waits on its caller: for input pieces it
+ * pulled, or for the caller to pull output pieces (calls_out.c).
  */
-#include "broker/calls.h"
+#include "broker/calls_internal.h"
 
-#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/queue.h>
-#include <unistd.h>
 
-#include <event2/event.h>
-
-#include "common/buf.h"
 #include "common/channel.h"
 #include "common/log.h"
-
-/*
- * Output pieces wait while this much is queued for the peer, so that a
- * caller that pulls faster than it reads cannot make the broker hold a
- * whole object in memory.  The channel has no "drained" callback, so the
- * wait is a timer that backs off while the peer does not read.
- */
-#define BCALLS_OUT_HIGH IPC_BODY_WINDOW
-#define BCALLS_PUMP_MIN_MS 1
-#define BCALLS_PUMP_MAX_MS 64
 
 /*
  * Input bodies collected whole (KV put, bulk writes) that one channel may
@@ -36,61 +21,8 @@
  */
 #define BCALLS_HOLD_MAX (32u << 20)
 
-enum call_phase {
-	CALL_INPUT,  /* taking the input body as pulled */
-	CALL_DRAIN,  /* answered early: discarding the pieces already pulled */
-	CALL_OUTPUT, /* answered with more=1: sending output pieces as pulled */
-};
-
-struct call {
-	TAILQ_ENTRY(call) entry;
-	struct bcalls *cs;
-	uint64_t id;
-	enum call_phase phase;
-	enum store_kind kind;
-	enum store_body_mode mode;
-	uint64_t max; /* WHOLE: the largest body */
-
-	/* What the backend sees; the strings and args live as long as the call. */
-	char *tenant;
-	char *resource;
-	char *method;
-	json_t *args;
-	struct store_limits limits;
-	struct store_call sc;
-
-	struct buf body;      /* WHOLE: the input so far */
-	struct r2_upload *up; /* STREAM: the upload being written */
-	unsigned asked;       /* input pieces pulled and not yet received */
-	bool stalled;         /* WHOLE: waits for room under BCALLS_HOLD_MAX to pull */
-	struct store_result res;
-	uint64_t out_total; /* output body bytes */
-	uint64_t out_sent;
-	uint64_t credit; /* output pieces pulled and not yet sent */
-};
-
-struct bcalls {
-	struct event_base *base;
-	const struct bcalls_backends *be;
-	struct channel *ch;
-	bool admin;
-	bool broken; /* the channel is closing for a violation */
-	unsigned max_in_flight;
-	const char *who;
-	TAILQ_HEAD(, call) list; /* oldest first */
-	size_t count;            /* calls in flight: CALL_INPUT and CALL_OUTPUT */
-	size_t ndrain;           /* calls in CALL_DRAIN */
-	struct event *pump;
-	unsigned pump_ms; /* the current back-off of the pump timer */
-};
-
-/* Scratch for a piece read from a file: the broker is single-threaded. */
-static uint8_t bcalls_piece[IPC_BODY_CHUNK_MAX];
-
 static const char *const bcalls_admin_only[] = { "create", "drop", "bulkPut", "bulkDelete",
 	"queryAll", "info" };
-
-static int bcalls_pump(struct bcalls *cs);
 
 bool
 bcalls_copy_str(const struct ipc_value *v, char *dst, size_t size)
@@ -102,12 +34,7 @@ bcalls_copy_str(const struct ipc_value *v, char *dst, size_t size)
 	return true;
 }
 
-/*
- * Closes the channel for a broken protocol (or an output that cannot go
- * on).  Outside a callback of the channel the owner frees the table at
- * once, so the caller must return without touching `cs` or its calls.
- */
-static int
+int
 bcalls_fail(struct bcalls *cs, const char *reason)
 {
 	struct channel *ch = cs->ch;
@@ -118,7 +45,7 @@ bcalls_fail(struct bcalls *cs, const char *reason)
 	return -1;
 }
 
-static struct call *
+struct call *
 call_find(struct bcalls *cs, uint64_t id)
 {
 	struct call *c;
@@ -129,7 +56,7 @@ call_find(struct bcalls *cs, uint64_t id)
 	return NULL;
 }
 
-static void
+void
 call_free(struct call *c)
 {
 	TAILQ_REMOVE(&c->cs->list, c, entry);
@@ -171,241 +98,6 @@ bcalls_parse_args(const struct ipc_bytes *args)
 		return NULL;
 	}
 	return o;
-}
-
-/* Replaces each byte that does not start a well-formed UTF-8 sequence with '?'. */
-static void
-bcalls_utf8_clean(char *s)
-{
-	unsigned char *p = (unsigned char *)s;
-
-	while (*p != '\0') {
-		size_t n = 0;
-		uint32_t cp, min = 0;
-
-		if (*p < 0x80) {
-			n = 1;
-		} else if ((*p & 0xe0) == 0xc0) {
-			n = 2;
-			min = 0x80;
-		} else if ((*p & 0xf0) == 0xe0) {
-			n = 3;
-			min = 0x800;
-		} else if ((*p & 0xf8) == 0xf0) {
-			n = 4;
-			min = 0x10000;
-		}
-		/* The lead byte's payload bits: those below its length marker. */
-		cp = n > 1 ? *p & (0x7fu >> n) : *p;
-		for (size_t i = 1; i < n; i++) {
-			if ((p[i] & 0xc0) != 0x80) {
-				n = 0;
-				break;
-			}
-			cp = (cp << 6) | (p[i] & 0x3f);
-		}
-		if (n == 0 || cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) {
-			*p++ = '?';
-			continue;
-		}
-		p += n;
-	}
-}
-
-/* The "result" text of a RESULT (see calls.h); malloc'd, NULL on failure. */
-static char *
-bcalls_result_text(const struct store_result *r)
-{
-	char message[sizeof(r->message)];
-	json_t *o;
-	char *text = NULL;
-
-	if (r->status == STORE_OK)
-		return r->doc != NULL ? json_dumps(r->doc, JSON_COMPACT | JSON_ENCODE_ANY)
-				      : strdup("null");
-	memcpy(message, r->message, sizeof(message));
-	message[sizeof(message) - 1] = '\0';
-	bcalls_utf8_clean(message);
-	if ((o = json_object()) == NULL)
-		return NULL;
-	if (json_object_set_new(o, "message", json_string(message)) == 0 &&
-	    (r->code == 0 || json_object_set_new(o, "code", json_integer(r->code)) == 0))
-		text = json_dumps(o, JSON_COMPACT);
-	json_decref(o);
-	return text;
-}
-
-/* Answers a call that never got a record; 0, or -1 when the channel is closing. */
-static int
-bcalls_refuse(struct bcalls *cs, uint64_t id, enum store_status status, const char *message)
-{
-	struct store_result r;
-	struct ipc_value f[4];
-	char *text;
-	int rc;
-
-	memset(&r, 0, sizeof(r));
-	r.fd = -1;
-	store_fail(&r, status, "%s", message);
-	text = bcalls_result_text(&r);
-	f[IPC_RESULT_STATUS] = ipc_u64(status);
-	f[IPC_RESULT_DOC] = ipc_str(text != NULL ? text : "{\"message\":\"internal error\"}");
-	f[IPC_RESULT_CHUNK] = ipc_bytes(NULL, 0);
-	f[IPC_RESULT_MORE] = ipc_u64(0);
-	rc = channel_send(cs->ch, IPC_RESULT, id, f, 4);
-	free(text);
-	return rc;
-}
-
-/* Leaves a failed result without a document or body, as the contract says. */
-static void
-call_clear_body(struct call *c)
-{
-	enum store_status status = c->res.status;
-	int code = c->res.code;
-	char message[sizeof(c->res.message)];
-
-	memcpy(message, c->res.message, sizeof(message));
-	store_result_release(&c->res);
-	c->res.status = status;
-	c->res.code = code;
-	memcpy(c->res.message, message, sizeof(message));
-}
-
-/* Reads the output piece [out_sent, out_sent + n); NULL on an I/O error (logged). */
-static const uint8_t *
-call_piece(struct call *c, size_t n)
-{
-	size_t got = 0;
-	ssize_t r;
-
-	if (c->res.body_kind == STORE_BODY_MEM)
-		return c->res.mem + c->out_sent;
-	while (got < n) {
-		r = pread(c->res.fd, bcalls_piece + got, n - got,
-		    (off_t)(c->res.offset + c->out_sent + got));
-		if (r == -1 && errno == EINTR)
-			continue;
-		if (r <= 0) {
-			if (r == 0)
-				errno = EIO;
-			log_warn(
-			    "%s: cannot read the body of a '%s' result", c->cs->who, c->method);
-			return NULL;
-		}
-		got += (size_t)r;
-	}
-	return bcalls_piece;
-}
-
-/* Checks what the backend returned and sets out_total; false when it is unusable. */
-static bool
-call_result_is_sane(struct call *c)
-{
-	c->out_total = 0;
-	if (c->res.status != STORE_OK) {
-		call_clear_body(c);
-		return true;
-	}
-	switch (c->res.body_kind) {
-	case STORE_BODY_NONE:
-		return true;
-	case STORE_BODY_MEM:
-		c->out_total = c->res.mem_len;
-		return c->res.mem != NULL || c->res.mem_len == 0;
-	case STORE_BODY_FILE:
-		c->out_total = c->res.length;
-		return c->res.fd >= 0;
-	}
-	return false;
-}
-
-/*
- * Builds the RESULT of a finished call into text and its first piece.  On
- * any trouble with the backend's result the call turns into a failure.
- */
-static char *
-call_result_prepare(struct call *c, const uint8_t **piece, size_t *n)
-{
-	char *text;
-
-	if (!call_result_is_sane(c)) {
-		log_warnx("%s: '%s' returned a malformed body", c->cs->who, c->method);
-		store_result_release(&c->res);
-		store_fail(&c->res, STORE_E_INTERNAL, "internal error");
-	}
-	text = bcalls_result_text(&c->res);
-	if (text != NULL && strlen(text) > IPC_RESULT_MAX) {
-		free(text);
-		store_result_release(&c->res);
-		store_fail(&c->res, STORE_E_TOO_LARGE, "result too large");
-		c->out_total = 0;
-		text = bcalls_result_text(&c->res);
-	}
-	*n = c->out_total < IPC_BODY_CHUNK_MAX ? (size_t)c->out_total : IPC_BODY_CHUNK_MAX;
-	*piece = NULL;
-	if (*n > 0 && (*piece = call_piece(c, *n)) == NULL) {
-		free(text);
-		store_result_release(&c->res);
-		store_fail(&c->res, STORE_E_INTERNAL, "internal error");
-		c->out_total = 0;
-		*n = 0;
-		text = bcalls_result_text(&c->res);
-	}
-	return text;
-}
-
-/*
- * Sends the RESULT of c->res.  Afterwards the call is in CALL_OUTPUT when
- * output pieces remain, and its result is released otherwise.  0, or -1
- * when the channel is closing.
- */
-static int
-call_answer(struct call *c)
-{
-	struct ipc_value f[4];
-	const uint8_t *piece;
-	size_t n;
-	char *text;
-	int rc;
-
-	if ((text = call_result_prepare(c, &piece, &n)) == NULL) {
-		log_warnx(
-		    "%s: the result of '%s' cannot be written as JSON", c->cs->who, c->method);
-		store_result_release(&c->res);
-		return bcalls_refuse(c->cs, c->id, STORE_E_INTERNAL, "internal error");
-	}
-	f[IPC_RESULT_STATUS] = ipc_u64(c->res.status);
-	f[IPC_RESULT_DOC] = ipc_str(text);
-	f[IPC_RESULT_CHUNK] = ipc_bytes(piece, n);
-	f[IPC_RESULT_MORE] = ipc_u64(n < c->out_total);
-	rc = channel_send(c->cs->ch, IPC_RESULT, c->id, f, 4);
-	free(text);
-	if (rc == -1 && errno == EINVAL) {
-		/* The backend's document did not fit the table (a bug): say so. */
-		log_warnx("%s: the result of '%s' cannot be encoded", c->cs->who, c->method);
-		store_result_release(&c->res);
-		return bcalls_refuse(c->cs, c->id, STORE_E_INTERNAL, "internal error");
-	}
-	if (rc == -1)
-		return -1;
-	c->out_sent = n;
-	if (n < c->out_total)
-		c->phase = CALL_OUTPUT;
-	else
-		store_result_release(&c->res);
-	return 0;
-}
-
-/* Answers a finished call and frees it unless output pieces remain. */
-static int
-call_finish(struct call *c)
-{
-	if (call_answer(c) == -1)
-		return -1;
-	if (c->phase != CALL_OUTPUT)
-		call_free(c);
-	return 0;
 }
 
 /*
@@ -681,86 +373,6 @@ bcalls_start(struct bcalls *cs, const struct bcalls_request *req)
 	}
 }
 
-/*
- * Sends the next output piece of a call in CALL_OUTPUT and frees the call
- * after the last one.  -1 when the channel closed (the table may be gone).
- */
-static int
-call_send_piece(struct call *c)
-{
-	uint64_t left = c->out_total - c->out_sent;
-	size_t n = left < IPC_BODY_CHUNK_MAX ? (size_t)left : IPC_BODY_CHUNK_MAX;
-	const uint8_t *piece;
-	struct ipc_value f[2];
-	bool last = n == left;
-
-	if ((piece = call_piece(c, n)) == NULL)
-		return bcalls_fail(c->cs, "a result body cannot be read");
-	f[IPC_RESULT_BODY_CHUNK] = ipc_bytes(piece, n);
-	f[IPC_RESULT_BODY_LAST] = ipc_u64(last);
-	if (channel_send(c->cs->ch, IPC_RESULT_BODY, c->id, f, 2) == -1)
-		return -1;
-	c->out_sent += n;
-	c->credit--;
-	if (last)
-		call_free(c);
-	return 0;
-}
-
-static void
-bcalls_pump_cb(evutil_socket_t fd, short what, void *arg)
-{
-	(void)fd;
-	(void)what;
-	bcalls_pump(arg);
-}
-
-/* Waits for the queued output to go; backs off while none of it does. */
-static void
-bcalls_pump_later(struct bcalls *cs, bool sent_any)
-{
-	struct timeval tv;
-
-	if (evtimer_pending(cs->pump, NULL))
-		return;
-	if (sent_any || cs->pump_ms == 0)
-		cs->pump_ms = BCALLS_PUMP_MIN_MS;
-	else if (cs->pump_ms < BCALLS_PUMP_MAX_MS)
-		cs->pump_ms *= 2;
-	tv.tv_sec = 0;
-	tv.tv_usec = (suseconds_t)cs->pump_ms * 1000;
-	evtimer_add(cs->pump, &tv);
-}
-
-/*
- * Sends pulled output pieces, one per call in turn, while the channel's
- * queue is short.  -1 when the channel closed (the table may be gone).
- */
-static int
-bcalls_pump(struct bcalls *cs)
-{
-	struct call *c, *next;
-	bool progress = true, sent_any = false;
-
-	while (progress) {
-		progress = false;
-		for (c = TAILQ_FIRST(&cs->list); c != NULL; c = next) {
-			next = TAILQ_NEXT(c, entry);
-			if (c->phase != CALL_OUTPUT || c->credit == 0)
-				continue;
-			if (channel_pending(cs->ch) >= BCALLS_OUT_HIGH) {
-				bcalls_pump_later(cs, sent_any);
-				return 0;
-			}
-			if (call_send_piece(c) == -1)
-				return -1;
-			progress = sent_any = true;
-		}
-	}
-	cs->pump_ms = 0;
-	return 0;
-}
-
 static int
 bcalls_on_body(struct bcalls *cs, const struct ipc_msg *msg)
 {
@@ -772,20 +384,6 @@ bcalls_on_body(struct bcalls *cs, const struct ipc_msg *msg)
 		return bcalls_fail(cs, "CALL_BODY that was not asked for");
 	c->asked--;
 	return call_take(c, &msg->field[IPC_CALL_BODY_CHUNK].b, msg->field[IPC_CALL_BODY_LAST].u);
-}
-
-static int
-bcalls_on_result_pull(struct bcalls *cs, const struct ipc_msg *msg)
-{
-	struct call *c = call_find(cs, msg->id);
-
-	/* The call may have ended while the pull was on its way. */
-	if (c == NULL || c->phase == CALL_DRAIN)
-		return 0;
-	if (c->phase != CALL_OUTPUT)
-		return bcalls_fail(cs, "RESULT_PULL before the result");
-	c->credit += msg->field[IPC_RESULT_PULL_CHUNKS].u;
-	return bcalls_pump(cs);
 }
 
 int
@@ -830,24 +428,21 @@ bcalls_in_flight(const struct bcalls *cs)
 }
 
 struct bcalls *
-bcalls_new(struct event_base *base, const struct bcalls_backends *be, struct channel *ch,
-    bool admin, unsigned max_in_flight, const char *who)
+bcalls_new(const struct bcalls_backends *be, struct channel *ch, bool admin, unsigned max_in_flight,
+    const char *who)
 {
 	struct bcalls *cs;
 
 	if ((cs = calloc(1, sizeof(*cs))) == NULL)
 		return NULL;
-	if ((cs->pump = evtimer_new(base, bcalls_pump_cb, cs)) == NULL) {
-		free(cs);
-		return NULL;
-	}
-	cs->base = base;
 	cs->be = be;
 	cs->ch = ch;
 	cs->admin = admin;
 	cs->max_in_flight = max_in_flight;
 	cs->who = who;
 	TAILQ_INIT(&cs->list);
+	/* Output pieces resume in bcalls_on_drained (calls_out.c). */
+	channel_set_low_water(ch, BCALLS_OUT_HIGH);
 	return cs;
 }
 
@@ -858,6 +453,5 @@ bcalls_free(struct bcalls *cs)
 		return;
 	while (!TAILQ_EMPTY(&cs->list))
 		call_free(TAILQ_FIRST(&cs->list));
-	event_free(cs->pump);
 	free(cs);
 }

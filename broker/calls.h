@@ -35,7 +35,6 @@
 #include "broker/store.h"
 #include "common/ipc.h"
 
-struct event_base;
 struct channel;
 struct bcalls;
 
@@ -55,11 +54,13 @@ struct bcalls_backends {
  * A new call table answering on `ch`.  `admin` allows the admin-only
  * methods (create, drop, bulkPut, bulkDelete, queryAll, info).  A call
  * beyond `max_in_flight` is answered STORE_E_UNAVAILABLE.  `who`
- * names the caller in logs ("tenant 'acme' worker 'api'").  base, be, ch
- * and who are borrowed and must outlive the table.  NULL on ENOMEM.
+ * names the caller in logs ("tenant 'acme' worker 'api'").  be, ch and
+ * who are borrowed and must outlive the table.  Sets ch's low-water
+ * mark: the channel's owner forwards its on_drained to
+ * bcalls_on_drained().  NULL on ENOMEM.
  */
-struct bcalls *bcalls_new(struct event_base *base, const struct bcalls_backends *be,
-    struct channel *ch, bool admin, unsigned max_in_flight, const char *who);
+struct bcalls *bcalls_new(const struct bcalls_backends *be, struct channel *ch, bool admin,
+    unsigned max_in_flight, const char *who);
 
 /*
  * Ends every call in flight, as a cancel would: uploads are aborted
@@ -106,6 +107,12 @@ int bcalls_begin(struct bcalls *cs, const struct bcalls_request *req);
  * Returns 0, or -1 when the channel was closed for a violation.
  */
 int bcalls_on_message(struct bcalls *cs, const struct ipc_msg *msg);
+
+/*
+ * The channel's on_drained: output pieces that waited for the channel's
+ * queue to shrink go now.  Accepts NULL (no table yet).
+ */
+void bcalls_on_drained(struct bcalls *cs);
 
 /* Calls in flight, not counting those only discarding input (tests, status). */
 size_t bcalls_in_flight(const struct bcalls *cs);

@@ -116,7 +116,7 @@ int d1_bind_params(sqlite3_stmt *stmt, json_t *params, struct store_result *r);
  * memory); adds the bytes its JSON text takes to *cost.
  */
 json_t *d1_column_json(sqlite3_stmt *stmt, int col, size_t *cost);
-/* Length of the valid UTF-8 sequence at s (n > 0 bytes left), or 0 if invalid. */
+/* Length of the valid UTF-8 sequence at s (n > 0 bytes left), or 0: common/utf8.h's. */
 size_t d1_utf8_sequence(const unsigned char *s, size_t n);
 /* Text as a JSON string, invalid UTF-8 replaced by U+FFFD; adds its JSON bytes to *cost. */
 json_t *d1_text_json(const char *s, size_t len, size_t *cost);

@@ -381,15 +381,27 @@ d1_arg_params(json_t *obj, json_t **params, struct store_result *r)
 	return 0;
 }
 
+/* The "sql" of a call with its "params", and a run over them; NULL with r set. */
+static const char *
+d1_run_start(
+    struct d1_run *run, struct d1_conn *conn, const struct store_call *c, struct store_result *r)
+{
+	const char *sql;
+	json_t *params;
+
+	if ((sql = d1_arg_sql(c->args, r)) == NULL || d1_arg_params(c->args, &params, r) == -1 ||
+	    d1_run_init(run, conn, r, params) == -1)
+		return NULL;
+	return sql;
+}
+
 void
 d1_query(struct d1_conn *conn, const struct store_call *c, struct store_result *r)
 {
 	struct d1_run run;
 	const char *sql;
-	json_t *params;
 
-	if ((sql = d1_arg_sql(c->args, r)) == NULL || d1_arg_params(c->args, &params, r) == -1 ||
-	    d1_run_init(&run, conn, r, params) == -1)
+	if ((sql = d1_run_start(&run, conn, c, r)) == NULL)
 		return;
 	if (d1_begin(conn, r) == 0) {
 		if (d1_run_sql(&run, sql) == 0 && run.count == 0)
@@ -483,10 +495,8 @@ d1_query_all(struct d1_conn *conn, const struct store_call *c, struct store_resu
 {
 	struct d1_run run;
 	const char *sql;
-	json_t *params;
 
-	if ((sql = d1_arg_sql(c->args, r)) == NULL || d1_arg_params(c->args, &params, r) == -1 ||
-	    d1_run_init(&run, conn, r, params) == -1)
+	if ((sql = d1_run_start(&run, conn, c, r)) == NULL)
 		return;
 	run.keep_all = true;
 	run.single = true;

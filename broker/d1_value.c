@@ -9,6 +9,8 @@
 #include <string.h>
 
 #include "broker/d1_internal.h"
+#include "common/base64.h"
+#include "common/utf8.h"
 
 /*
  * JavaScript numbers that are safe integers (|n| <= 2^53 - 1) bind as
@@ -38,53 +40,6 @@ d1_bind_number(sqlite3_stmt *stmt, int i, json_t *v)
 	return sqlite3_bind_double(stmt, i, d);
 }
 
-static int
-d1_base64_value(unsigned char c)
-{
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	if (c == '+')
-		return 62;
-	if (c == '/')
-		return 63;
-	return -1;
-}
-
-/*
- * Strict base64 (standard alphabet; "=" padding optional but only at the
- * end).  Writes at most len / 4 * 3 + 2 bytes to out; -1 on bad input.
- */
-static int
-d1_base64_decode(const char *in, size_t len, unsigned char *out, size_t *out_len)
-{
-	uint32_t acc = 0;
-	size_t n = 0, bits = 0;
-
-	for (int pad = 0; pad < 2 && len > 0 && in[len - 1] == '='; pad++)
-		len--;
-	for (size_t i = 0; i < len; i++) {
-		int v = d1_base64_value((unsigned char)in[i]);
-
-		if (v < 0)
-			return -1;
-		acc = (acc << 6) | (uint32_t)v;
-		bits += 6;
-		if (bits >= 8) {
-			bits -= 8;
-			out[n++] = (unsigned char)(acc >> bits);
-			acc &= (1u << bits) - 1;
-		}
-	}
-	if (bits >= 6) /* one character alone cannot end a quantum */
-		return -1;
-	*out_len = n;
-	return 0;
-}
-
 /* {"blob": base64}: returns the sqlite3 code, or -1 when the object is malformed. */
 static int
 d1_bind_blob(sqlite3_stmt *stmt, int i, json_t *v)
@@ -98,9 +53,10 @@ d1_bind_blob(sqlite3_stmt *stmt, int i, json_t *v)
 	len = json_string_length(b64);
 	if (len == 0)
 		return sqlite3_bind_zeroblob(stmt, i, 0);
-	if ((bytes = malloc(len / 4 * 3 + 3)) == NULL)
+	if ((bytes = malloc(base64_decoded_max(len))) == NULL)
 		return SQLITE_NOMEM;
-	if (d1_base64_decode(json_string_value(b64), len, bytes, &n) == -1) {
+	/* Lenient as D1 is: padding optional and not counted, stray bits dropped. */
+	if (base64_decode(json_string_value(b64), len, 0, bytes, &n) == -1) {
 		free(bytes);
 		return -1;
 	}
@@ -165,30 +121,7 @@ d1_bind_params(sqlite3_stmt *stmt, json_t *params, struct store_result *r)
 size_t
 d1_utf8_sequence(const unsigned char *s, size_t n)
 {
-	size_t len;
-	uint32_t cp;
-
-	if (s[0] < 0x80)
-		return 1;
-	if (s[0] >= 0xc2 && s[0] <= 0xdf)
-		len = 2, cp = s[0] & 0x1f;
-	else if (s[0] >= 0xe0 && s[0] <= 0xef)
-		len = 3, cp = s[0] & 0x0f;
-	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
-		len = 4, cp = s[0] & 0x07;
-	else
-		return 0;
-	if (len > n)
-		return 0;
-	for (size_t i = 1; i < len; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		cp = (cp << 6) | (s[i] & 0x3f);
-	}
-	if ((len == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
-	    (len == 4 && (cp < 0x10000 || cp > 0x10ffff)))
-		return 0;
-	return len;
+	return utf8_sequence(s, n, NULL, NULL);
 }
 
 /* Bytes a JSON string escape of one valid byte takes (no ensure-ASCII). */
@@ -209,7 +142,7 @@ d1_text_json(const char *s, size_t len, size_t *cost)
 	json_t *j;
 
 	for (size_t i = 0; i < len; i += step) {
-		if ((step = d1_utf8_sequence(u + i, len - i)) == 0) {
+		if ((step = utf8_sequence(u + i, len - i, NULL, NULL)) == 0) {
 			bad++;
 			bytes += 3;
 			step = 1;
@@ -224,7 +157,7 @@ d1_text_json(const char *s, size_t len, size_t *cost)
 		return NULL;
 	p = fixed;
 	for (size_t i = 0; i < len; i += step) {
-		if ((step = d1_utf8_sequence(u + i, len - i)) == 0) {
+		if ((step = utf8_sequence(u + i, len - i, NULL, NULL)) == 0) {
 			memcpy(p, "\xef\xbf\xbd", 3);
 			p += 3;
 			step = 1;

@@ -8,16 +8,15 @@
 
 #include "broker/kv_internal.h"
 
-struct kv_bulk_item {
-	struct kv_put put;
+/* What one checked put points into; freed with the call. */
+struct kv_bulk_owned {
 	char *metadata;   /* owned */
 	uint8_t *decoded; /* owned: the value of a "base64" item */
 };
 
 struct kv_bulk {
-	const struct store_call *c;
-	const char *op;
-	struct kv_bulk_item *items;
+	struct kv_put *puts;         /* the items that passed their checks */
+	struct kv_bulk_owned *owned; /* puts[i] points into owned[i] */
 	size_t n;
 };
 
@@ -43,7 +42,8 @@ kv_bulk_parse(const uint8_t *body, size_t len, const char *op, struct store_resu
 }
 
 static int
-kv_bulk_value(const json_t *o, struct kv_bulk_item *it, struct store_result *r)
+kv_bulk_value(
+    const json_t *o, struct kv_put *put, struct kv_bulk_owned *owned, struct store_result *r)
 {
 	const json_t *value = json_object_get(o, "value"), *base64 = json_object_get(o, "base64");
 	const char *text;
@@ -56,18 +56,19 @@ kv_bulk_value(const json_t *o, struct kv_bulk_item *it, struct store_result *r)
 	text = json_string_value(value);
 	n = json_string_length(value);
 	if (json_is_true(base64)) {
-		if ((it->decoded = malloc(n / 4 * 3 + 3)) == NULL)
+		if ((owned->decoded = malloc(base64_decoded_max(n))) == NULL)
 			return ENOMEM;
-		if (kv_base64_decode(text, n, false, it->decoded, &it->put.value_len) == -1) {
+		if (base64_decode(text, n, KV_BASE64_STRICT, owned->decoded, &put->value_len) ==
+		    -1) {
 			store_fail(r, STORE_E_INVALID, "bad base64");
 			return -1;
 		}
-		it->put.value = it->decoded;
+		put->value = owned->decoded;
 	} else {
-		it->put.value = (const uint8_t *)text;
-		it->put.value_len = n;
+		put->value = (const uint8_t *)text;
+		put->value_len = n;
 	}
-	if (it->put.value_len > KV_VALUE_MAX) {
+	if (put->value_len > KV_VALUE_MAX) {
 		store_fail(r, STORE_E_TOO_LARGE, "value too large");
 		return -1;
 	}
@@ -76,26 +77,26 @@ kv_bulk_value(const json_t *o, struct kv_bulk_item *it, struct store_result *r)
 
 /* One item's checks: 0, -1 (the item is unsuccessful), or ENOMEM. */
 static int
-kv_bulk_item(const json_t *o, uint64_t now_s, struct kv_bulk_item *it)
+kv_bulk_item(const json_t *o, uint64_t now_s, struct kv_put *put, struct kv_bulk_owned *owned)
 {
 	const json_t *key = json_object_get(o, "key");
 	struct store_result scratch;
 	int rc;
 
 	memset(&scratch, 0, sizeof(scratch));
-	it->put.key = (const uint8_t *)json_string_value(key);
-	it->put.key_len = json_string_length(key);
-	if (kv_key_check("PUT_BULK", it->put.key, it->put.key_len, &scratch) == -1)
+	put->key = (const uint8_t *)json_string_value(key);
+	put->key_len = json_string_length(key);
+	if (kv_key_check("PUT_BULK", put->key, put->key_len, &scratch) == -1)
 		return -1;
-	if ((rc = kv_bulk_value(o, it, &scratch)) != 0)
+	if ((rc = kv_bulk_value(o, put, owned, &scratch)) != 0)
 		return rc;
 	if (kv_arg_expiration(json_object_get(o, "expiration"),
-		json_object_get(o, "expiration_ttl"), now_s, "PUT_BULK", &it->put.expiration,
+		json_object_get(o, "expiration_ttl"), now_s, "PUT_BULK", &put->expiration,
 		&scratch) == -1 ||
-	    kv_arg_metadata(json_object_get(o, "metadata"), "PUT_BULK", &it->metadata,
-		&it->put.metadata_len, &scratch) == -1)
+	    kv_arg_metadata(json_object_get(o, "metadata"), "PUT_BULK", &owned->metadata,
+		&put->metadata_len, &scratch) == -1)
 		return -1;
-	it->put.metadata = it->metadata;
+	put->metadata = owned->metadata;
 	return 0;
 }
 
@@ -103,13 +104,14 @@ static void
 kv_bulk_release(struct kv_bulk *b)
 {
 	for (size_t i = 0; i < b->n; i++) {
-		free(b->items[i].metadata);
-		free(b->items[i].decoded);
+		free(b->owned[i].metadata);
+		free(b->owned[i].decoded);
 	}
-	free(b->items);
+	free(b->puts);
+	free(b->owned);
 }
 
-/* Checks every item: good ones into b->items, keys of bad ones into unsuccessful. */
+/* Checks every item: good ones into b->puts, keys of bad ones into unsuccessful. */
 static int
 kv_bulk_items(
     json_t *a, uint64_t now_s, struct kv_bulk *b, json_t *unsuccessful, struct store_result *r)
@@ -118,7 +120,8 @@ kv_bulk_items(
 	size_t i;
 	int rc;
 
-	if ((b->items = calloc(json_array_size(a) + 1, sizeof(*b->items))) == NULL)
+	if ((b->puts = calloc(json_array_size(a) + 1, sizeof(*b->puts))) == NULL ||
+	    (b->owned = calloc(json_array_size(a) + 1, sizeof(*b->owned))) == NULL)
 		return ENOMEM;
 	json_array_foreach (a, i, o) {
 		if (!json_is_object(o) || !json_is_string(key = json_object_get(o, "key"))) {
@@ -128,41 +131,22 @@ kv_bulk_items(
 			    i);
 			return KV_REFUSED;
 		}
-		rc = kv_bulk_item(o, now_s, &b->items[b->n]);
+		rc = kv_bulk_item(o, now_s, &b->puts[b->n], &b->owned[b->n]);
 		if (rc == 0) {
 			b->n++;
 			continue;
 		}
 		/* The failed item's allocations go now; its slot is reused. */
-		free(b->items[b->n].metadata);
-		free(b->items[b->n].decoded);
-		memset(&b->items[b->n], 0, sizeof(b->items[b->n]));
+		free(b->owned[b->n].metadata);
+		free(b->owned[b->n].decoded);
+		memset(&b->puts[b->n], 0, sizeof(b->puts[b->n]));
+		memset(&b->owned[b->n], 0, sizeof(b->owned[b->n]));
 		if (rc != -1)
 			return rc;
 		if (json_array_append(unsuccessful, key) != 0)
 			return ENOMEM;
 	}
 	return 0;
-}
-
-static int
-kv_bulk_put_txn(struct kv *kv, MDB_txn *txn, void *arg, struct store_result *r)
-{
-	struct kv_bulk *b = arg;
-	struct kv_usage before;
-	struct kv_delta d = { 0, 0 };
-	uint64_t ns;
-	int rc;
-
-	if ((rc = kv_ns_lookup(kv, txn, b->c, &ns, r)) != 0 ||
-	    (rc = kv_usage_get(kv, txn, b->c->tenant, &before)) != 0)
-		return rc;
-	for (size_t i = 0; i < b->n; i++)
-		if ((rc = kv_entry_put(kv, txn, ns, &b->items[i].put, &d)) != 0)
-			return rc;
-	if (!kv_usage_allows(b->c->limits, &before, &d, "PUT_BULK", r))
-		return KV_REFUSED;
-	return kv_usage_apply(kv, txn, b->c->tenant, &d);
 }
 
 static json_t *
@@ -183,22 +167,25 @@ void
 kv_bulk_put(struct kv *kv, const struct store_call *c, const uint8_t *body, size_t len,
     struct store_result *r)
 {
-	struct kv_bulk b = { c, "PUT_BULK", NULL, 0 };
+	struct kv_bulk b = { NULL, NULL, 0 };
+	struct kv_puts p = { c, "PUT_BULK", NULL, 0 };
 	json_t *a, *unsuccessful;
 	int rc;
 
-	if ((a = kv_bulk_parse(body, len, b.op, r)) == NULL)
+	if ((a = kv_bulk_parse(body, len, p.op, r)) == NULL)
 		return;
 	if ((unsuccessful = json_array()) == NULL)
 		rc = ENOMEM;
 	else
 		rc = kv_bulk_items(a, kv->clock(), &b, unsuccessful, r);
-	if (rc == 0 && kv_write(kv, c, b.op, kv_bulk_put_txn, &b, r) == -1)
+	p.put = b.puts;
+	p.n = b.n;
+	if (rc == 0 && kv_write(kv, c, p.op, kv_puts_txn, &p, r) == -1)
 		rc = KV_REFUSED;
 	if (rc == 0 && (r->doc = kv_bulk_put_doc(b.n, unsuccessful)) == NULL)
 		rc = ENOMEM;
 	if (rc != 0 && rc != KV_REFUSED)
-		kv_fail_internal(r, c, b.op, rc);
+		kv_fail_internal(r, c, p.op, rc);
 	kv_bulk_release(&b);
 	json_decref(unsuccessful);
 	json_decref(a);

@@ -48,6 +48,8 @@
 #include <lmdb.h>
 
 #include "broker/store.h"
+#include "common/base64.h"
+#include "common/utf8.h"
 
 #define KV_KEY_MAX 512
 #define KV_HEAD_MAX 480
@@ -165,6 +167,20 @@ kv_method_fn kv_ns_create, kv_ns_drop;
 kv_method_fn kv_op_get, kv_op_get_many, kv_op_put, kv_op_delete, kv_op_list;
 kv_method_fn kv_bulk_put, kv_bulk_delete;
 
+/* Puts that one write transaction stores: kv_puts_txn's argument. */
+struct kv_puts {
+	const struct store_call *c;
+	const char *op;           /* the method in refusals: "PUT", "PUT_BULK" */
+	const struct kv_put *put; /* n of them, borrowed */
+	size_t n;
+};
+/*
+ * A kv_txn_fn over a struct kv_puts (kv_op.c): stores every put in c's
+ * namespace, and refuses them all when the tenant's usage would pass its
+ * limits.
+ */
+kv_txn_fn kv_puts_txn;
+
 /* ---- kv_entry.c: entries, records, usage ---- */
 
 /* Stores p under (ns, p->key), replacing what was there; adds the usage change to d. */
@@ -208,17 +224,19 @@ uint64_t kv_get_u64(const uint8_t *p);
 
 /* ---- kv_text.c: argument checks and text ---- */
 
-bool kv_utf8_is_valid(const uint8_t *s, size_t n);
 /* A JSON string of s with every invalid sequence replaced by U+FFFD; NULL on ENOMEM. */
 json_t *kv_utf8_string(const uint8_t *s, size_t n);
-/* Encodes without padding into out (room for 4 * ceil(n / 3) + 1); returns the length. */
+/*
+ * A list cursor's text: base64url without padding, NUL-terminated, into
+ * out (room for 4 * ceil(n / 3) + 1); returns the length.
+ */
 size_t kv_base64url_encode(const uint8_t *in, size_t n, char *out);
 /*
- * Decodes base64 (url: the URL-safe alphabet) into out (room for n * 3 / 4
- * + 3 bytes).  Padding is optional; anything else than the alphabet, or
- * bits left over, fails.  0 or -1.
+ * How KV reads base64 (bulk values, cursors; add BASE64_URL for cursors):
+ * padding optional but right when present, no bits left over, so that one
+ * text stands for one byte string.
  */
-int kv_base64_decode(const char *in, size_t n, bool url, uint8_t *out, size_t *out_len);
+#define KV_BASE64_STRICT (BASE64_EXACT_PAD | BASE64_ZERO_BITS)
 /* Checks a key as Cloudflare does; 0, or -1 with r set.  op names the operation ("PUT"). */
 int kv_key_check(const char *op, const uint8_t *key, size_t len, struct store_result *r);
 /* args[name] as a checked key. */

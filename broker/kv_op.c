@@ -214,25 +214,22 @@ kv_op_get_many(struct kv *kv, const struct store_call *c, const uint8_t *body, s
 	r->doc = doc;
 }
 
-struct kv_op_put {
-	const struct store_call *c;
-	struct kv_put put;
-};
-
-static int
-kv_op_put_txn(struct kv *kv, MDB_txn *txn, void *arg, struct store_result *r)
+int
+kv_puts_txn(struct kv *kv, MDB_txn *txn, void *arg, struct store_result *r)
 {
-	struct kv_op_put *p = arg;
+	const struct kv_puts *p = arg;
 	struct kv_usage before;
 	struct kv_delta d = { 0, 0 };
 	uint64_t ns;
 	int rc;
 
 	if ((rc = kv_ns_lookup(kv, txn, p->c, &ns, r)) != 0 ||
-	    (rc = kv_usage_get(kv, txn, p->c->tenant, &before)) != 0 ||
-	    (rc = kv_entry_put(kv, txn, ns, &p->put, &d)) != 0)
+	    (rc = kv_usage_get(kv, txn, p->c->tenant, &before)) != 0)
 		return rc;
-	if (!kv_usage_allows(p->c->limits, &before, &d, "PUT", r))
+	for (size_t i = 0; i < p->n; i++)
+		if ((rc = kv_entry_put(kv, txn, ns, &p->put[i], &d)) != 0)
+			return rc;
+	if (!kv_usage_allows(p->c->limits, &before, &d, p->op, r))
 		return KV_REFUSED;
 	return kv_usage_apply(kv, txn, p->c->tenant, &d);
 }
@@ -241,14 +238,14 @@ void
 kv_op_put(struct kv *kv, const struct store_call *c, const uint8_t *body, size_t len,
     struct store_result *r)
 {
-	struct kv_op_put p;
+	struct kv_put put;
+	struct kv_puts p = { c, "PUT", &put, 1 };
 	char *metadata;
 
-	memset(&p, 0, sizeof(p));
-	p.c = c;
-	if (kv_arg_key(c->args, "key", "PUT", &p.put.key, &p.put.key_len, r) == -1 ||
+	memset(&put, 0, sizeof(put));
+	if (kv_arg_key(c->args, "key", "PUT", &put.key, &put.key_len, r) == -1 ||
 	    kv_arg_expiration(json_object_get(c->args, "expiration"),
-		json_object_get(c->args, "expiration_ttl"), kv->clock(), "PUT", &p.put.expiration,
+		json_object_get(c->args, "expiration_ttl"), kv->clock(), "PUT", &put.expiration,
 		r) == -1)
 		return;
 	if (len > KV_VALUE_MAX) {
@@ -257,13 +254,13 @@ kv_op_put(struct kv *kv, const struct store_call *c, const uint8_t *body, size_t
 		    KV_VALUE_MAX);
 		return;
 	}
-	if (kv_arg_metadata(json_object_get(c->args, "metadata"), "PUT", &metadata,
-		&p.put.metadata_len, r) == -1)
+	if (kv_arg_metadata(
+		json_object_get(c->args, "metadata"), "PUT", &metadata, &put.metadata_len, r) == -1)
 		return;
-	p.put.metadata = metadata;
-	p.put.value = body;
-	p.put.value_len = len;
-	if (kv_write(kv, c, "PUT", kv_op_put_txn, &p, r) == 0)
+	put.metadata = metadata;
+	put.value = body;
+	put.value_len = len;
+	if (kv_write(kv, c, "PUT", kv_puts_txn, &p, r) == 0)
 		r->doc = json_object();
 	free(metadata);
 }
@@ -330,7 +327,7 @@ kv_op_list_prefix(const json_t *v, struct kv_op_list *l, struct store_result *r)
 		    l->prefix_len, KV_KEY_MAX);
 		return -1;
 	}
-	if (!kv_utf8_is_valid(l->prefix, l->prefix_len)) {
+	if (!utf8_is_valid(l->prefix, l->prefix_len)) {
 		store_fail(
 		    r, STORE_E_INVALID, "KV LIST failed: 400 the prefix must be valid UTF-8");
 		return -1;
@@ -376,9 +373,10 @@ kv_op_list_cursor(const json_t *v, struct kv_op_list *l, struct store_result *r)
 	if ((n = json_string_length(v)) == 0)
 		return 0;
 	if (n > KV_CURSOR_MAX ||
-	    kv_base64_decode(json_string_value(v), n, true, l->cursor, &l->cursor_len) == -1 ||
+	    base64_decode(json_string_value(v), n, BASE64_URL | KV_BASE64_STRICT, l->cursor,
+		&l->cursor_len) == -1 ||
 	    l->cursor_len == 0 || l->cursor_len > KV_KEY_MAX ||
-	    !kv_utf8_is_valid(l->cursor, l->cursor_len)) {
+	    !utf8_is_valid(l->cursor, l->cursor_len)) {
 		store_fail(r, STORE_E_INVALID, "KV LIST failed: 400 Invalid cursor");
 		return -1;
 	}

@@ -10,59 +10,11 @@
 #include <string.h>
 
 #include "broker/kv_internal.h"
+#include "common/base64.h"
+#include "common/utf8.h"
 
 /* Number.MAX_SAFE_INTEGER: larger seconds cannot come from a script exactly. */
 #define KV_SECONDS_MAX 9007199254740991.0
-
-/*
- * The length of the valid UTF-8 sequence at s[0..n), or 0 when there is
- * none; then *bad is the length of the maximal invalid subpart (what one
- * U+FFFD replaces, as the Encoding Standard's decoder does).
- */
-static size_t
-kv_utf8_sequence(const uint8_t *s, size_t n, size_t *bad)
-{
-	uint8_t c = s[0], lo = 0x80, hi = 0xbf;
-	size_t need;
-
-	*bad = 1;
-	if (c < 0x80)
-		return 1;
-	if (c >= 0xc2 && c <= 0xdf)
-		need = 1;
-	else if (c >= 0xe0 && c <= 0xef) {
-		need = 2;
-		lo = c == 0xe0 ? 0xa0 : 0x80;
-		hi = c == 0xed ? 0x9f : 0xbf;
-	} else if (c >= 0xf0 && c <= 0xf4) {
-		need = 3;
-		lo = c == 0xf0 ? 0x90 : 0x80;
-		hi = c == 0xf4 ? 0x8f : 0xbf;
-	} else
-		return 0;
-	for (size_t i = 1; i <= need; i++) {
-		if (i >= n || s[i] < lo || s[i] > hi) {
-			*bad = i;
-			return 0;
-		}
-		lo = 0x80;
-		hi = 0xbf;
-	}
-	return need + 1;
-}
-
-bool
-kv_utf8_is_valid(const uint8_t *s, size_t n)
-{
-	size_t i = 0, step, bad;
-
-	while (i < n) {
-		if ((step = kv_utf8_sequence(s + i, n - i, &bad)) == 0)
-			return false;
-		i += step;
-	}
-	return true;
-}
 
 json_t *
 kv_utf8_string(const uint8_t *s, size_t n)
@@ -72,13 +24,13 @@ kv_utf8_string(const uint8_t *s, size_t n)
 	size_t i = 0, o = 0, step, bad;
 	json_t *str;
 
-	if (kv_utf8_is_valid(s, n))
+	if (utf8_is_valid(s, n))
 		return json_stringn((const char *)s, n);
 	/* Each replaced subpart is at least one byte and becomes three. */
 	if (n > SIZE_MAX / 3 || (out = malloc(n * 3)) == NULL)
 		return NULL;
 	while (i < n) {
-		if ((step = kv_utf8_sequence(s + i, n - i, &bad)) != 0) {
+		if ((step = utf8_sequence(s + i, n - i, NULL, &bad)) != 0) {
 			memcpy(out + o, s + i, step);
 			o += step;
 			i += step;
@@ -93,65 +45,13 @@ kv_utf8_string(const uint8_t *s, size_t n)
 	return str;
 }
 
-static const char kv_b64_std[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-static const char kv_b64_url[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-
 size_t
 kv_base64url_encode(const uint8_t *in, size_t n, char *out)
 {
-	size_t o = 0, i;
-	uint32_t v;
+	size_t len = base64_encode_as(in, n, BASE64_URL | BASE64_NO_PAD, out);
 
-	for (i = 0; i + 3 <= n; i += 3) {
-		v = (uint32_t)in[i] << 16 | (uint32_t)in[i + 1] << 8 | in[i + 2];
-		out[o++] = kv_b64_url[v >> 18 & 63];
-		out[o++] = kv_b64_url[v >> 12 & 63];
-		out[o++] = kv_b64_url[v >> 6 & 63];
-		out[o++] = kv_b64_url[v & 63];
-	}
-	if (n - i == 1) {
-		v = (uint32_t)in[i] << 16;
-		out[o++] = kv_b64_url[v >> 18 & 63];
-		out[o++] = kv_b64_url[v >> 12 & 63];
-	} else if (n - i == 2) {
-		v = (uint32_t)in[i] << 16 | (uint32_t)in[i + 1] << 8;
-		out[o++] = kv_b64_url[v >> 18 & 63];
-		out[o++] = kv_b64_url[v >> 12 & 63];
-		out[o++] = kv_b64_url[v >> 6 & 63];
-	}
-	out[o] = '\0';
-	return o;
-}
-
-int
-kv_base64_decode(const char *in, size_t n, bool url, uint8_t *out, size_t *out_len)
-{
-	const char *alphabet = url ? kv_b64_url : kv_b64_std;
-	const char *hit;
-	uint32_t acc = 0;
-	size_t o = 0, bits = 0, padding = 0;
-
-	while (padding < 2 && n > 0 && in[n - 1] == '=') {
-		n--;
-		padding++;
-	}
-	if (n % 4 == 1 || (padding > 0 && (n + padding) % 4 != 0))
-		return -1;
-	for (size_t i = 0; i < n; i++) {
-		if (in[i] == '\0' || (hit = strchr(alphabet, in[i])) == NULL)
-			return -1;
-		acc = (acc << 6 | (uint32_t)(hit - alphabet)) & 0xffffff;
-		bits += 6;
-		if (bits >= 8) {
-			bits -= 8;
-			out[o++] = (uint8_t)(acc >> bits);
-		}
-	}
-	/* Bits past the last byte must be zero: one text per byte string. */
-	if ((acc & ((1u << bits) - 1)) != 0)
-		return -1;
-	*out_len = o;
-	return 0;
+	out[len] = '\0';
+	return len;
 }
 
 int
@@ -173,7 +73,7 @@ kv_key_check(const char *op, const uint8_t *key, size_t len, struct store_result
 		    op, len, KV_KEY_MAX);
 		return -1;
 	}
-	if (!kv_utf8_is_valid(key, len)) {
+	if (!utf8_is_valid(key, len)) {
 		store_fail(
 		    r, STORE_E_INVALID, "KV %s failed: 400 Key names must be valid UTF-8", op);
 		return -1;

@@ -1,7 +1,8 @@
 /*
  * channel: an IPC channel on a non-blocking socket driven by libevent: HELLO
  * exchange, frame reading under a cap, table-driven decoding, output
- * queueing, and descriptor passing between trusted processes.
+ * queueing with a low-water callback, and descriptor passing between
+ * trusted processes.
  */
 #include "common/channel.h"
 
@@ -43,8 +44,10 @@ struct channel {
 	struct channel_ops ops;
 	void *arg;
 	struct buf in;
-	struct buf out;  /* encoded frames not yet written */
-	int in_callback; /* depth of callbacks into the owner */
+	struct buf out;      /* encoded frames not yet written */
+	size_t low_water;    /* on_drained's mark; 0: off */
+	bool over_low_water; /* out reached low_water since on_drained last ran */
+	int in_callback;     /* depth of callbacks into the owner */
 	bool closing;
 	const char *close_reason;
 	int close_violation;
@@ -256,6 +259,20 @@ channel_flush(struct channel *ch)
 	return 0;
 }
 
+/* The output went below the low-water mark: tells the owner, who may send or close. */
+static void
+channel_drained(struct channel *ch)
+{
+	ch->over_low_water = false;
+	if (ch->ops.on_drained == NULL)
+		return;
+	ch->in_callback++;
+	ch->ops.on_drained(ch, ch->arg);
+	ch->in_callback--;
+	if (ch->closing && ch->in_callback == 0)
+		channel_finish(ch);
+}
+
 static void
 channel_write_cb(evutil_socket_t fd, short what, void *arg)
 {
@@ -269,6 +286,8 @@ channel_write_cb(evutil_socket_t fd, short what, void *arg)
 	}
 	if (ch->out.len > 0)
 		event_add(ch->write_ev, NULL);
+	if (ch->over_low_water && ch->out.len < ch->low_water)
+		channel_drained(ch);
 }
 
 struct channel *
@@ -363,6 +382,8 @@ channel_queue(
 	}
 	if (ipc_encode(&ch->out, type, id, fields, nfields) == -1)
 		return -1;
+	if (ch->low_water > 0 && ch->out.len >= ch->low_water)
+		ch->over_low_water = true;
 	event_add(ch->write_ev, NULL);
 	return 0;
 }
@@ -401,6 +422,13 @@ size_t
 channel_pending(const struct channel *ch)
 {
 	return ch->out.len;
+}
+
+void
+channel_set_low_water(struct channel *ch, size_t mark)
+{
+	ch->low_water = mark;
+	ch->over_low_water = mark > 0 && ch->out.len >= mark;
 }
 
 void

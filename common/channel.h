@@ -35,6 +35,13 @@ struct channel_ops {
 	channel_closed_cb on_closed;
 	/* Optional: the peer's HELLO arrived and was valid. */
 	void (*on_hello)(struct channel *ch, void *arg);
+	/*
+	 * Optional: output queued while at least the low-water mark
+	 * (channel_set_low_water) was pending has been written out to below
+	 * it.  Called from the loop, never from inside channel_send; it may
+	 * send, and call channel_close() on this channel.
+	 */
+	void (*on_drained)(struct channel *ch, void *arg);
 };
 
 /* Descriptor passing, for trusted peers only (see channel_new). */
@@ -89,6 +96,14 @@ int channel_send_fds(struct channel *ch, uint16_t type, uint64_t id, const struc
 
 /* Bytes queued for the peer and not yet written. */
 size_t channel_pending(const struct channel *ch);
+
+/*
+ * Sets the low-water mark of ops.on_drained, in bytes pending; 0 (the
+ * default) turns the callback off.  A sender that stops queueing at a high
+ * mark can set the same value and resume in on_drained, instead of polling
+ * channel_pending().
+ */
+void channel_set_low_water(struct channel *ch, size_t mark);
 
 /*
  * Ends the channel: stops reading, and calls on_closed(reason, 0) — at once,

@@ -13,6 +13,8 @@
 
 #include <msgpack.h>
 
+#include "common/utf8.h"
+
 /* Elements of the outer array: type, id and at most IPC_MAX_FIELDS fields. */
 #define IPC_OUTER_MAX (2 + IPC_MAX_FIELDS)
 
@@ -130,52 +132,6 @@ ipc_field_fail(const char **why, const struct ipc_msg_spec *s, const struct ipc_
 {
 	return ipc_fail(
 	    why, generic, "%s: field '%s'%s", s->name, f->name, generic + strlen("field"));
-}
-
-/*
- * RFC 3629 UTF-8: no overlong forms, no surrogates, nothing above U+10FFFF,
- * no truncated sequences.
- */
-static bool
-ipc_utf8_is_valid(const uint8_t *s, size_t len)
-{
-	size_t i = 0;
-
-	while (i < len) {
-		uint8_t c = s[i];
-		uint8_t lo = 0x80, hi = 0xbf;
-		size_t n;
-
-		if (c < 0x80) {
-			i++;
-			continue;
-		}
-		if (c >= 0xc2 && c <= 0xdf)
-			n = 1;
-		else if (c >= 0xe0 && c <= 0xef) {
-			n = 2;
-			if (c == 0xe0)
-				lo = 0xa0; /* overlong below U+0800 */
-			else if (c == 0xed)
-				hi = 0x9f; /* surrogates U+D800..DFFF */
-		} else if (c >= 0xf0 && c <= 0xf4) {
-			n = 3;
-			if (c == 0xf0)
-				lo = 0x90; /* overlong below U+10000 */
-			else if (c == 0xf4)
-				hi = 0x8f; /* above U+10FFFF */
-		} else
-			return false; /* 0x80..0xc1 lead bytes, 0xf5..0xff */
-		if (len - i - 1 < n)
-			return false;
-		if (s[i + 1] < lo || s[i + 1] > hi)
-			return false;
-		for (size_t k = 2; k <= n; k++)
-			if (s[i + k] < 0x80 || s[i + k] > 0xbf)
-				return false;
-		i += n + 1;
-	}
-	return true;
 }
 
 static uint64_t
@@ -348,9 +304,10 @@ ipc_decode_str(const struct ipc_msg_spec *s, const struct ipc_field_spec *f,
 		return ipc_field_fail(why, s, f, "field is not a string");
 	if (o->via.str.size > f->max)
 		return ipc_field_fail(why, s, f, "field too long");
-	if (!ipc_utf8_is_valid((const uint8_t *)o->via.str.ptr, o->via.str.size))
+	if (!utf8_is_valid((const uint8_t *)o->via.str.ptr, o->via.str.size))
 		return ipc_field_fail(why, s, f, "field is not valid UTF-8");
-	v->b.ptr = o->via.str.ptr;
+	/* msgpack-c leaves ptr NULL for an empty string; callers may memchr/memcpy it. */
+	v->b.ptr = o->via.str.size > 0 ? o->via.str.ptr : "";
 	v->b.len = o->via.str.size;
 	return 0;
 }
@@ -364,7 +321,7 @@ ipc_decode_bin(const struct ipc_msg_spec *s, const struct ipc_field_spec *f,
 		return ipc_field_fail(why, s, f, "field is not binary");
 	if (o->via.bin.size > f->max)
 		return ipc_field_fail(why, s, f, "field too long");
-	v->b.ptr = o->via.bin.ptr;
+	v->b.ptr = o->via.bin.size > 0 ? o->via.bin.ptr : "";
 	v->b.len = o->via.bin.size;
 	return 0;
 }
@@ -385,10 +342,10 @@ ipc_decode_strlist(const struct ipc_msg_spec *s, const struct ipc_field_spec *f,
 			return ipc_field_fail(why, s, f, "field has an item that is not a string");
 		if (e->via.str.size > f->item_max)
 			return ipc_field_fail(why, s, f, "field has an item too long");
-		if (!ipc_utf8_is_valid((const uint8_t *)e->via.str.ptr, e->via.str.size))
+		if (!utf8_is_valid((const uint8_t *)e->via.str.ptr, e->via.str.size))
 			return ipc_field_fail(
 			    why, s, f, "field has an item that is not valid UTF-8");
-		items[i].ptr = e->via.str.ptr;
+		items[i].ptr = e->via.str.size > 0 ? e->via.str.ptr : "";
 		items[i].len = e->via.str.size;
 	}
 	v->list = o->via.array.size ? items : NULL;
@@ -551,7 +508,7 @@ ipc_bytes_are_valid(const struct ipc_bytes *b, uint64_t max, bool utf8)
 		return false;
 	if (b->len > 0 && b->ptr == NULL)
 		return false;
-	return !utf8 || ipc_utf8_is_valid((const uint8_t *)b->ptr, b->len);
+	return !utf8 || utf8_is_valid((const uint8_t *)b->ptr, b->len);
 }
 
 static bool

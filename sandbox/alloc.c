@@ -17,7 +17,24 @@ alloc_init(struct alloc *a, uint64_t cap)
 {
 	a->cap = cap;
 	a->used = 0;
+	a->live = 0;
+	a->allocs = 0;
 	a->hit_cap = false;
+}
+
+void
+alloc_collected(struct alloc *a)
+{
+	a->live = a->used;
+	a->allocs = 0;
+}
+
+uint64_t
+alloc_growth(struct alloc *a)
+{
+	if (a->used < a->live)
+		a->live = a->used;
+	return a->used - a->live;
 }
 
 static struct alloc *
@@ -53,6 +70,7 @@ alloc_malloc(void *udata, size_t size)
 		return NULL;
 	*(size_t *)p = size;
 	a->used += size + ALLOC_HEADER;
+	a->allocs++;
 	return p + ALLOC_HEADER;
 }
 

@@ -1,17 +1,14 @@
 /*
- * base64: the standard alphabet's encoder and the HTML/Infra "forgiving
- * base64 decode" (what atob accepts).  Pure functions; run in sandboxes.
+ * base64 for atob/btoa: common/base64.h's codec (btoa encodes with
+ * base64_encode), and the HTML/Infra "forgiving base64 decode" that atob
+ * accepts, on top of its decoder.  Pure functions; run in sandboxes.
  */
 #ifndef EDGED_BASE64_H
 #define EDGED_BASE64_H
 
 #include <stddef.h>
 
-/* The length of the encoding of `n` bytes (with padding), or 0 when it would overflow. */
-size_t base64_encoded_len(size_t n);
-
-/* Writes the padded encoding of in[0..n) to `out`, which holds base64_encoded_len(n) bytes. */
-void base64_encode(const unsigned char *in, size_t n, char *out);
+#include "common/base64.h"
 
 /*
  * Forgiving-base64-decodes in[0..n): ASCII whitespace is ignored, padding

@@ -109,6 +109,7 @@ sandbox_runtime_new(const struct sandbox_limits *limits)
 	duk_pop(rt->ctx);
 	/* The runtime's own garbage is not the tenant's to pay for. */
 	duk_gc(rt->ctx, 0);
+	alloc_collected(&rt->alloc);
 	return rt;
 }
 

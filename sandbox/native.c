@@ -8,6 +8,9 @@
 
 #include "sandbox/host.h"
 #include "sandbox/serve.h"
+#ifdef EDGED_TEST_HOOKS
+#include "sandbox/test_hooks.h" /* edged-hooked only: the catalog's attacker */
+#endif
 
 /* More header items than the IPC table allows are refused before allocating. */
 #define NATIVE_MAX_HEADER_ITEMS 512
@@ -221,4 +224,7 @@ native_register(duk_context *ctx)
 	native_crypto_register(ctx);
 	native_url_register(ctx);
 	native_calls_register(ctx);
+#ifdef EDGED_TEST_HOOKS
+	test_hooks_register(ctx);
+#endif
 }

@@ -15,6 +15,7 @@
 
 #include "common/log.h"
 #include "sandbox/calls.h"
+#include "sandbox/gc.h"
 #include "sandbox/host.h"
 #include "sandbox/loop.h"
 
@@ -25,6 +26,8 @@
 #define SERVE_DEFAULT_CPU_NS (50u * 1000000u)
 #define SERVE_CLEANUP_CPU_NS (100u * 1000000u)
 #define SERVE_SCRIPT_NAME "worker.js"
+/* The loop timer of idle collections; the runtime's timer ids stay below 2^31. */
+#define SERVE_GC_TIMER UINT32_MAX
 
 struct serve_req {
 	TAILQ_ENTRY(serve_req) entry;
@@ -45,6 +48,7 @@ struct serve {
 	uint32_t next_handle;
 	uint32_t current;        /* the request whose JS runs now; 0 for none */
 	uint64_t default_cpu_ns; /* timers outside any request */
+	struct gc gc;            /* collections between tasks (sandbox/gc.h) */
 };
 
 /* ---- request table ---------------------------------------------------- */
@@ -207,13 +211,16 @@ serve_respond_chunk(struct serve *s, uint32_t handle, const void *chunk, size_t 
 int
 serve_timer_set(struct serve *s, uint32_t id, uint64_t delay_ms)
 {
+	if (id == SERVE_GC_TIMER)
+		return -1;
 	return loop_timer_set(&s->loop, id, delay_ms, s->current);
 }
 
 void
 serve_timer_clear(struct serve *s, uint32_t id)
 {
-	loop_timer_clear(&s->loop, id);
+	if (id != SERVE_GC_TIMER)
+		loop_timer_clear(&s->loop, id);
 }
 
 size_t
@@ -343,6 +350,23 @@ serve_abort(struct serve *s, uint32_t handle, unsigned code)
 }
 
 /*
+ * After a task, outside every budget: collects when the heap has grown
+ * enough, else, if there is garbage, (re)arms the idle timer so that it is
+ * collected once no task has run for GC_IDLE_MS.
+ */
+static void
+serve_gc_after_task(struct serve *s, uint64_t used_ns)
+{
+	struct sandbox_runtime *rt = s->rt;
+
+	gc_charge(&s->gc, used_ns);
+	if (gc_is_due(&s->gc, &rt->alloc))
+		gc_collect(&s->gc, rt);
+	else if (alloc_growth(&rt->alloc) >= GC_IDLE_GROWTH_MIN)
+		(void)loop_timer_set(&s->loop, SERVE_GC_TIMER, GC_IDLE_MS, 0);
+}
+
+/*
  * One macrotask on behalf of request `handle` (0: none): runs fn and the
  * microtasks under the request's remaining CPU, charges what it used, and
  * ends the request with 1102 when the budget or memory ran out, or 1101
@@ -372,6 +396,7 @@ serve_task(struct serve *s, uint32_t handle, duk_safe_call_function fn, void *ar
 	} else if (failed) {
 		serve_abort(s, handle, SERVE_ERROR_EXCEPTION);
 	}
+	serve_gc_after_task(s, used);
 }
 
 /* ---- timers as macrotasks ----------------------------------------------- */
@@ -390,6 +415,11 @@ serve_on_timer(void *arg, uint32_t id, uint64_t tag)
 {
 	struct serve *s = arg;
 
+	if (id == SERVE_GC_TIMER) {
+		if (gc_is_due_idle(&s->gc, &s->rt->alloc))
+			gc_collect(&s->gc, s->rt);
+		return;
+	}
 	serve_task(s, (uint32_t)tag, serve_timer_call, &id);
 }
 
@@ -520,6 +550,7 @@ serve_on_load(struct serve *s, const struct ipc_msg *m)
 	uint64_t startup_ms = m->field[IPC_LOAD_STARTUP_CPU_MS].u;
 	duk_context *ctx = s->rt->ctx;
 	bool expired;
+	uint64_t used;
 
 	s->default_cpu_ns = startup_ms > 0 ? startup_ms * 1000000u : SERVE_DEFAULT_CPU_NS;
 	s->loop.sup.state = 0; /* until it has loaded, nothing more is expected */
@@ -531,7 +562,7 @@ serve_on_load(struct serve *s, const struct ipc_msg *m)
 	}
 	duk_pop(ctx);
 	expired = budget_is_expired(&s->rt->budget);
-	budget_stop(&s->rt->budget);
+	used = budget_stop(&s->rt->budget);
 	if (expired) {
 		ld.ok = false;
 		serve_load_set(
@@ -550,6 +581,7 @@ serve_on_load(struct serve *s, const struct ipc_msg *m)
 	else
 		log_info("script %llu did not load: %s",
 		    (unsigned long long)m->field[IPC_LOAD_VERSION].u, ld.message);
+	serve_gc_after_task(s, used);
 }
 
 struct serve_head {
@@ -739,6 +771,7 @@ sandbox_serve(struct sandbox_runtime *rt, int sup_fd, int broker_fd)
 
 	s.rt = rt;
 	s.default_cpu_ns = SERVE_DEFAULT_CPU_NS;
+	gc_init(&s.gc);
 	TAILQ_INIT(&s.reqs);
 	rt->serve = &s;
 	if (loop_init(&s.loop, sup_fd, serve_on_message, serve_on_timer, &s) == -1)

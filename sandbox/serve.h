@@ -20,7 +20,10 @@ struct serve;
 /* Queues a LOG frame; `msg` is UTF-8, cut to the LOG cap at a character boundary. */
 void serve_log(struct serve *s, unsigned level, const char *msg, size_t len);
 
-/* Arms JS timer `id`, charged to the request whose task is running.  0 or -1. */
+/*
+ * Arms JS timer `id` (below 2^31: the ids above are the host's), charged to
+ * the request whose task is running.  0 or -1.
+ */
 int serve_timer_set(struct serve *s, uint32_t id, uint64_t delay_ms);
 void serve_timer_clear(struct serve *s, uint32_t id);
 
@@ -87,7 +90,8 @@ struct calls *serve_calls(struct serve *s);
  * a protected call, then the microtasks, under the request's remaining CPU
  * (the startup budget for 0), charged to it.  Ends the request with 1102
  * when the budget or memory ran out, 1101 when an error escaped the runtime.
- * Not to be called from inside JS.
+ * Then, outside any budget, collects the heap's garbage when it is due
+ * (sandbox/gc.h).  Not to be called from inside JS.
  */
 void serve_task(struct serve *s, uint32_t handle, duk_safe_call_function fn, void *arg);
 

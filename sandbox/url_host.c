@@ -11,6 +11,8 @@
 
 #include <unicode/uidna.h>
 
+#include "common/hex.h"
+#include "common/utf8.h"
 #include "sandbox/url.h"
 
 /* A domain longer than this (bytes) is refused before ICU sees it. */
@@ -105,18 +107,6 @@ url_buf_copy(struct url_buf *dst, const struct url_buf *src)
 	return 0;
 }
 
-static int
-url_hex_value(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 int
 url_percent_decode(const char *s, size_t n, struct url_buf *out)
 {
@@ -124,8 +114,8 @@ url_percent_decode(const char *s, size_t n, struct url_buf *out)
 		int hi, lo;
 		char c = s[i];
 
-		if (c == '%' && i + 2 < n && (hi = url_hex_value((unsigned char)s[i + 1])) >= 0 &&
-		    (lo = url_hex_value((unsigned char)s[i + 2])) >= 0) {
+		if (c == '%' && i + 2 < n && (hi = hex_value((unsigned char)s[i + 1])) >= 0 &&
+		    (lo = hex_value((unsigned char)s[i + 2])) >= 0) {
 			c = (char)(hi * 16 + lo);
 			i += 2;
 		}
@@ -135,35 +125,21 @@ url_percent_decode(const char *s, size_t n, struct url_buf *out)
 	return 0;
 }
 
-/* Length of the UTF-8 sequence at s[0..n) or 0 when it is not well formed (no surrogates). */
+/*
+ * The sequence at s[0..n) and its code point: a well-formed one
+ * (common/utf8.h), or a surrogate encoded alone in three bytes, as Duktape
+ * keeps unpaired halves and the halves of pairs.  0 for anything else.
+ */
 static size_t
 url_utf8_len(const unsigned char *s, size_t n, uint32_t *cp)
 {
-	uint32_t c = s[0], min;
-	size_t len;
+	size_t len = utf8_sequence(s, n, cp, NULL);
 
-	if (c < 0x80) {
-		*cp = c;
-		return 1;
+	if (len == 0 && n >= 3 && s[0] == 0xed && s[1] >= 0xa0 && s[1] <= 0xbf &&
+	    (s[2] & 0xc0) == 0x80) {
+		*cp = 0xd000 | (uint32_t)(s[1] & 0x3f) << 6 | (s[2] & 0x3f);
+		len = 3;
 	}
-	if (c >= 0xc2 && c <= 0xdf)
-		len = 2, c &= 0x1f, min = 0x80;
-	else if (c >= 0xe0 && c <= 0xef)
-		len = 3, c &= 0x0f, min = 0x800;
-	else if (c >= 0xf0 && c <= 0xf4)
-		len = 4, c &= 0x07, min = 0x10000;
-	else
-		return 0;
-	if (len > n)
-		return 0;
-	for (size_t i = 1; i < len; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		c = c << 6 | (s[i] & 0x3f);
-	}
-	if (c < min || c > 0x10ffff)
-		return 0;
-	*cp = c;
 	return len;
 }
 
@@ -306,7 +282,7 @@ url_ipv4_number(const char *s, size_t n, uint64_t *value)
 	else if (n >= 2 && s[0] == '0')
 		radix = 8, s++, n--;
 	for (size_t i = 0; i < n; i++) {
-		int d = url_hex_value((unsigned char)s[i]);
+		int d = hex_value((unsigned char)s[i]);
 
 		if (d < 0 || (unsigned)d >= radix)
 			return -1;
@@ -403,8 +379,8 @@ url_ipv6_parse(const char *s, size_t n, struct url_buf *out)
 			compress = ++piece;
 			continue;
 		}
-		while (length < 4 && C != -1 && url_hex_value(C) >= 0) {
-			value = value * 16 + (unsigned)url_hex_value(C);
+		while (length < 4 && C != -1 && hex_value(C) >= 0) {
+			value = value * 16 + (unsigned)hex_value(C);
 			p++, length++;
 		}
 		if (C == '.') {

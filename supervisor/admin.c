@@ -57,6 +57,7 @@
 
 #include "common/log.h"
 #include "supervisor/http.h"
+#include "supervisor/multipart.h"
 
 #define ADMIN_SCRIPT_MAX_DEFAULT (10u << 20)
 #define ADMIN_BODY_MAX_DEFAULT (12u << 20)
@@ -291,6 +292,27 @@ admin_body_json(struct admin_exchange *ex, bool empty_ok)
 		return NULL;
 	}
 	return j;
+}
+
+struct multipart *
+admin_multipart(struct admin_exchange *ex, const char *ct, const void *data, size_t len)
+{
+	char boundary[MULTIPART_BOUNDARY_MAX + 1];
+	struct multipart *mp;
+	const char *why;
+
+	/* Too big for the stack: the part table is a few kilobytes. */
+	if ((mp = malloc(sizeof(*mp))) == NULL) {
+		admin_reply_error(ex, 500, ADMIN_E_INTERNAL, "internal error");
+		return NULL;
+	}
+	if (multipart_boundary(ct, boundary, sizeof(boundary), &why) == -1 ||
+	    multipart_parse(data, len, boundary, mp, &why) == -1) {
+		free(mp);
+		admin_reply_error(ex, 400, ADMIN_E_MALFORMED, "malformed multipart body: %s", why);
+		return NULL;
+	}
+	return mp;
 }
 
 bool

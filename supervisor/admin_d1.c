@@ -6,22 +6,21 @@
  */
 #include "supervisor/admin_internal.h"
 
-#include <stdio.h>
-#include <string.h>
-
 #include "broker/store.h"
-#include "common/log.h"
 
-/* The registry's facts about a database; `info` adds the broker's (may be NULL). */
+/*
+ * The registry's facts about a database; with `sized`, its size from the
+ * broker's `info` too (0 for what info lacks; info may be NULL).
+ */
 static json_t *
-admin_d1_json(const struct meta_resource *r, json_t *info)
+admin_d1_describe(const struct meta_resource *r, bool sized, json_t *info)
 {
 	json_t *o = json_pack("{s:s, s:s, s:o, s:s}", "uuid", r->id, "name", r->name, "created_at",
 	    admin_json_time(r->created_at), "version", "production");
 	json_t *tables = json_object_get(info, "num_tables"),
 	       *size = json_object_get(info, "file_size");
 
-	if (o != NULL && info != NULL) {
+	if (o != NULL && sized) {
 		json_object_set_new(o, "num_tables",
 		    json_integer(json_is_integer(tables) ? json_integer_value(tables) : 0));
 		json_object_set_new(o, "file_size",
@@ -30,68 +29,40 @@ admin_d1_json(const struct meta_resource *r, json_t *info)
 	return o;
 }
 
-static bool
-admin_d1_find(struct admin_exchange *ex, struct meta_resource *db)
+/* Lists leave the size out; a database just created is empty. */
+static json_t *
+admin_d1_json(const struct meta_resource *r, bool created)
 {
-	return admin_tenant_check(ex) &&
-	    admin_resource_find(ex, META_D1, ADMIN_E_D1_NOT_FOUND, "database", db);
+	return admin_d1_describe(r, created, NULL);
 }
+
+static bool
+admin_d1_name_is_valid(const char *name, size_t len)
+{
+	(void)len;
+	return meta_name_is_valid(name);
+}
+
+static const struct admin_kind admin_d1 = {
+	.kind = META_D1,
+	.backend = "d1",
+	.what = "database",
+	.noun = "D1 database",
+	.not_found = ADMIN_E_D1_NOT_FOUND,
+	.json = admin_d1_json,
+	.name_member = "name",
+	.name_is_valid = admin_d1_name_is_valid,
+	.bad_name_code = ADMIN_E_INVALID_NAME,
+	.bad_name =
+	    "'name' must be 1 to " ADMIN_STR(META_NAME_MAX) " of A-Z, a-z, 0-9, '_' and '-'",
+};
 
 /* --- databases ------------------------------------------------------------------ */
-
-static void
-admin_d1_created(struct admin_exchange *ex, const struct admin_call_result *r)
-{
-	struct meta_resource db;
-	json_t *empty;
-
-	if (r->status != STORE_OK) {
-		(void)meta_resource_delete(ex->admin->meta, META_D1, ex->params[0], ex->params[1]);
-		admin_call_fail(ex, r, META_D1);
-		return;
-	}
-	if (meta_resource_get(ex->admin->meta, META_D1, ex->params[0], ex->params[1], &db) != 1 ||
-	    (empty = json_pack("{s:i, s:i}", "num_tables", 0, "file_size", 0)) == NULL) {
-		admin_reply_error(ex, 500, ADMIN_E_INTERNAL, "internal error");
-		return;
-	}
-	log_info("admin: tenant '%s' created D1 database %s", db.tenant, db.id);
-	admin_reply(ex, 200, admin_d1_json(&db, empty));
-	json_decref(empty);
-}
 
 void
 admin_d1_create(struct admin_exchange *ex)
 {
-	struct meta_resource db;
-	const char *name;
-	json_t *body;
-	int rc;
-
-	if (!admin_tenant_check(ex) || (body = admin_body_json(ex, false)) == NULL)
-		return;
-	name = json_string_value(json_object_get(body, "name"));
-	if (name == NULL || !meta_name_is_valid(name)) {
-		json_decref(body);
-		admin_reply_error(ex, 400, ADMIN_E_INVALID_NAME,
-		    "'name' must be 1 to %d of A-Z, a-z, 0-9, '_' and '-'", META_NAME_MAX);
-		return;
-	}
-	rc = meta_resource_create(ex->admin->meta, META_D1, ex->params[0], name, &db);
-	if (rc != 1) {
-		admin_resource_create_failed(ex, META_D1, rc, "D1 database", name);
-		json_decref(body);
-		return;
-	}
-	json_decref(body);
-	snprintf(ex->params[1], sizeof(ex->params[1]), "%s", db.id);
-	admin_call(ex, "d1", db.id, "create", json_object(), false, false, admin_d1_created);
-}
-
-static int
-admin_d1_list_cb(const struct meta_resource *r, void *arg)
-{
-	return json_array_append_new(arg, admin_d1_json(r, NULL)) == -1 ? -1 : 0;
+	admin_resource_create(ex, &admin_d1);
 }
 
 void
@@ -99,16 +70,8 @@ admin_d1_list(struct admin_exchange *ex)
 {
 	json_t *list;
 
-	if (!admin_tenant_check(ex))
-		return;
-	if ((list = json_array()) == NULL ||
-	    meta_foreach_resource(
-		ex->admin->meta, META_D1, ex->params[0], admin_d1_list_cb, list) != 0) {
-		json_decref(list);
-		admin_reply_error(ex, 500, ADMIN_E_INTERNAL, "internal error");
-		return;
-	}
-	admin_reply_page(ex, list);
+	if ((list = admin_resource_list(ex, &admin_d1)) != NULL)
+		admin_reply_page(ex, list);
 }
 
 static void
@@ -116,16 +79,14 @@ admin_d1_got_info(struct admin_exchange *ex, const struct admin_call_result *r)
 {
 	struct meta_resource db;
 
-	if (r->status != STORE_OK) {
-		admin_call_fail(ex, r, META_D1);
+	if (!admin_call_ok(ex, r))
 		return;
-	}
 	if (meta_resource_get(ex->admin->meta, META_D1, ex->params[0], ex->params[1], &db) != 1) {
 		/* Deleted while the broker answered. */
 		admin_reply_error(ex, 404, ADMIN_E_D1_NOT_FOUND, "database not found");
 		return;
 	}
-	admin_reply(ex, 200, admin_d1_json(&db, r->doc != NULL ? r->doc : json_null()));
+	admin_reply(ex, 200, admin_d1_describe(&db, true, r->doc));
 }
 
 void
@@ -133,32 +94,15 @@ admin_d1_get(struct admin_exchange *ex)
 {
 	struct meta_resource db;
 
-	if (admin_d1_find(ex, &db))
-		admin_call(ex, "d1", db.id, "info", json_object(), false, false, admin_d1_got_info);
-}
-
-static void
-admin_d1_dropped(struct admin_exchange *ex, const struct admin_call_result *r)
-{
-	if (r->status != STORE_OK && r->status != STORE_E_NOT_FOUND) {
-		admin_call_fail(ex, r, META_D1);
-		return;
-	}
-	if (meta_resource_delete(ex->admin->meta, META_D1, ex->params[0], ex->params[1]) == -1) {
-		admin_reply_error(ex, 500, ADMIN_E_INTERNAL, "internal error");
-		return;
-	}
-	log_info("admin: tenant '%s' deleted D1 database %s", ex->params[0], ex->params[1]);
-	admin_reply(ex, 200, NULL);
+	if (admin_resource_find(ex, &admin_d1, &db))
+		admin_call(
+		    ex, &admin_d1, db.id, "info", json_object(), false, false, admin_d1_got_info);
 }
 
 void
 admin_d1_delete(struct admin_exchange *ex)
 {
-	struct meta_resource db;
-
-	if (admin_d1_find(ex, &db))
-		admin_call(ex, "d1", db.id, "drop", json_object(), false, false, admin_d1_dropped);
+	admin_resource_drop(ex, &admin_d1);
 }
 
 /* --- queries -------------------------------------------------------------------- */
@@ -213,10 +157,8 @@ admin_d1_answered(struct admin_exchange *ex, const struct admin_call_result *r, 
 	json_t *in = json_object_get(r->doc, "results"), *out, *st;
 	size_t i;
 
-	if (r->status != STORE_OK) {
-		admin_call_fail(ex, r, META_D1);
+	if (!admin_call_ok(ex, r))
 		return;
-	}
 	if ((out = json_array()) == NULL) {
 		admin_reply_error(ex, 500, ADMIN_E_INTERNAL, "internal error");
 		return;
@@ -250,7 +192,7 @@ admin_d1_run(struct admin_exchange *ex, admin_call_cont cont)
 	struct meta_resource db;
 	json_t *body, *sql, *params, *args;
 
-	if (!admin_d1_find(ex, &db) || (body = admin_body_json(ex, false)) == NULL)
+	if (!admin_resource_find(ex, &admin_d1, &db) || (body = admin_body_json(ex, false)) == NULL)
 		return;
 	sql = json_object_get(body, "sql");
 	params = json_object_get(body, "params");
@@ -267,7 +209,7 @@ admin_d1_run(struct admin_exchange *ex, admin_call_cont cont)
 		admin_reply_error(ex, 500, ADMIN_E_INTERNAL, "internal error");
 		return;
 	}
-	admin_call(ex, "d1", db.id, "queryAll", args, false, false, cont);
+	admin_call(ex, &admin_d1, db.id, "queryAll", args, false, false, cont);
 }
 
 void

@@ -16,6 +16,7 @@
 #include <jansson.h>
 
 #include "common/buf.h"
+#include "common/utf8.h"
 #include "supervisor/admin.h"
 #include "supervisor/meta.h"
 
@@ -23,6 +24,8 @@ struct http_request;
 struct http_header;
 struct admin_upload;
 struct admin_call;
+struct admin_kind;
+struct multipart;
 
 /* Error codes in the v4 envelope; the table at the top of admin.c explains each. */
 enum admin_error_code {
@@ -89,8 +92,9 @@ struct admin_exchange {
 	struct buf body;
 	bool too_large;
 	bool no_memory;
-	struct admin_upload *upload; /* validation in flight */
-	struct admin_call *call;     /* storage call in flight */
+	struct admin_upload *upload;   /* validation in flight */
+	struct admin_call *call;       /* storage call in flight */
+	const struct admin_kind *kind; /* of the last storage call (admin_call) */
 };
 
 typedef void (*admin_handler)(struct admin_exchange *ex);
@@ -137,11 +141,17 @@ void admin_exchange_free(struct admin_exchange *ex);
 
 /* Parses the request body as a JSON object (an empty body is {} when allowed). */
 json_t *admin_body_json(struct admin_exchange *ex, bool empty_ok);
+/*
+ * Parses data[0..len) as the multipart/form-data body that Content-Type
+ * `ct` announces; the parts are views into data.  Free the result with
+ * free().  NULL after answering 400 (malformed) or 500.
+ */
+struct multipart *admin_multipart(
+    struct admin_exchange *ex, const char *ct, const void *data, size_t len);
 /* A JSON string from possibly invalid UTF-8 (bad bytes become '?'); NULL on ENOMEM. */
 json_t *admin_json_text(const char *s, size_t len);
 /* "2024-01-02T03:04:05Z" */
 json_t *admin_json_time(int64_t t);
-bool admin_utf8_is_valid(const char *s, size_t len);
 /* True when the Content-Type value `ct` (may be NULL) is `type`, parameters aside. */
 bool admin_media_type_is(const char *ct, const char *type);
 /*
@@ -194,6 +204,34 @@ void admin_r2_object_delete(struct admin_exchange *ex);
 void admin_r2_objects_list(struct admin_exchange *ex);
 
 /*
+ * A kind of storage resource as the admin API serves it: admin_kv.c,
+ * admin_d1.c and admin_r2.c each define one (static, for the program's
+ * life), and admin_storage.c's shared code reads it.
+ */
+struct admin_kind {
+	enum meta_kind kind;
+	const char *backend; /* the broker's name for the kind: "kv", "d1", "r2" */
+	const char *what;    /* in "<what> '<id>' not found": "namespace" */
+	const char *noun;    /* in logs and in name and count refusals: "KV namespace" */
+	int not_found;       /* errors[].code of that 404 */
+	/*
+	 * The resource as the API shows it, in lists and, with `created`, as
+	 * the answer to its creation.  NULL on ENOMEM.
+	 */
+	json_t *(*json)(const struct meta_resource *r, bool created);
+	/* The member of a create's body that names the new one: "title", "name". */
+	const char *name_member;
+	/* Whether a name (len bytes of JSON string, NUL-terminated) is one. */
+	bool (*name_is_valid)(const char *name, size_t len);
+	int bad_name_code;    /* the errors[].code of a 400 for a name that is not */
+	const char *bad_name; /* and its message */
+};
+
+/* A number macro as a string literal, for constant messages. */
+#define ADMIN_STR(x) ADMIN_STR_(x)
+#define ADMIN_STR_(x) #x
+
+/*
  * Storage calls (admin_storage.c).  The outcome of a call, borrowed for the
  * continuation: on STORE_OK `doc` is the parsed result document (NULL when
  * it was not JSON) and the body is whole; otherwise `message` and `code`
@@ -210,36 +248,51 @@ struct admin_call_result {
 typedef void (*admin_call_cont)(struct admin_exchange *ex, const struct admin_call_result *r);
 
 /*
- * Calls `method` of the broker's `kind` backend ("kv", "d1", "r2") on
- * `resource` for the path's tenant, with that tenant's storage limits.
- * `args` (an object) is stolen.  With `with_body`, ex->body moves into the
- * call as its input.  `cont` runs once with the outcome — maybe before this
- * returns (the broker is down: STORE_E_UNAVAILABLE) — and must answer ex;
- * if the client goes away first, the call is cancelled and cont never runs.
- * With `discard_body` the output body is not fetched.  ex must not be used
- * after this returns.
+ * Calls `method` of the broker's backend for kind `k` on `resource` for
+ * the path's tenant, with that tenant's storage limits, and notes k in
+ * ex->kind.  `args` (an object) is stolen.  With `with_body`, ex->body
+ * moves into the call as its input.  `cont` runs once with the outcome —
+ * maybe before this returns (the broker is down: STORE_E_UNAVAILABLE) —
+ * and must answer ex; if the client goes away first, the call is cancelled
+ * and cont never runs.  With `discard_body` the output body is not
+ * fetched.  ex must not be used after this returns.
  */
-void admin_call(struct admin_exchange *ex, const char *kind, const char *resource,
+void admin_call(struct admin_exchange *ex, const struct admin_kind *k, const char *resource,
     const char *method, json_t *args, bool with_body, bool discard_body, admin_call_cont cont);
 /*
  * Answers a failed call: its status as HTTP and the broker's message, with
- * the broker's code, else the kind's own for "not found" (and D1's for a
+ * the broker's code, else ex->kind's own for "not found" (and D1's for a
  * failed query, R2's for a bucket not empty), else ADMIN_E_STORAGE.
  */
-void admin_call_fail(
-    struct admin_exchange *ex, const struct admin_call_result *r, enum meta_kind kind);
+void admin_call_fail(struct admin_exchange *ex, const struct admin_call_result *r);
+/* True when the call succeeded; otherwise answers it with admin_call_fail. */
+bool admin_call_ok(struct admin_exchange *ex, const struct admin_call_result *r);
+/* A continuation that answers 200 with a null result, or the failure. */
+void admin_call_reply_null(struct admin_exchange *ex, const struct admin_call_result *r);
 /* Cancels the exchange's call in flight, if any (the client went away). */
 void admin_call_abandon(struct admin_exchange *ex);
 
 /*
- * The path's resource of `kind` (params[1]) for the path's tenant (params[0])
- * into *out; on false ex was answered (404 with `code`, or 500).
+ * The registry's resources of kind `k` for the path's tenant (params[0]).
+ * Each answers ex when it returns false or NULL.
+ *
+ * admin_resource_find: the path's resource (params[1]) into *out; false
+ * after answering 404 (no such tenant or resource) or 500.
+ * admin_resource_list: all of them as a JSON array (k->json); NULL after
+ * answering 404 or 500.
+ * admin_resource_create: records a resource named by the request body
+ * (k->name_member) and creates it in the broker; always answers, with the
+ * new resource (k->json) or a refusal (400 for the body or the name, 404,
+ * 409 taken, 403 over the count limit, the broker's failure: then the
+ * record goes again).
+ * admin_resource_drop: drops the path's resource in the broker, then
+ * forgets it; always answers.
  */
-bool admin_resource_find(struct admin_exchange *ex, enum meta_kind kind, int code, const char *what,
-    struct meta_resource *out);
-/* Answers a failed meta_resource_create (0, META_E_TAKEN, META_E_QUOTA, -1). */
-void admin_resource_create_failed(
-    struct admin_exchange *ex, enum meta_kind kind, int rc, const char *what, const char *name);
+bool admin_resource_find(
+    struct admin_exchange *ex, const struct admin_kind *k, struct meta_resource *out);
+json_t *admin_resource_list(struct admin_exchange *ex, const struct admin_kind *k);
+void admin_resource_create(struct admin_exchange *ex, const struct admin_kind *k);
+void admin_resource_drop(struct admin_exchange *ex, const struct admin_kind *k);
 /*
  * A list page: `items` (stolen) cut to the request's ?page and ?per_page
  * (default 20, at most 100); answers 200 with result_info {page, per_page,
@@ -256,6 +309,13 @@ int admin_query(
 /* A query parameter as an integer in [min, max]: 1 found, 0 absent, -1 bad (ex answered 400). */
 int admin_query_int(
     struct admin_exchange *ex, const char *name, json_int_t min, json_int_t max, json_int_t *out);
+/*
+ * Query parameter `name`, when present, into args[name] as a string: UTF-8
+ * of at most `max` bytes (max <= ADMIN_QUERY_TEXT_MAX).  False when ex was
+ * answered (400, 500).
+ */
+#define ADMIN_QUERY_TEXT_MAX 1024
+bool admin_query_text(struct admin_exchange *ex, const char *name, size_t max, json_t *args);
 /*
  * The captured key as a JSON string; NULL after answering 414 (over `max`
  * bytes) or 400 (not UTF-8).

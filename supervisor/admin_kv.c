@@ -6,12 +6,10 @@
  */
 #include "supervisor/admin_internal.h"
 
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "broker/store.h"
-#include "common/log.h"
 #include "supervisor/http.h"
 #include "supervisor/multipart.h"
 
@@ -20,76 +18,39 @@
 #define KV_CURSOR_MAX 1024
 
 static json_t *
-admin_kv_json(const struct meta_resource *r)
+admin_kv_json(const struct meta_resource *r, bool created)
 {
+	(void)created;
 	return json_pack(
 	    "{s:s, s:s, s:b}", "id", r->id, "title", r->name, "supports_url_encoding", true);
 }
 
-/* The path's namespace; false when ex was answered (404 or 500). */
+/* A title: any text without NUL that fits the registry. */
 static bool
-admin_kv_find(struct admin_exchange *ex, struct meta_resource *ns)
+admin_kv_title_is_valid(const char *title, size_t len)
 {
-	return admin_tenant_check(ex) &&
-	    admin_resource_find(ex, META_KV, ADMIN_E_KV_NAMESPACE_NOT_FOUND, "namespace", ns);
+	return title[0] != '\0' && strlen(title) == len && len <= META_RESOURCE_NAME_MAX;
 }
+
+static const struct admin_kind admin_kv = {
+	.kind = META_KV,
+	.backend = "kv",
+	.what = "namespace",
+	.noun = "KV namespace",
+	.not_found = ADMIN_E_KV_NAMESPACE_NOT_FOUND,
+	.json = admin_kv_json,
+	.name_member = "title",
+	.name_is_valid = admin_kv_title_is_valid,
+	.bad_name_code = ADMIN_E_MALFORMED,
+	.bad_name = "'title' must be a string of 1 to " ADMIN_STR(META_RESOURCE_NAME_MAX) " bytes",
+};
 
 /* --- namespaces ----------------------------------------------------------------- */
-
-static void
-admin_kv_created(struct admin_exchange *ex, const struct admin_call_result *r)
-{
-	struct meta_resource ns;
-
-	if (r->status != STORE_OK) {
-		/* The broker has no such namespace: neither may the registry. */
-		(void)meta_resource_delete(ex->admin->meta, META_KV, ex->params[0], ex->params[1]);
-		admin_call_fail(ex, r, META_KV);
-		return;
-	}
-	if (meta_resource_get(ex->admin->meta, META_KV, ex->params[0], ex->params[1], &ns) != 1) {
-		admin_reply_error(ex, 500, ADMIN_E_INTERNAL, "internal error");
-		return;
-	}
-	log_info("admin: tenant '%s' created KV namespace %s", ns.tenant, ns.id);
-	admin_reply(ex, 200, admin_kv_json(&ns));
-}
 
 void
 admin_kv_namespace_create(struct admin_exchange *ex)
 {
-	struct meta_resource ns;
-	const char *title;
-	json_t *body, *t;
-	int rc;
-
-	if (!admin_tenant_check(ex) || (body = admin_body_json(ex, false)) == NULL)
-		return;
-	t = json_object_get(body, "title");
-	title = json_string_value(t);
-	if (title == NULL || title[0] == '\0' || strlen(title) != json_string_length(t) ||
-	    strlen(title) > META_RESOURCE_NAME_MAX) {
-		json_decref(body);
-		admin_reply_error(ex, 400, ADMIN_E_MALFORMED,
-		    "'title' must be a string of 1 to %d bytes", META_RESOURCE_NAME_MAX);
-		return;
-	}
-	rc = meta_resource_create(ex->admin->meta, META_KV, ex->params[0], title, &ns);
-	if (rc != 1) {
-		admin_resource_create_failed(ex, META_KV, rc, "KV namespace", title);
-		json_decref(body);
-		return;
-	}
-	json_decref(body);
-	/* The continuation finds the namespace by the path's second parameter. */
-	snprintf(ex->params[1], sizeof(ex->params[1]), "%s", ns.id);
-	admin_call(ex, "kv", ns.id, "create", json_object(), false, false, admin_kv_created);
-}
-
-static int
-admin_kv_list_cb(const struct meta_resource *r, void *arg)
-{
-	return json_array_append_new(arg, admin_kv_json(r)) == -1 ? -1 : 0;
+	admin_resource_create(ex, &admin_kv);
 }
 
 void
@@ -97,41 +58,14 @@ admin_kv_namespaces_list(struct admin_exchange *ex)
 {
 	json_t *list;
 
-	if (!admin_tenant_check(ex))
-		return;
-	if ((list = json_array()) == NULL ||
-	    meta_foreach_resource(
-		ex->admin->meta, META_KV, ex->params[0], admin_kv_list_cb, list) != 0) {
-		json_decref(list);
-		admin_reply_error(ex, 500, ADMIN_E_INTERNAL, "internal error");
-		return;
-	}
-	admin_reply_page(ex, list);
-}
-
-static void
-admin_kv_dropped(struct admin_exchange *ex, const struct admin_call_result *r)
-{
-	/* Not found in the broker: a create that failed half-way; forget it all the same. */
-	if (r->status != STORE_OK && r->status != STORE_E_NOT_FOUND) {
-		admin_call_fail(ex, r, META_KV);
-		return;
-	}
-	if (meta_resource_delete(ex->admin->meta, META_KV, ex->params[0], ex->params[1]) == -1) {
-		admin_reply_error(ex, 500, ADMIN_E_INTERNAL, "internal error");
-		return;
-	}
-	log_info("admin: tenant '%s' deleted KV namespace %s", ex->params[0], ex->params[1]);
-	admin_reply(ex, 200, NULL);
+	if ((list = admin_resource_list(ex, &admin_kv)) != NULL)
+		admin_reply_page(ex, list);
 }
 
 void
 admin_kv_namespace_delete(struct admin_exchange *ex)
 {
-	struct meta_resource ns;
-
-	if (admin_kv_find(ex, &ns))
-		admin_call(ex, "kv", ns.id, "drop", json_object(), false, false, admin_kv_dropped);
+	admin_resource_drop(ex, &admin_kv);
 }
 
 /* --- values --------------------------------------------------------------------- */
@@ -152,19 +86,20 @@ admin_kv_key_args(struct admin_exchange *ex)
 static void
 admin_kv_reply_doc(struct admin_exchange *ex, const struct admin_call_result *r)
 {
-	if (r->status != STORE_OK)
-		admin_call_fail(ex, r, META_KV);
-	else
+	if (admin_call_ok(ex, r))
 		admin_reply(ex, 200, r->doc != NULL ? json_incref(r->doc) : json_object());
 }
 
-static void
-admin_kv_reply_null(struct admin_exchange *ex, const struct admin_call_result *r)
+/* A get's outcome: true when the key was found; otherwise ex was answered. */
+static bool
+admin_kv_found(struct admin_exchange *ex, const struct admin_call_result *r)
 {
-	if (r->status != STORE_OK)
-		admin_call_fail(ex, r, META_KV);
-	else
-		admin_reply(ex, 200, NULL);
+	if (!admin_call_ok(ex, r))
+		return false;
+	if (json_is_true(json_object_get(r->doc, "found")))
+		return true;
+	admin_reply_error(ex, 404, ADMIN_E_KV_KEY_NOT_FOUND, "key not found");
+	return false;
 }
 
 /*
@@ -174,22 +109,13 @@ admin_kv_reply_null(struct admin_exchange *ex, const struct admin_call_result *r
 static bool
 admin_kv_multipart(struct admin_exchange *ex, const char *ct, json_t *args)
 {
-	char boundary[MULTIPART_BOUNDARY_MAX + 1];
 	const struct multipart_part *v, *m;
 	struct multipart *mp;
 	json_t *md = NULL;
-	const char *why;
 	bool ok = false;
 
-	if ((mp = malloc(sizeof(*mp))) == NULL) {
-		admin_reply_error(ex, 500, ADMIN_E_INTERNAL, "internal error");
+	if ((mp = admin_multipart(ex, ct, ex->body.data, ex->body.len)) == NULL)
 		return false;
-	}
-	if (multipart_boundary(ct, boundary, sizeof(boundary), &why) == -1 ||
-	    multipart_parse(ex->body.data, ex->body.len, boundary, mp, &why) == -1) {
-		admin_reply_error(ex, 400, ADMIN_E_MALFORMED, "malformed multipart body: %s", why);
-		goto done;
-	}
 	if ((v = multipart_find(mp, "value")) == NULL) {
 		admin_reply_error(ex, 400, ADMIN_E_MALFORMED, "missing the 'value' part");
 		goto done;
@@ -236,28 +162,21 @@ admin_kv_value_put(struct admin_exchange *ex)
 	struct meta_resource ns;
 	json_t *args;
 
-	if (!admin_kv_find(ex, &ns) || (args = admin_kv_key_args(ex)) == NULL)
+	if (!admin_resource_find(ex, &admin_kv, &ns) || (args = admin_kv_key_args(ex)) == NULL)
 		return;
 	if (!admin_kv_expiration(ex, args) ||
 	    (admin_media_type_is(ct, "multipart/form-data") && !admin_kv_multipart(ex, ct, args))) {
 		json_decref(args);
 		return;
 	}
-	admin_call(ex, "kv", ns.id, "put", args, true, false, admin_kv_reply_doc);
+	admin_call(ex, &admin_kv, ns.id, "put", args, true, false, admin_kv_reply_doc);
 }
 
 static void
 admin_kv_got(struct admin_exchange *ex, const struct admin_call_result *r)
 {
-	if (r->status != STORE_OK) {
-		admin_call_fail(ex, r, META_KV);
-		return;
-	}
-	if (!json_is_true(json_object_get(r->doc, "found"))) {
-		admin_reply_error(ex, 404, ADMIN_E_KV_KEY_NOT_FOUND, "key not found");
-		return;
-	}
-	admin_reply_raw(ex, 200, "application/octet-stream", NULL, 0, r->body, r->body_len);
+	if (admin_kv_found(ex, r))
+		admin_reply_raw(ex, 200, "application/octet-stream", NULL, 0, r->body, r->body_len);
 }
 
 void
@@ -266,8 +185,8 @@ admin_kv_value_get(struct admin_exchange *ex)
 	struct meta_resource ns;
 	json_t *args;
 
-	if (admin_kv_find(ex, &ns) && (args = admin_kv_key_args(ex)) != NULL)
-		admin_call(ex, "kv", ns.id, "get", args, false, false, admin_kv_got);
+	if (admin_resource_find(ex, &admin_kv, &ns) && (args = admin_kv_key_args(ex)) != NULL)
+		admin_call(ex, &admin_kv, ns.id, "get", args, false, false, admin_kv_got);
 }
 
 void
@@ -276,8 +195,9 @@ admin_kv_value_delete(struct admin_exchange *ex)
 	struct meta_resource ns;
 	json_t *args;
 
-	if (admin_kv_find(ex, &ns) && (args = admin_kv_key_args(ex)) != NULL)
-		admin_call(ex, "kv", ns.id, "delete", args, false, false, admin_kv_reply_null);
+	if (admin_resource_find(ex, &admin_kv, &ns) && (args = admin_kv_key_args(ex)) != NULL)
+		admin_call(
+		    ex, &admin_kv, ns.id, "delete", args, false, false, admin_call_reply_null);
 }
 
 static void
@@ -285,14 +205,8 @@ admin_kv_got_metadata(struct admin_exchange *ex, const struct admin_call_result 
 {
 	json_t *md;
 
-	if (r->status != STORE_OK) {
-		admin_call_fail(ex, r, META_KV);
+	if (!admin_kv_found(ex, r))
 		return;
-	}
-	if (!json_is_true(json_object_get(r->doc, "found"))) {
-		admin_reply_error(ex, 404, ADMIN_E_KV_KEY_NOT_FOUND, "key not found");
-		return;
-	}
 	md = json_object_get(r->doc, "metadata");
 	admin_reply(ex, 200, md != NULL ? json_incref(md) : NULL);
 }
@@ -304,8 +218,8 @@ admin_kv_metadata_get(struct admin_exchange *ex)
 	json_t *args;
 
 	/* The value itself is never fetched: only the result document is wanted. */
-	if (admin_kv_find(ex, &ns) && (args = admin_kv_key_args(ex)) != NULL)
-		admin_call(ex, "kv", ns.id, "get", args, false, true, admin_kv_got_metadata);
+	if (admin_resource_find(ex, &admin_kv, &ns) && (args = admin_kv_key_args(ex)) != NULL)
+		admin_call(ex, &admin_kv, ns.id, "get", args, false, true, admin_kv_got_metadata);
 }
 
 /* --- listing and bulk ---------------------------------------------------------- */
@@ -315,10 +229,8 @@ admin_kv_listed(struct admin_exchange *ex, const struct admin_call_result *r)
 {
 	json_t *keys, *cursor;
 
-	if (r->status != STORE_OK) {
-		admin_call_fail(ex, r, META_KV);
+	if (!admin_call_ok(ex, r))
 		return;
-	}
 	keys = json_object_get(r->doc, "keys");
 	cursor = json_object_get(r->doc, "cursor");
 	if (!json_is_array(keys)) {
@@ -330,27 +242,6 @@ admin_kv_listed(struct admin_exchange *ex, const struct admin_call_result *r)
 		json_is_string(cursor) ? json_string_value(cursor) : ""));
 }
 
-/* Copies query parameter `name` into args as a string; false when ex was answered. */
-static bool
-admin_kv_query_text(struct admin_exchange *ex, const char *name, size_t max, json_t *args)
-{
-	char text[KV_CURSOR_MAX + 1];
-	size_t len;
-	int rc =
-	    admin_query(ex, name, text, max + 1 <= sizeof(text) ? max + 1 : sizeof(text), &len);
-
-	if (rc == -1 || (rc == 1 && !admin_utf8_is_valid(text, len))) {
-		admin_reply_error(ex, 400, ADMIN_E_MALFORMED,
-		    "'%s' must be UTF-8 of at most %zu bytes, percent-encoded", name, max);
-		return false;
-	}
-	if (rc == 1 && json_object_set_new(args, name, json_stringn(text, len)) == -1) {
-		admin_reply_error(ex, 500, ADMIN_E_INTERNAL, "internal error");
-		return false;
-	}
-	return true;
-}
-
 void
 admin_kv_keys_list(struct admin_exchange *ex)
 {
@@ -359,21 +250,21 @@ admin_kv_keys_list(struct admin_exchange *ex)
 	json_t *args;
 	int rc;
 
-	if (!admin_kv_find(ex, &ns))
+	if (!admin_resource_find(ex, &admin_kv, &ns))
 		return;
 	if ((args = json_object()) == NULL) {
 		admin_reply_error(ex, 500, ADMIN_E_INTERNAL, "internal error");
 		return;
 	}
-	if (!admin_kv_query_text(ex, "prefix", KV_PREFIX_MAX, args) ||
-	    !admin_kv_query_text(ex, "cursor", KV_CURSOR_MAX, args) ||
+	if (!admin_query_text(ex, "prefix", KV_PREFIX_MAX, args) ||
+	    !admin_query_text(ex, "cursor", KV_CURSOR_MAX, args) ||
 	    (rc = admin_query_int(ex, "limit", 1, 1000, &limit)) == -1) {
 		json_decref(args);
 		return;
 	}
 	if (rc == 1)
 		json_object_set_new(args, "limit", json_integer(limit));
-	admin_call(ex, "kv", ns.id, "list", args, false, false, admin_kv_listed);
+	admin_call(ex, &admin_kv, ns.id, "list", args, false, false, admin_kv_listed);
 }
 
 /* bulkPut and bulkDelete: the body (a JSON array) goes to the broker as it came. */
@@ -383,7 +274,7 @@ admin_kv_bulk(struct admin_exchange *ex, const char *method)
 	struct meta_resource ns;
 	json_t *body;
 
-	if (!admin_kv_find(ex, &ns) || (body = admin_body_any_json(ex)) == NULL)
+	if (!admin_resource_find(ex, &admin_kv, &ns) || (body = admin_body_any_json(ex)) == NULL)
 		return;
 	if (!json_is_array(body)) {
 		json_decref(body);
@@ -391,7 +282,7 @@ admin_kv_bulk(struct admin_exchange *ex, const char *method)
 		return;
 	}
 	json_decref(body);
-	admin_call(ex, "kv", ns.id, method, json_object(), true, false, admin_kv_reply_doc);
+	admin_call(ex, &admin_kv, ns.id, method, json_object(), true, false, admin_kv_reply_doc);
 }
 
 void

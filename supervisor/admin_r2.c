@@ -7,11 +7,9 @@
  */
 #include "supervisor/admin_internal.h"
 
-#include <stdio.h>
 #include <string.h>
 
 #include "broker/store.h"
-#include "common/log.h"
 #include "supervisor/http.h"
 
 #define R2_KEY_MAX 1024
@@ -19,8 +17,9 @@
 #define R2_CONTENT_TYPE_MAX 256
 
 static json_t *
-admin_r2_bucket_json(const struct meta_resource *r)
+admin_r2_bucket_json(const struct meta_resource *r, bool created)
 {
+	(void)created;
 	return json_pack("{s:s, s:o, s:s, s:s}", "name", r->name, "creation_date",
 	    admin_json_time(r->created_at), "location", "auto", "storage_class", "Standard");
 }
@@ -46,63 +45,32 @@ admin_r2_object_json(json_t *obj)
 }
 
 static bool
-admin_r2_find(struct admin_exchange *ex, struct meta_resource *b)
+admin_r2_name_is_valid(const char *name, size_t len)
 {
-	return admin_tenant_check(ex) &&
-	    admin_resource_find(ex, META_R2, ADMIN_E_R2_BUCKET_NOT_FOUND, "bucket", b);
+	(void)len;
+	return store_resource_is_valid(STORE_R2, name);
 }
+
+/* A bucket's id is its name; "bucket" is the noun Cloudflare's messages use. */
+static const struct admin_kind admin_r2 = {
+	.kind = META_R2,
+	.backend = "r2",
+	.what = "bucket",
+	.noun = "bucket",
+	.not_found = ADMIN_E_R2_BUCKET_NOT_FOUND,
+	.json = admin_r2_bucket_json,
+	.name_member = "name",
+	.name_is_valid = admin_r2_name_is_valid,
+	.bad_name_code = ADMIN_E_INVALID_NAME,
+	.bad_name = "'name' must be 3 to 63 of a-z, 0-9 and '-', not starting or ending with '-'",
+};
 
 /* --- buckets -------------------------------------------------------------------- */
-
-static void
-admin_r2_created(struct admin_exchange *ex, const struct admin_call_result *r)
-{
-	struct meta_resource b;
-
-	if (r->status != STORE_OK) {
-		(void)meta_resource_delete(ex->admin->meta, META_R2, ex->params[0], ex->params[1]);
-		admin_call_fail(ex, r, META_R2);
-		return;
-	}
-	if (meta_resource_get(ex->admin->meta, META_R2, ex->params[0], ex->params[1], &b) != 1) {
-		admin_reply_error(ex, 500, ADMIN_E_INTERNAL, "internal error");
-		return;
-	}
-	log_info("admin: tenant '%s' created R2 bucket '%s'", b.tenant, b.name);
-	admin_reply(ex, 200, admin_r2_bucket_json(&b));
-}
 
 void
 admin_r2_bucket_create(struct admin_exchange *ex)
 {
-	struct meta_resource b;
-	const char *name;
-	json_t *body;
-	int rc;
-
-	if (!admin_tenant_check(ex) || (body = admin_body_json(ex, false)) == NULL)
-		return;
-	name = json_string_value(json_object_get(body, "name"));
-	if (name == NULL || !store_resource_is_valid(STORE_R2, name)) {
-		json_decref(body);
-		admin_reply_error(ex, 400, ADMIN_E_INVALID_NAME,
-		    "'name' must be 3 to 63 of a-z, 0-9 and '-', not starting or ending with '-'");
-		return;
-	}
-	rc = meta_resource_create(ex->admin->meta, META_R2, ex->params[0], name, &b);
-	json_decref(body);
-	if (rc != 1) {
-		admin_resource_create_failed(ex, META_R2, rc, "bucket", b.name);
-		return;
-	}
-	snprintf(ex->params[1], sizeof(ex->params[1]), "%s", b.id);
-	admin_call(ex, "r2", b.id, "create", json_object(), false, false, admin_r2_created);
-}
-
-static int
-admin_r2_list_cb(const struct meta_resource *r, void *arg)
-{
-	return json_array_append_new(arg, admin_r2_bucket_json(r)) == -1 ? -1 : 0;
+	admin_resource_create(ex, &admin_r2);
 }
 
 void
@@ -110,16 +78,8 @@ admin_r2_buckets_list(struct admin_exchange *ex)
 {
 	json_t *list;
 
-	if (!admin_tenant_check(ex))
-		return;
-	if ((list = json_array()) == NULL ||
-	    meta_foreach_resource(
-		ex->admin->meta, META_R2, ex->params[0], admin_r2_list_cb, list) != 0) {
-		json_decref(list);
-		admin_reply_error(ex, 500, ADMIN_E_INTERNAL, "internal error");
-		return;
-	}
-	admin_reply(ex, 200, json_pack("{s:o}", "buckets", list));
+	if ((list = admin_resource_list(ex, &admin_r2)) != NULL)
+		admin_reply(ex, 200, json_pack("{s:o}", "buckets", list));
 }
 
 void
@@ -127,33 +87,14 @@ admin_r2_bucket_get(struct admin_exchange *ex)
 {
 	struct meta_resource b;
 
-	if (admin_r2_find(ex, &b))
-		admin_reply(ex, 200, admin_r2_bucket_json(&b));
-}
-
-static void
-admin_r2_dropped(struct admin_exchange *ex, const struct admin_call_result *r)
-{
-	/* STORE_E_CONFLICT (not empty) is a 409 with R2's code 10008. */
-	if (r->status != STORE_OK && r->status != STORE_E_NOT_FOUND) {
-		admin_call_fail(ex, r, META_R2);
-		return;
-	}
-	if (meta_resource_delete(ex->admin->meta, META_R2, ex->params[0], ex->params[1]) == -1) {
-		admin_reply_error(ex, 500, ADMIN_E_INTERNAL, "internal error");
-		return;
-	}
-	log_info("admin: tenant '%s' deleted R2 bucket '%s'", ex->params[0], ex->params[1]);
-	admin_reply(ex, 200, NULL);
+	if (admin_resource_find(ex, &admin_r2, &b))
+		admin_reply(ex, 200, admin_r2_bucket_json(&b, false));
 }
 
 void
 admin_r2_bucket_delete(struct admin_exchange *ex)
 {
-	struct meta_resource b;
-
-	if (admin_r2_find(ex, &b))
-		admin_call(ex, "r2", b.id, "drop", json_object(), false, false, admin_r2_dropped);
+	admin_resource_drop(ex, &admin_r2);
 }
 
 /* --- objects -------------------------------------------------------------------- */
@@ -161,9 +102,7 @@ admin_r2_bucket_delete(struct admin_exchange *ex)
 static void
 admin_r2_put_done(struct admin_exchange *ex, const struct admin_call_result *r)
 {
-	if (r->status != STORE_OK)
-		admin_call_fail(ex, r, META_R2);
-	else
+	if (admin_call_ok(ex, r))
 		admin_reply(ex, 200, admin_r2_object_json(json_object_get(r->doc, "object")));
 }
 
@@ -174,9 +113,10 @@ admin_r2_object_put(struct admin_exchange *ex)
 	struct meta_resource b;
 	json_t *key, *args;
 
-	if (!admin_r2_find(ex, &b) || (key = admin_key_json(ex, R2_KEY_MAX)) == NULL)
+	if (!admin_resource_find(ex, &admin_r2, &b) ||
+	    (key = admin_key_json(ex, R2_KEY_MAX)) == NULL)
 		return;
-	if (ct != NULL && strlen(ct) <= R2_CONTENT_TYPE_MAX && admin_utf8_is_valid(ct, strlen(ct)))
+	if (ct != NULL && strlen(ct) <= R2_CONTENT_TYPE_MAX && utf8_is_valid(ct, strlen(ct)))
 		args = json_pack("{s:o, s:{s:s}}", "key", key, "httpMetadata", "contentType", ct);
 	else
 		args = json_pack("{s:o}", "key", key);
@@ -184,7 +124,7 @@ admin_r2_object_put(struct admin_exchange *ex)
 		admin_reply_error(ex, 500, ADMIN_E_INTERNAL, "internal error");
 		return;
 	}
-	admin_call(ex, "r2", b.id, "put", args, true, false, admin_r2_put_done);
+	admin_call(ex, &admin_r2, b.id, "put", args, true, false, admin_r2_put_done);
 }
 
 /* A header from an object's metadata, unless it could not travel in HTTP. */
@@ -209,10 +149,8 @@ admin_r2_got(struct admin_exchange *ex, const struct admin_call_result *r)
 	char date[40];
 	size_t n = 0;
 
-	if (r->status != STORE_OK) {
-		admin_call_fail(ex, r, META_R2);
+	if (!admin_call_ok(ex, r))
 		return;
-	}
 	if (!json_is_object(obj) || !json_is_true(json_object_get(r->doc, "body"))) {
 		admin_reply_error(ex, 404, ADMIN_E_R2_OBJECT_NOT_FOUND, "object not found");
 		return;
@@ -240,18 +178,10 @@ admin_r2_object_get(struct admin_exchange *ex)
 	struct meta_resource b;
 	json_t *key;
 
-	if (admin_r2_find(ex, &b) && (key = admin_key_json(ex, R2_KEY_MAX)) != NULL)
-		admin_call(ex, "r2", b.id, "get", json_pack("{s:o}", "key", key), false, false,
+	if (admin_resource_find(ex, &admin_r2, &b) &&
+	    (key = admin_key_json(ex, R2_KEY_MAX)) != NULL)
+		admin_call(ex, &admin_r2, b.id, "get", json_pack("{s:o}", "key", key), false, false,
 		    admin_r2_got);
-}
-
-static void
-admin_r2_deleted(struct admin_exchange *ex, const struct admin_call_result *r)
-{
-	if (r->status != STORE_OK)
-		admin_call_fail(ex, r, META_R2);
-	else
-		admin_reply(ex, 200, NULL);
 }
 
 void
@@ -260,9 +190,10 @@ admin_r2_object_delete(struct admin_exchange *ex)
 	struct meta_resource b;
 	json_t *key;
 
-	if (admin_r2_find(ex, &b) && (key = admin_key_json(ex, R2_KEY_MAX)) != NULL)
-		admin_call(ex, "r2", b.id, "delete", json_pack("{s:[o]}", "keys", key), false,
-		    false, admin_r2_deleted);
+	if (admin_resource_find(ex, &admin_r2, &b) &&
+	    (key = admin_key_json(ex, R2_KEY_MAX)) != NULL)
+		admin_call(ex, &admin_r2, b.id, "delete", json_pack("{s:[o]}", "keys", key), false,
+		    false, admin_call_reply_null);
 }
 
 static void
@@ -274,10 +205,8 @@ admin_r2_listed(struct admin_exchange *ex, const struct admin_call_result *r)
 	json_int_t per_page = 1000;
 	size_t i;
 
-	if (r->status != STORE_OK) {
-		admin_call_fail(ex, r, META_R2);
+	if (!admin_call_ok(ex, r))
 		return;
-	}
 	if ((out = json_array()) == NULL) {
 		admin_reply_error(ex, 500, ADMIN_E_INTERNAL, "internal error");
 		return;
@@ -292,26 +221,6 @@ admin_r2_listed(struct admin_exchange *ex, const struct admin_call_result *r)
 		json_is_array(prefixes) ? prefixes : NULL, "per_page", per_page));
 }
 
-/* Query parameter `name` into args[member] as a string; false when ex was answered. */
-static bool
-admin_r2_query_text(struct admin_exchange *ex, const char *name, const char *member, json_t *args)
-{
-	char text[R2_CURSOR_MAX + 1];
-	size_t len;
-	int rc = admin_query(ex, name, text, sizeof(text), &len);
-
-	if (rc == -1 || (rc == 1 && !admin_utf8_is_valid(text, len))) {
-		admin_reply_error(ex, 400, ADMIN_E_MALFORMED,
-		    "'%s' must be UTF-8 of at most %d bytes, percent-encoded", name, R2_CURSOR_MAX);
-		return false;
-	}
-	if (rc == 1 && json_object_set_new(args, member, json_stringn(text, len)) == -1) {
-		admin_reply_error(ex, 500, ADMIN_E_INTERNAL, "internal error");
-		return false;
-	}
-	return true;
-}
-
 void
 admin_r2_objects_list(struct admin_exchange *ex)
 {
@@ -320,21 +229,21 @@ admin_r2_objects_list(struct admin_exchange *ex)
 	json_t *args;
 	int rc;
 
-	if (!admin_r2_find(ex, &b))
+	if (!admin_resource_find(ex, &admin_r2, &b))
 		return;
 	args = json_pack("{s:[s, s]}", "include", "httpMetadata", "customMetadata");
 	if (args == NULL) {
 		admin_reply_error(ex, 500, ADMIN_E_INTERNAL, "internal error");
 		return;
 	}
-	if (!admin_r2_query_text(ex, "prefix", "prefix", args) ||
-	    !admin_r2_query_text(ex, "delimiter", "delimiter", args) ||
-	    !admin_r2_query_text(ex, "cursor", "cursor", args) ||
+	if (!admin_query_text(ex, "prefix", R2_CURSOR_MAX, args) ||
+	    !admin_query_text(ex, "delimiter", R2_CURSOR_MAX, args) ||
+	    !admin_query_text(ex, "cursor", R2_CURSOR_MAX, args) ||
 	    (rc = admin_query_int(ex, "per_page", 1, 1000, &per_page)) == -1) {
 		json_decref(args);
 		return;
 	}
 	if (rc == 1)
 		json_object_set_new(args, "limit", json_integer(per_page));
-	admin_call(ex, "r2", b.id, "list", args, false, false, admin_r2_listed);
+	admin_call(ex, &admin_r2, b.id, "list", args, false, false, admin_r2_listed);
 }

@@ -2,7 +2,8 @@
  * admin_storage: what the admin API's storage endpoints (admin_kv.c,
  * admin_d1.c, admin_r2.c) share in the supervisor: storage calls to the
  * broker through the core's hooks, the mapping of their outcome to HTTP,
- * registry look-ups, list pages, query parameters and path keys.
+ * the resources' life (create, list, find, drop) driven by each file's
+ * struct admin_kind, list pages, query parameters and path keys.
  */
 #include "supervisor/admin_internal.h"
 
@@ -73,7 +74,7 @@ admin_store_code(const struct admin_call_result *r, enum meta_kind kind)
 }
 
 void
-admin_call_fail(struct admin_exchange *ex, const struct admin_call_result *r, enum meta_kind kind)
+admin_call_fail(struct admin_exchange *ex, const struct admin_call_result *r)
 {
 	int status = admin_store_http_status(r->status);
 
@@ -82,7 +83,23 @@ admin_call_fail(struct admin_exchange *ex, const struct admin_call_result *r, en
 	if (status >= 500)
 		log_warnx("admin: tenant '%s': storage call failed (status %d): %s", ex->params[0],
 		    r->status, r->message);
-	admin_reply_error(ex, status, admin_store_code(r, kind), "%s", r->message);
+	admin_reply_error(ex, status, admin_store_code(r, ex->kind->kind), "%s", r->message);
+}
+
+bool
+admin_call_ok(struct admin_exchange *ex, const struct admin_call_result *r)
+{
+	if (r->status == STORE_OK)
+		return true;
+	admin_call_fail(ex, r);
+	return false;
+}
+
+void
+admin_call_reply_null(struct admin_exchange *ex, const struct admin_call_result *r)
+{
+	if (admin_call_ok(ex, r))
+		admin_reply(ex, 200, NULL);
 }
 
 /*
@@ -158,8 +175,8 @@ admin_call_unavailable(struct admin_exchange *ex, admin_call_cont cont)
 }
 
 void
-admin_call(struct admin_exchange *ex, const char *kind, const char *resource, const char *method,
-    json_t *args, bool with_body, bool discard_body, admin_call_cont cont)
+admin_call(struct admin_exchange *ex, const struct admin_kind *k, const char *resource,
+    const char *method, json_t *args, bool with_body, bool discard_body, admin_call_cont cont)
 {
 	struct admin *a = ex->admin;
 	struct meta_storage_limits l;
@@ -168,6 +185,7 @@ admin_call(struct admin_exchange *ex, const char *kind, const char *resource, co
 	struct admin_call *ac = NULL;
 	char *text;
 
+	ex->kind = k;
 	text = args != NULL ? json_dumps(args, JSON_COMPACT) : NULL;
 	json_decref(args);
 	if (text == NULL || meta_storage_limits_get(a->meta, ex->params[0], &l) != 1 ||
@@ -186,7 +204,7 @@ admin_call(struct admin_exchange *ex, const char *kind, const char *resource, co
 	}
 	ca = (struct broker_call_args) {
 		.tenant = ex->params[0],
-		.kind = kind,
+		.kind = k->backend,
 		.resource = resource,
 		.method = method,
 		.args = text,
@@ -211,27 +229,62 @@ admin_call(struct admin_exchange *ex, const char *kind, const char *resource, co
 /* --- the registry ------------------------------------------------------------- */
 
 bool
-admin_resource_find(struct admin_exchange *ex, enum meta_kind kind, int code, const char *what,
-    struct meta_resource *out)
+admin_resource_find(
+    struct admin_exchange *ex, const struct admin_kind *k, struct meta_resource *out)
 {
-	int rc = meta_resource_get(ex->admin->meta, kind, ex->params[0], ex->params[1], out);
+	int rc;
 
+	if (!admin_tenant_check(ex))
+		return false;
+	rc = meta_resource_get(ex->admin->meta, k->kind, ex->params[0], ex->params[1], out);
 	if (rc == 1)
 		return true;
 	if (rc == 0)
 		/* The id is the caller's text: admin_reply_error cleans it. */
-		admin_reply_error(ex, 404, code, "%s '%.64s' not found", what, ex->params[1]);
+		admin_reply_error(
+		    ex, 404, k->not_found, "%s '%.64s' not found", k->what, ex->params[1]);
 	else
 		admin_reply_error(ex, 500, ADMIN_E_INTERNAL, "internal error");
 	return false;
 }
 
-void
+struct admin_resource_list {
+	const struct admin_kind *k;
+	json_t *items;
+};
+
+static int
+admin_resource_list_cb(const struct meta_resource *r, void *arg)
+{
+	struct admin_resource_list *l = arg;
+
+	return json_array_append_new(l->items, l->k->json(r, false)) == -1 ? -1 : 0;
+}
+
+json_t *
+admin_resource_list(struct admin_exchange *ex, const struct admin_kind *k)
+{
+	struct admin_resource_list l = { k, NULL };
+
+	if (!admin_tenant_check(ex))
+		return NULL;
+	if ((l.items = json_array()) == NULL ||
+	    meta_foreach_resource(
+		ex->admin->meta, k->kind, ex->params[0], admin_resource_list_cb, &l) != 0) {
+		json_decref(l.items);
+		admin_reply_error(ex, 500, ADMIN_E_INTERNAL, "internal error");
+		return NULL;
+	}
+	return l.items;
+}
+
+/* Answers a failed meta_resource_create (0, META_E_TAKEN, META_E_QUOTA, -1). */
+static void
 admin_resource_create_failed(
-    struct admin_exchange *ex, enum meta_kind kind, int rc, const char *what, const char *name)
+    struct admin_exchange *ex, const struct admin_kind *k, int rc, const char *name)
 {
 	struct meta_storage_limits l;
-	enum meta_storage_limit which = meta_storage_count_limit(kind);
+	enum meta_storage_limit which = meta_storage_count_limit(k->kind);
 
 	switch (rc) {
 	case 0:
@@ -240,19 +293,107 @@ admin_resource_create_failed(
 		break;
 	case META_E_TAKEN:
 		admin_reply_error(ex, 409, ADMIN_E_NAME_TAKEN,
-		    "account '%s' already has a %s named '%.512s'", ex->params[0], what, name);
+		    "account '%s' already has a %s named '%.512s'", ex->params[0], k->noun, name);
 		break;
 	case META_E_QUOTA:
 		if (meta_storage_limits_get(ex->admin->meta, ex->params[0], &l) != 1)
 			l.value[which] = 0;
 		admin_reply_error(ex, 403, ADMIN_E_QUOTA,
 		    "account '%s' is at its limit of %llu %ss (limits.%s)", ex->params[0],
-		    (unsigned long long)l.value[which], what, meta_storage_limit_name(which));
+		    (unsigned long long)l.value[which], k->noun, meta_storage_limit_name(which));
 		break;
 	default:
 		admin_reply_error(ex, 500, ADMIN_E_INTERNAL, "internal error");
 		break;
 	}
+}
+
+static void
+admin_resource_created(struct admin_exchange *ex, const struct admin_call_result *r)
+{
+	const struct admin_kind *k = ex->kind;
+	struct meta_resource res;
+	json_t *shown;
+
+	if (r->status != STORE_OK) {
+		/* The broker has no such resource: neither may the registry. */
+		(void)meta_resource_delete(ex->admin->meta, k->kind, ex->params[0], ex->params[1]);
+		admin_call_fail(ex, r);
+		return;
+	}
+	if (meta_resource_get(ex->admin->meta, k->kind, ex->params[0], ex->params[1], &res) != 1 ||
+	    (shown = k->json(&res, true)) == NULL) {
+		admin_reply_error(ex, 500, ADMIN_E_INTERNAL, "internal error");
+		return;
+	}
+	log_info("admin: tenant '%s' created %s '%s'", res.tenant, k->noun, res.id);
+	admin_reply(ex, 200, shown);
+}
+
+/* Records the resource and asks the broker to create it; `name` is borrowed. */
+static void
+admin_resource_create_named(struct admin_exchange *ex, const struct admin_kind *k, const char *name)
+{
+	struct meta_resource res;
+	int rc;
+
+	rc = meta_resource_create(ex->admin->meta, k->kind, ex->params[0], name, &res);
+	if (rc != 1) {
+		admin_resource_create_failed(ex, k, rc, name);
+		return;
+	}
+	/* The continuation finds the resource by the path's second parameter. */
+	snprintf(ex->params[1], sizeof(ex->params[1]), "%s", res.id);
+	admin_call(ex, k, res.id, "create", json_object(), false, false, admin_resource_created);
+}
+
+void
+admin_resource_create(struct admin_exchange *ex, const struct admin_kind *k)
+{
+	const char *name;
+	json_t *body, *member;
+
+	if (!admin_tenant_check(ex) || (body = admin_body_json(ex, false)) == NULL)
+		return;
+	member = json_object_get(body, k->name_member);
+	name = json_string_value(member);
+	if (name == NULL || !k->name_is_valid(name, json_string_length(member)))
+		admin_reply_error(ex, 400, k->bad_name_code, "%s", k->bad_name);
+	else
+		admin_resource_create_named(ex, k, name);
+	json_decref(body);
+}
+
+static void
+admin_resource_dropped(struct admin_exchange *ex, const struct admin_call_result *r)
+{
+	const struct admin_kind *k = ex->kind;
+
+	/*
+	 * Not found in the broker: a create that failed half-way; forget it all
+	 * the same.  Anything else is refused as the broker says (an R2 bucket
+	 * that is not empty: 409 with R2's code).
+	 */
+	if (r->status != STORE_OK && r->status != STORE_E_NOT_FOUND) {
+		admin_call_fail(ex, r);
+		return;
+	}
+	if (meta_resource_delete(ex->admin->meta, k->kind, ex->params[0], ex->params[1]) == -1) {
+		admin_reply_error(ex, 500, ADMIN_E_INTERNAL, "internal error");
+		return;
+	}
+	log_info("admin: tenant '%s' deleted %s '%s'", ex->params[0], k->noun, ex->params[1]);
+	admin_reply(ex, 200, NULL);
+}
+
+void
+admin_resource_drop(struct admin_exchange *ex, const struct admin_kind *k)
+{
+	struct meta_resource res;
+
+	if (admin_resource_find(ex, k, &res))
+		admin_call(
+		    ex, k, res.id, "drop", json_object(), false, false, admin_resource_dropped);
 }
 
 void
@@ -338,6 +479,28 @@ admin_query_int(
 	return -1;
 }
 
+bool
+admin_query_text(struct admin_exchange *ex, const char *name, size_t max, json_t *args)
+{
+	char text[ADMIN_QUERY_TEXT_MAX + 1];
+	size_t len;
+	int rc;
+
+	if (max > ADMIN_QUERY_TEXT_MAX)
+		max = ADMIN_QUERY_TEXT_MAX;
+	rc = admin_query(ex, name, text, max + 1, &len);
+	if (rc == -1 || (rc == 1 && !utf8_is_valid(text, len))) {
+		admin_reply_error(ex, 400, ADMIN_E_MALFORMED,
+		    "'%s' must be UTF-8 of at most %zu bytes, percent-encoded", name, max);
+		return false;
+	}
+	if (rc == 1 && json_object_set_new(args, name, json_stringn(text, len)) == -1) {
+		admin_reply_error(ex, 500, ADMIN_E_INTERNAL, "internal error");
+		return false;
+	}
+	return true;
+}
+
 json_t *
 admin_key_json(struct admin_exchange *ex, size_t max)
 {
@@ -348,7 +511,7 @@ admin_key_json(struct admin_exchange *ex, size_t max)
 		    ex, 414, ADMIN_E_INVALID_KEY, "key is longer than %zu bytes", max);
 		return NULL;
 	}
-	if (!admin_utf8_is_valid(ex->key, ex->key_len)) {
+	if (!utf8_is_valid(ex->key, ex->key_len)) {
 		admin_reply_error(ex, 400, ADMIN_E_INVALID_KEY, "key must be valid UTF-8");
 		return NULL;
 	}

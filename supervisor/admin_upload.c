@@ -276,23 +276,15 @@ admin_metadata(struct admin_exchange *ex, json_t *md, struct admin_upload *up, c
 static bool
 admin_upload_multipart(struct admin_exchange *ex, const char *content_type, struct admin_upload *up)
 {
-	char boundary[MULTIPART_BOUNDARY_MAX + 1];
 	const struct multipart_part *mdp, *sp;
 	struct multipart *mp;
-	const char *why, *part;
+	const char *part;
 	json_error_t err;
 	json_t *md = NULL;
 	bool ok = false;
 
-	if ((mp = malloc(sizeof(*mp))) == NULL) {
-		admin_reply_error(ex, 500, ADMIN_E_INTERNAL, "internal error");
+	if ((mp = admin_multipart(ex, content_type, up->body.data, up->body.len)) == NULL)
 		return false;
-	}
-	if (multipart_boundary(content_type, boundary, sizeof(boundary), &why) == -1 ||
-	    multipart_parse(up->body.data, up->body.len, boundary, mp, &why) == -1) {
-		admin_reply_error(ex, 400, ADMIN_E_MALFORMED, "malformed multipart body: %s", why);
-		goto done;
-	}
 	if ((mdp = multipart_find(mp, "metadata")) == NULL) {
 		admin_reply_error(ex, 400, ADMIN_E_MALFORMED, "missing the 'metadata' part");
 		goto done;
@@ -332,7 +324,7 @@ admin_upload_raw(struct admin_exchange *ex, struct admin_upload *up)
 		return false;
 	}
 	up->format = IPC_FORMAT_SERVICE_WORKER;
-	up->script = (const char *)up->body.data;
+	up->script = up->body.data != NULL ? (const char *)up->body.data : "";
 	up->script_len = up->body.len;
 	return true;
 }
@@ -364,7 +356,7 @@ admin_upload_read(struct admin_exchange *ex, struct admin_upload *up)
 		return false;
 	}
 	if (up->script_len > 0 &&
-	    (!admin_utf8_is_valid(up->script, up->script_len) ||
+	    (!utf8_is_valid(up->script, up->script_len) ||
 		memchr(up->script, '\0', up->script_len) != NULL)) {
 		admin_reply_error(
 		    ex, 400, ADMIN_E_NOT_UTF8, "script must be valid UTF-8 without NUL bytes");

@@ -120,11 +120,15 @@ static void
 exchange_wall_timeout(evutil_socket_t fd, short what, void *arg)
 {
 	struct exchange *ex = arg;
+	struct sandbox *sbx = ex->sbx;
 
 	(void)fd;
 	(void)what;
 	log_warnx("tenant '%s' worker '%s': request exceeded the wall-time limit",
 	    ex->version->tenant, ex->version->worker);
+	/* Nothing watches a sandbox's CPU between requests: one that overran goes. */
+	if (sbx != NULL)
+		pool_wall_expired(sbx);
 	pool_exchange_done(ex->core->pool, ex, 1);
 	exchange_fail(ex, 504, "error code: 504\n");
 }
@@ -308,11 +312,14 @@ exchange_start_response(struct exchange *ex, int64_t content_length)
 		p += strlen(p) + 1;
 	}
 	ex->head_held = false;
+	/* A refused head leaves the client unanswered: the caller's failure then sends 502. */
+	if (http_response_start(
+		ex->req, ex->held_status, headers, ex->held_count, content_length) == -1)
+		return -1;
 	ex->response_started = true;
 	if (ex->held_status >= 500)
 		ex->core->stats.responses_5xx++;
-	return http_response_start(
-	    ex->req, ex->held_status, headers, ex->held_count, content_length);
+	return 0;
 }
 
 static void

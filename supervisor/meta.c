@@ -1,8 +1,10 @@
 /*
- * meta: tenants, workers, versions and routes in <data_dir>/meta.sqlite.
- * Runs in the supervisor.  Every statement is prepared once from the table
- * below and every input is bound; no SQL is ever built from strings.  The
- * storage registry (KV, D1, R2) lives in meta_storage.c.
+ * meta: <data_dir>/meta.sqlite in the supervisor: the schema, the statements
+ * and the sqlite helpers meta_internal.h shares, tenants, workers and their
+ * versions.  Every statement is prepared once from the table below and
+ * every input is bound; no SQL is ever built from strings.  Routes are in
+ * meta_routes.c, tenant tokens in meta_tokens.c, the storage registry (KV,
+ * D1, R2) in meta_storage.c.
  */
 #include "supervisor/meta.h"
 
@@ -13,12 +15,11 @@
 #include <sys/random.h>
 #include <time.h>
 
-#include <openssl/evp.h>
 #include <sqlite3.h>
 
+#include "common/hex.h"
 #include "common/log.h"
 #include "supervisor/meta_internal.h"
-#include "supervisor/route.h"
 
 #define META_BUSY_TIMEOUT_MS 5000
 
@@ -79,35 +80,6 @@ static const char meta_schema[] =
 #define META_VERSION_COLUMNS                                                                       \
 	"v.id, v.tenant, v.worker, v.format, v.compatibility_date, v.created_at, "                 \
 	"w.active_version = v.id"
-
-enum meta_stmt_id {
-	META_BEGIN,
-	META_COMMIT,
-	META_ROLLBACK,
-	META_TENANT_INSERT,
-	META_TENANT_EXISTS,
-	META_LIMITS_PUT,
-	META_LIMITS_GET,
-	META_WORKER_INSERT,
-	META_WORKER_ACTIVATE,
-	META_WORKER_DELETE,
-	META_VERSION_INSERT,
-	META_VERSION_ACTIVE_ALL,
-	META_VERSION_ACTIVE_TENANT,
-	META_VERSION_OF_WORKER,
-	META_VERSION_GET,
-	META_ROUTE_HOST_TAKEN,
-	META_ROUTE_INSERT,
-	META_ROUTE_DELETE,
-	META_ROUTE_DELETE_WORKER,
-	META_ROUTE_ALL,
-	META_ROUTE_TENANT,
-	META_TOKEN_INSERT,
-	META_TOKEN_LOOKUP,
-	META_TOKEN_DELETE,
-	META_TOKEN_TENANT,
-	META_STMT_COUNT
-};
 
 /* The statements, as data; columns 7 and 8 of version queries are script, bindings. */
 static const char *const meta_sql[META_STMT_COUNT] = {
@@ -197,14 +169,52 @@ meta_stmt_ready(sqlite3_stmt *st)
 	return st;
 }
 
-/* The statement, reset and unbound, ready for new bindings. */
-static sqlite3_stmt *
+sqlite3_stmt *
 meta_stmt(struct meta *m, enum meta_stmt_id id)
 {
 	return meta_stmt_ready(m->stmt[id]);
 }
 
-/* Runs a statement that returns no rows; 0 or -1. */
+int
+meta_prepare_all(struct meta *m, const char *const *sql, size_t n, sqlite3_stmt **st)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (sqlite3_prepare_v3(
+			m->db, sql[i], -1, SQLITE_PREPARE_PERSISTENT, &st[i], NULL) != SQLITE_OK) {
+			meta_log_db(m, "prepare a statement");
+			return -1;
+		}
+	}
+	return 0;
+}
+
+void
+meta_finalize_all(sqlite3_stmt **st, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		sqlite3_finalize(st[i]);
+}
+
+int
+meta_step_end(struct meta *m, sqlite3_stmt *st, int rc, const char *what)
+{
+	sqlite3_reset(st);
+	if (rc == SQLITE_ROW)
+		return 1;
+	if (rc == SQLITE_DONE)
+		return 0;
+	meta_log_db(m, what);
+	return -1;
+}
+
+int
+meta_walk_end(struct meta *m, sqlite3_stmt *st, int rc, int stop, const char *what)
+{
+	/* A walk the callback stopped ended on a row: no error to report. */
+	rc = meta_step_end(m, st, rc, what);
+	return stop != 0 ? stop : rc;
+}
+
 int
 meta_exec_stmt(struct meta *m, sqlite3_stmt *st, const char *what)
 {
@@ -216,6 +226,30 @@ meta_exec_stmt(struct meta *m, sqlite3_stmt *st, const char *what)
 		return -1;
 	}
 	return 0;
+}
+
+int
+meta_exec_changes(struct meta *m, sqlite3_stmt *st, const char *what)
+{
+	if (meta_exec_stmt(m, st, what) == -1)
+		return -1;
+	return sqlite3_changes(m->db) > 0 ? 1 : 0;
+}
+
+int
+meta_exec_insert(struct meta *m, sqlite3_stmt *st, int conflict, const char *what)
+{
+	int rc = sqlite3_step(st), code;
+
+	sqlite3_reset(st);
+	if (rc == SQLITE_DONE)
+		return 0;
+	/* An extended code names itself; a primary one stands for all its extended codes. */
+	code = sqlite3_extended_errcode(m->db);
+	if (code == conflict || (code & 0xff) == conflict)
+		return 1;
+	meta_log_db(m, what);
+	return -1;
 }
 
 int
@@ -274,19 +308,6 @@ meta_configure(struct meta *m)
 	return 0;
 }
 
-static int
-meta_prepare_all(struct meta *m)
-{
-	for (size_t i = 0; i < META_STMT_COUNT; i++) {
-		if (sqlite3_prepare_v3(m->db, meta_sql[i], -1, SQLITE_PREPARE_PERSISTENT,
-			&m->stmt[i], NULL) != SQLITE_OK) {
-			meta_log_db(m, "prepare a statement");
-			return -1;
-		}
-	}
-	return 0;
-}
-
 struct meta *
 meta_open(const char *path)
 {
@@ -306,7 +327,8 @@ meta_open(const char *path)
 			log_warnx("meta: cannot open '%s': out of memory", path);
 		goto fail;
 	}
-	if (meta_configure(m) == -1 || meta_prepare_all(m) == -1 ||
+	if (meta_configure(m) == -1 ||
+	    meta_prepare_all(m, meta_sql, META_STMT_COUNT, m->stmt) == -1 ||
 	    (m->storage = meta_storage_open(m)) == NULL)
 		goto fail;
 	return m;
@@ -321,8 +343,7 @@ meta_close(struct meta *m)
 	if (m == NULL)
 		return;
 	meta_storage_close(m->storage);
-	for (size_t i = 0; i < META_STMT_COUNT; i++)
-		sqlite3_finalize(m->stmt[i]);
+	meta_finalize_all(m->stmt, META_STMT_COUNT);
 	if (m->db != NULL && sqlite3_close(m->db) != SQLITE_OK)
 		meta_log_db(m, "close the database");
 	free(m->path);
@@ -359,24 +380,17 @@ meta_tenant_put(struct meta *m, const char *tenant)
 		return -1;
 	if (meta_bind_text(st, 1, tenant) == -1 || meta_bind_int(st, 2, time(NULL)) == -1)
 		return -1;
-	if (meta_exec_stmt(m, st, "insert a tenant") == -1)
-		return -1;
-	return sqlite3_changes(m->db) > 0 ? 1 : 0;
+	return meta_exec_changes(m, st, "insert a tenant");
 }
 
 bool
 meta_tenant_exists(struct meta *m, const char *tenant)
 {
 	sqlite3_stmt *st = meta_stmt(m, META_TENANT_EXISTS);
-	int rc;
 
 	if (meta_bind_text(st, 1, tenant) == -1)
 		return false;
-	rc = sqlite3_step(st);
-	sqlite3_reset(st);
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-		meta_log_db(m, "look up a tenant");
-	return rc == SQLITE_ROW;
+	return meta_step_end(m, st, sqlite3_step(st), "look up a tenant") == 1;
 }
 
 /* Binds a limit: NULL when unset. */
@@ -441,13 +455,7 @@ meta_tenant_limits_get(struct meta *m, const char *tenant, struct meta_limits *o
 		out->max_per_version = meta_column_limit(st, 2, NULL);
 		out->queue_max = meta_column_limit(st, 3, &out->queue_max_set);
 	}
-	sqlite3_reset(st);
-	if (rc == SQLITE_ROW)
-		return 1;
-	if (rc == SQLITE_DONE)
-		return 0;
-	meta_log_db(m, "read tenant limits");
-	return -1;
+	return meta_step_end(m, st, rc, "read tenant limits");
 }
 
 /* --- versions ------------------------------------------------------------ */
@@ -526,9 +534,8 @@ meta_worker_delete(struct meta *m, const char *tenant, const char *worker)
 		return -1;
 	st = meta_stmt(m, META_WORKER_DELETE);
 	if (meta_bind_text(st, 1, tenant) == -1 || meta_bind_text(st, 2, worker) == -1 ||
-	    meta_exec_stmt(m, st, "delete a worker") == -1)
+	    (deleted = meta_exec_changes(m, st, "delete a worker")) == -1)
 		goto fail;
-	deleted = sqlite3_changes(m->db) > 0;
 	st = meta_stmt(m, META_ROUTE_DELETE_WORKER);
 	if (meta_bind_text(st, 1, tenant) == -1 || meta_bind_text(st, 2, worker) == -1 ||
 	    meta_exec_stmt(m, st, "delete a worker's routes") == -1)
@@ -547,7 +554,7 @@ meta_copy_text(char *dst, size_t dst_len, const unsigned char *src)
 	snprintf(dst, dst_len, "%s", src != NULL ? (const char *)src : "");
 }
 
-static void
+void
 meta_copy_name(char *dst, const unsigned char *src)
 {
 	meta_copy_text(dst, META_NAME_MAX + 1, src);
@@ -595,14 +602,7 @@ meta_walk_versions(struct meta *m, sqlite3_stmt *st, bool full, meta_version_cb 
 		if ((stop = cb(&v, arg)) != 0)
 			break;
 	}
-	sqlite3_reset(st);
-	if (stop != 0)
-		return stop;
-	if (rc != SQLITE_DONE) {
-		meta_log_db(m, "list versions");
-		return -1;
-	}
-	return 0;
+	return meta_walk_end(m, st, rc, stop, "list versions");
 }
 
 int
@@ -681,7 +681,7 @@ meta_version_get(struct meta *m, uint64_t id, struct meta_version *out)
 	return meta_walk_versions(m, st, true, meta_version_copy, out);
 }
 
-/* --- routes -------------------------------------------------------------- */
+/* --- ids ---------------------------------------------------------------- */
 
 int
 meta_random_bytes(void *out, size_t len, const char *what)
@@ -706,279 +706,11 @@ meta_random_bytes(void *out, size_t len, const char *what)
 int
 meta_random_hex(char *out, size_t len, const char *what)
 {
-	static const char hex[] = "0123456789abcdef";
 	unsigned char raw[64];
 
 	if (len > sizeof(raw) || meta_random_bytes(raw, len, what) == -1)
 		return -1;
-	for (size_t i = 0; i < len; i++) {
-		out[2 * i] = hex[raw[i] >> 4];
-		out[2 * i + 1] = hex[raw[i] & 0xf];
-	}
-	out[2 * len] = '\0';
+	hex_encode(raw, len, out);
 	explicit_bzero(raw, sizeof(raw));
-	return 0;
-}
-
-static int
-meta_route_id(char out[META_ROUTE_ID_LEN + 1])
-{
-	return meta_random_hex(out, META_ROUTE_ID_LEN / 2, "a route id");
-}
-
-/*
- * The pattern as stored: its host part lower-cased (hosts compare without
- * case) and the path kept as given.  Also yields the ownership host.
- */
-static int
-meta_route_host(const char *pattern, char *canon, size_t canon_len, char *host, size_t host_len)
-{
-	size_t len = strlen(pattern);
-	bool in_host = true;
-
-	if (len >= canon_len)
-		return -1;
-	for (size_t i = 0; i <= len; i++) {
-		char c = pattern[i];
-
-		if (c == '/')
-			in_host = false;
-		if (in_host && c >= 'A' && c <= 'Z')
-			c = (char)(c - 'A' + 'a');
-		canon[i] = c;
-	}
-	if (route_pattern_host(canon, host, host_len) == -1 || host[0] == '\0')
-		return -1;
-	return 0;
-}
-
-static bool
-meta_host_taken(struct meta *m, const char *host, const char *tenant, int *err)
-{
-	sqlite3_stmt *st = meta_stmt(m, META_ROUTE_HOST_TAKEN);
-	int rc;
-
-	*err = 0;
-	if (meta_bind_text(st, 1, host) == -1 || meta_bind_text(st, 2, tenant) == -1) {
-		*err = -1;
-		return false;
-	}
-	rc = sqlite3_step(st);
-	sqlite3_reset(st);
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
-		meta_log_db(m, "look up a route host");
-		*err = -1;
-	}
-	return rc == SQLITE_ROW;
-}
-
-/* Inserts the route row: 0, -3 on a duplicate pattern, -1 on error. */
-static int
-meta_route_insert(struct meta *m, const struct meta_route *r, const char *host)
-{
-	sqlite3_stmt *st = meta_stmt(m, META_ROUTE_INSERT);
-	int rc;
-
-	if (meta_bind_text(st, 1, r->id) == -1 || meta_bind_text(st, 2, r->tenant) == -1 ||
-	    meta_bind_text(st, 3, r->pattern) == -1 || meta_bind_text(st, 4, host) == -1 ||
-	    meta_bind_text(st, 5, r->worker) == -1 || meta_bind_int(st, 6, time(NULL)) == -1)
-		return -1;
-	rc = sqlite3_step(st);
-	sqlite3_reset(st);
-	if (rc == SQLITE_DONE)
-		return 0;
-	if (sqlite3_extended_errcode(m->db) == SQLITE_CONSTRAINT_UNIQUE)
-		return -3;
-	meta_log_db(m, "insert a route");
-	return -1;
-}
-
-int
-meta_route_add(struct meta *m, const char *tenant, const char *pattern, const char *worker,
-    struct meta_route *out)
-{
-	char host[256];
-	int rc, err;
-
-	memset(out, 0, sizeof(*out));
-	if (worker == NULL)
-		worker = "";
-	if (!meta_name_is_valid(tenant) || (worker[0] != '\0' && !meta_name_is_valid(worker)))
-		return -1;
-	if (meta_route_host(pattern, out->pattern, sizeof(out->pattern), host, sizeof(host)) == -1)
-		return -1;
-	snprintf(out->tenant, sizeof(out->tenant), "%s", tenant);
-	snprintf(out->worker, sizeof(out->worker), "%s", worker);
-	if (meta_route_id(out->id) == -1 || meta_begin(m) == -1)
-		return -1;
-	if (meta_host_taken(m, host, tenant, &err)) {
-		rc = -2;
-		goto fail;
-	}
-	if (err != 0 || (rc = meta_route_insert(m, out, host)) != 0) {
-		rc = err != 0 ? -1 : rc;
-		goto fail;
-	}
-	if (meta_commit(m) == -1) {
-		rc = -1;
-		goto fail;
-	}
-	return 0;
-fail:
-	meta_rollback(m);
-	out->id[0] = '\0';
-	return rc;
-}
-
-int
-meta_route_delete(struct meta *m, const char *tenant, const char *id)
-{
-	sqlite3_stmt *st = meta_stmt(m, META_ROUTE_DELETE);
-
-	if (meta_bind_text(st, 1, id) == -1 || meta_bind_text(st, 2, tenant) == -1 ||
-	    meta_exec_stmt(m, st, "delete a route") == -1)
-		return -1;
-	return sqlite3_changes(m->db) > 0 ? 1 : 0;
-}
-
-int
-meta_foreach_route(struct meta *m, const char *tenant, meta_route_cb cb, void *arg)
-{
-	sqlite3_stmt *st;
-	struct meta_route r;
-	int rc, stop = 0;
-
-	st = meta_stmt(m, tenant != NULL ? META_ROUTE_TENANT : META_ROUTE_ALL);
-	if (tenant != NULL && meta_bind_text(st, 1, tenant) == -1)
-		return -1;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		memset(&r, 0, sizeof(r));
-		meta_copy_text(r.id, sizeof(r.id), sqlite3_column_text(st, 0));
-		meta_copy_name(r.tenant, sqlite3_column_text(st, 1));
-		meta_copy_text(r.pattern, sizeof(r.pattern), sqlite3_column_text(st, 2));
-		meta_copy_name(r.worker, sqlite3_column_text(st, 3));
-		if ((stop = cb(&r, arg)) != 0)
-			break;
-	}
-	sqlite3_reset(st);
-	if (stop != 0)
-		return stop;
-	if (rc != SQLITE_DONE) {
-		meta_log_db(m, "list routes");
-		return -1;
-	}
-	return 0;
-}
-
-/* --- tenant tokens ------------------------------------------------------- */
-
-/* SHA-256 of the token text: what is stored and looked up, never the token. */
-static int
-meta_token_hash(const char *token, unsigned char out[32])
-{
-	unsigned int len = 0;
-
-	if (EVP_Digest(token, strlen(token), out, &len, EVP_sha256(), NULL) != 1 || len != 32) {
-		log_warnx("meta: cannot hash a token");
-		return -1;
-	}
-	return 0;
-}
-
-int
-meta_token_create(struct meta *m, const char *tenant, char id[META_TOKEN_ID_LEN + 1],
-    char token[META_TOKEN_LEN + 1])
-{
-	unsigned char hash[32];
-	sqlite3_stmt *st;
-	int rc = -1;
-
-	id[0] = token[0] = '\0';
-	if (!meta_name_is_valid(tenant))
-		return -1;
-	if (!meta_tenant_exists(m, tenant))
-		return 0;
-	if (meta_random_hex(id, META_TOKEN_ID_LEN / 2, "a token id") == -1 ||
-	    meta_random_hex(token, META_TOKEN_LEN / 2, "a token") == -1 ||
-	    meta_token_hash(token, hash) == -1)
-		goto out;
-	st = meta_stmt(m, META_TOKEN_INSERT);
-	if (meta_bind_text(st, 1, id) == -1 || meta_bind_text(st, 2, tenant) == -1 ||
-	    sqlite3_bind_blob(st, 3, hash, sizeof(hash), SQLITE_TRANSIENT) != SQLITE_OK ||
-	    meta_bind_int(st, 4, time(NULL)) == -1 || meta_exec_stmt(m, st, "store a token") == -1)
-		goto out;
-	rc = 1;
-out:
-	explicit_bzero(hash, sizeof(hash));
-	if (rc != 1) {
-		explicit_bzero(token, META_TOKEN_LEN + 1);
-		id[0] = '\0';
-	}
-	return rc;
-}
-
-int
-meta_token_lookup(struct meta *m, const char *token, char tenant[META_NAME_MAX + 1])
-{
-	unsigned char hash[32];
-	sqlite3_stmt *st;
-	int rc;
-
-	tenant[0] = '\0';
-	if (token == NULL || strlen(token) != META_TOKEN_LEN)
-		return 0;
-	if (meta_token_hash(token, hash) == -1)
-		return -1;
-	st = meta_stmt(m, META_TOKEN_LOOKUP);
-	if (sqlite3_bind_blob(st, 1, hash, sizeof(hash), SQLITE_TRANSIENT) != SQLITE_OK)
-		return -1;
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
-		meta_copy_name(tenant, sqlite3_column_text(st, 0));
-	sqlite3_reset(st);
-	sqlite3_clear_bindings(st);
-	if (rc == SQLITE_ROW)
-		return meta_name_is_valid(tenant) ? 1 : 0;
-	if (rc == SQLITE_DONE)
-		return 0;
-	meta_log_db(m, "look up a token");
-	return -1;
-}
-
-int
-meta_token_delete(struct meta *m, const char *tenant, const char *id)
-{
-	sqlite3_stmt *st = meta_stmt(m, META_TOKEN_DELETE);
-
-	if (meta_bind_text(st, 1, id) == -1 || meta_bind_text(st, 2, tenant) == -1 ||
-	    meta_exec_stmt(m, st, "delete a token") == -1)
-		return -1;
-	return sqlite3_changes(m->db) > 0 ? 1 : 0;
-}
-
-int
-meta_foreach_token(struct meta *m, const char *tenant, meta_token_cb cb, void *arg)
-{
-	sqlite3_stmt *st = meta_stmt(m, META_TOKEN_TENANT);
-	struct meta_token t;
-	int rc, stop = 0;
-
-	if (meta_bind_text(st, 1, tenant) == -1)
-		return -1;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		memset(&t, 0, sizeof(t));
-		meta_copy_text(t.id, sizeof(t.id), sqlite3_column_text(st, 0));
-		meta_copy_name(t.tenant, sqlite3_column_text(st, 1));
-		t.created_at = sqlite3_column_int64(st, 2);
-		if ((stop = cb(&t, arg)) != 0)
-			break;
-	}
-	sqlite3_reset(st);
-	if (stop != 0)
-		return stop;
-	if (rc != SQLITE_DONE) {
-		meta_log_db(m, "list tokens");
-		return -1;
-	}
 	return 0;
 }

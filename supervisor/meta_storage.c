@@ -12,6 +12,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "common/hex.h"
 #include "common/log.h"
 #include "supervisor/meta_internal.h"
 
@@ -89,13 +90,18 @@ static const char *const meta_kind_sql[META_KINDS][META_OP_N] = {
 	},
 };
 
-static const char meta_limits_put_sql[] =
-    "INSERT OR REPLACE INTO tenant_storage_limits(tenant, kv_bytes, kv_keys, d1_bytes,"
-    " r2_bytes, kv_namespaces, d1_databases, r2_buckets) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)";
-static const char meta_limits_get_sql[] =
-    "SELECT l.kv_bytes, l.kv_keys, l.d1_bytes, l.r2_bytes, l.kv_namespaces, l.d1_databases,"
-    " l.r2_buckets FROM tenants t LEFT JOIN tenant_storage_limits l ON l.tenant = t.name"
-    " WHERE t.name = ?1";
+enum meta_limits_op { META_STORAGE_LIMITS_PUT, META_STORAGE_LIMITS_GET, META_STORAGE_LIMITS_N };
+
+static const char *const meta_limits_sql[META_STORAGE_LIMITS_N] = {
+	[META_STORAGE_LIMITS_PUT] =
+	    "INSERT OR REPLACE INTO tenant_storage_limits(tenant, kv_bytes, kv_keys, d1_bytes,"
+	    " r2_bytes, kv_namespaces, d1_databases, r2_buckets)"
+	    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+	[META_STORAGE_LIMITS_GET] =
+	    "SELECT l.kv_bytes, l.kv_keys, l.d1_bytes, l.r2_bytes, l.kv_namespaces, l.d1_databases,"
+	    " l.r2_buckets FROM tenants t LEFT JOIN tenant_storage_limits l ON l.tenant = t.name"
+	    " WHERE t.name = ?1",
+};
 
 /* In enum meta_storage_limit order: the JSON names and the table's columns. */
 static const char *const meta_limit_names[META_SL_COUNT] = {
@@ -110,19 +116,8 @@ static const char *const meta_limit_names[META_SL_COUNT] = {
 
 struct meta_storage {
 	sqlite3_stmt *kind[META_KINDS][META_OP_N];
-	sqlite3_stmt *limits_put;
-	sqlite3_stmt *limits_get;
+	sqlite3_stmt *limits[META_STORAGE_LIMITS_N];
 };
-
-static int
-meta_prepare(struct meta *m, const char *sql, sqlite3_stmt **st)
-{
-	if (sqlite3_prepare_v3(meta_db(m), sql, -1, SQLITE_PREPARE_PERSISTENT, st, NULL) ==
-	    SQLITE_OK)
-		return 0;
-	meta_log_db(m, "prepare a storage statement");
-	return -1;
-}
 
 struct meta_storage *
 meta_storage_open(struct meta *m)
@@ -138,11 +133,9 @@ meta_storage_open(struct meta *m)
 		return NULL;
 	}
 	for (size_t k = 0; k < META_KINDS; k++)
-		for (size_t op = 0; op < META_OP_N; op++)
-			if (meta_prepare(m, meta_kind_sql[k][op], &s->kind[k][op]) == -1)
-				goto fail;
-	if (meta_prepare(m, meta_limits_put_sql, &s->limits_put) == -1 ||
-	    meta_prepare(m, meta_limits_get_sql, &s->limits_get) == -1)
+		if (meta_prepare_all(m, meta_kind_sql[k], META_OP_N, s->kind[k]) == -1)
+			goto fail;
+	if (meta_prepare_all(m, meta_limits_sql, META_STORAGE_LIMITS_N, s->limits) == -1)
 		goto fail;
 	return s;
 fail:
@@ -156,10 +149,8 @@ meta_storage_close(struct meta_storage *s)
 	if (s == NULL)
 		return;
 	for (size_t k = 0; k < META_KINDS; k++)
-		for (size_t op = 0; op < META_OP_N; op++)
-			sqlite3_finalize(s->kind[k][op]);
-	sqlite3_finalize(s->limits_put);
-	sqlite3_finalize(s->limits_get);
+		meta_finalize_all(s->kind[k], META_OP_N);
+	meta_finalize_all(s->limits, META_STORAGE_LIMITS_N);
 	free(s);
 }
 
@@ -206,7 +197,7 @@ meta_storage_limits_put(struct meta *m, const char *tenant, const struct meta_st
 		return -1;
 	if (!meta_tenant_exists(m, tenant))
 		return 0;
-	st = meta_stmt_ready(meta_storage_of(m)->limits_put);
+	st = meta_stmt_ready(meta_storage_of(m)->limits[META_STORAGE_LIMITS_PUT]);
 	if (meta_bind_text(st, 1, tenant) == -1)
 		return -1;
 	for (int i = 0; i < META_SL_COUNT; i++) {
@@ -223,7 +214,7 @@ meta_storage_limits_put(struct meta *m, const char *tenant, const struct meta_st
 int
 meta_storage_limits_get(struct meta *m, const char *tenant, struct meta_storage_limits *out)
 {
-	sqlite3_stmt *st = meta_stmt_ready(meta_storage_of(m)->limits_get);
+	sqlite3_stmt *st = meta_stmt_ready(meta_storage_of(m)->limits[META_STORAGE_LIMITS_GET]);
 	int rc;
 
 	memset(out, 0, sizeof(*out));
@@ -240,13 +231,7 @@ meta_storage_limits_get(struct meta *m, const char *tenant, struct meta_storage_
 			out->set[i] = true;
 		}
 	}
-	sqlite3_reset(st);
-	if (rc == SQLITE_ROW)
-		return 1;
-	if (rc == SQLITE_DONE)
-		return 0;
-	meta_log_db(m, "read tenant storage limits");
-	return -1;
+	return meta_step_end(m, st, rc, "read tenant storage limits");
 }
 
 int
@@ -285,21 +270,21 @@ meta_storage_limits_text(const struct meta_storage_limits *l, char *out, size_t 
 static int
 meta_uuid(char out[META_D1_ID_LEN + 1])
 {
-	static const char hex[] = "0123456789abcdef";
+	static const size_t group[] = { 4, 2, 2, 2, 6 }; /* bytes of each dash-separated part */
 	unsigned char b[16];
-	size_t o = 0;
+	size_t from = 0, o = 0;
 
 	if (meta_random_bytes(b, sizeof(b), "a database id") == -1)
 		return -1;
 	b[6] = (unsigned char)((b[6] & 0x0f) | 0x40);
 	b[8] = (unsigned char)((b[8] & 0x3f) | 0x80);
-	for (size_t i = 0; i < sizeof(b); i++) {
-		if (i == 4 || i == 6 || i == 8 || i == 10)
+	for (size_t g = 0; g < sizeof(group) / sizeof(group[0]); g++) {
+		if (g > 0)
 			out[o++] = '-';
-		out[o++] = hex[b[i] >> 4];
-		out[o++] = hex[b[i] & 0xf];
+		hex_encode(b + from, group[g], out + o);
+		o += 2 * group[g];
+		from += group[g];
 	}
-	out[o] = '\0';
 	return 0;
 }
 
@@ -324,15 +309,14 @@ meta_resource_count(struct meta *m, enum meta_kind kind, const char *tenant)
 {
 	sqlite3_stmt *st = meta_kind_stmt(m, kind, META_OP_COUNT);
 	int64_t n = -1;
+	int rc;
 
 	if (meta_bind_text(st, 1, tenant) == -1)
 		return -1;
-	if (sqlite3_step(st) == SQLITE_ROW)
+	if ((rc = sqlite3_step(st)) == SQLITE_ROW)
 		n = sqlite3_column_int64(st, 0);
-	else
-		meta_log_db(m, "count storage resources");
-	sqlite3_reset(st);
-	return n;
+	/* count(*) always yields its row: none is an error too. */
+	return meta_step_end(m, st, rc, "count storage resources") == 1 ? n : -1;
 }
 
 /* Inside the transaction: 0 when one more fits, META_E_QUOTA, or -1. */
@@ -361,14 +345,8 @@ meta_resource_insert(struct meta *m, const struct meta_resource *r)
 	if (meta_bind_text(st, 1, r->id) == -1 || meta_bind_text(st, 2, r->tenant) == -1 ||
 	    meta_bind_text(st, 3, r->name) == -1 || meta_bind_int(st, 4, r->created_at) == -1)
 		return -1;
-	rc = sqlite3_step(st);
-	sqlite3_reset(st);
-	if (rc == SQLITE_DONE)
-		return 0;
-	if ((sqlite3_extended_errcode(meta_db(m)) & 0xff) == SQLITE_CONSTRAINT)
-		return META_E_TAKEN;
-	meta_log_db(m, "insert a storage resource");
-	return -1;
+	rc = meta_exec_insert(m, st, SQLITE_CONSTRAINT, "insert a storage resource");
+	return rc == 1 ? META_E_TAKEN : rc;
 }
 
 int
@@ -430,16 +408,9 @@ meta_resource_get(struct meta *m, enum meta_kind kind, const char *tenant, const
 	st = meta_kind_stmt(m, kind, META_OP_GET);
 	if (meta_bind_text(st, 1, tenant) == -1 || meta_bind_text(st, 2, id) == -1)
 		return -1;
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
+	if ((rc = sqlite3_step(st)) == SQLITE_ROW)
 		meta_resource_from_row(st, kind, out);
-	sqlite3_reset(st);
-	if (rc == SQLITE_ROW)
-		return 1;
-	if (rc == SQLITE_DONE)
-		return 0;
-	meta_log_db(m, "look up a storage resource");
-	return -1;
+	return meta_step_end(m, st, rc, "look up a storage resource");
 }
 
 int
@@ -450,10 +421,9 @@ meta_resource_delete(struct meta *m, enum meta_kind kind, const char *tenant, co
 	if (!meta_kind_is_valid(kind) || tenant == NULL || id == NULL)
 		return -1;
 	st = meta_kind_stmt(m, kind, META_OP_DELETE);
-	if (meta_bind_text(st, 1, tenant) == -1 || meta_bind_text(st, 2, id) == -1 ||
-	    meta_exec_stmt(m, st, "delete a storage resource") == -1)
+	if (meta_bind_text(st, 1, tenant) == -1 || meta_bind_text(st, 2, id) == -1)
 		return -1;
-	return sqlite3_changes(meta_db(m)) > 0 ? 1 : 0;
+	return meta_exec_changes(m, st, "delete a storage resource");
 }
 
 int
@@ -474,12 +444,5 @@ meta_foreach_resource(
 		if ((stop = cb(&r, arg)) != 0)
 			break;
 	}
-	sqlite3_reset(st);
-	if (stop != 0)
-		return stop;
-	if (rc != SQLITE_DONE) {
-		meta_log_db(m, "list storage resources");
-		return -1;
-	}
-	return 0;
+	return meta_walk_end(m, st, rc, stop, "list storage resources");
 }

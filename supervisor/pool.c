@@ -191,6 +191,15 @@ pool_kill(struct sandbox *sbx, const char *reason)
 	channel_close(sbx->ch, reason);
 }
 
+void
+pool_wall_expired(struct sandbox *sbx)
+{
+	if (sbx->closing || sbx->retiring)
+		return;
+	sbx->retiring = true;
+	sbx->recycle_reason = "wall";
+}
+
 static void
 pool_detach_broker(struct pool *p, struct sandbox *sbx)
 {

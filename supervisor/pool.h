@@ -74,6 +74,14 @@ size_t pool_sandbox_pending(const struct sandbox *sbx);
  */
 void pool_kill(struct sandbox *sbx, const char *reason);
 
+/*
+ * A request of `sbx` ran past the wall-time limit (call before
+ * pool_exchange_done cancels it): the sandbox may be stuck, or spin where no
+ * request's CPU timer watches it, so it is retired and killed, counted
+ * "wall", as soon as nothing else runs in it.
+ */
+void pool_wall_expired(struct sandbox *sbx);
+
 /* A version stopped being active: idle sandboxes go now, busy ones when done. */
 void pool_retire_version(struct pool *p, struct version *v);
 

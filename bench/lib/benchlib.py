@@ -72,6 +72,45 @@ def tree_cpu_seconds(root):
     return total / CLK_TCK, count
 
 
+def tree_pids(root):
+    """ROOT and every descendant of it that is alive now."""
+    table = _proc_table()
+    children = {}
+    for pid, (ppid, _) in table.items():
+        children.setdefault(ppid, []).append(pid)
+    out, todo = [], [root] if root in table else []
+    while todo:
+        pid = todo.pop()
+        out.append(pid)
+        todo.extend(children.get(pid, []))
+    return out
+
+
+def _status_kib(pid, key):
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith(key + ":"):
+                return int(line.split()[1])
+    return 0
+
+
+def tree_memory(root):
+    """Memory of ROOT's tree now, KiB: Pss and Rss summed over its processes
+    (smaps_rollup), and the sum of their peak resident sizes (VmHWM; a sum
+    over processes that share pages counts those pages once per process)."""
+    pss = rss = hwm = n = 0
+    for pid in tree_pids(root):
+        try:
+            m = _smaps(pid)
+            hwm += _status_kib(pid, "VmHWM")
+        except (OSError, ValueError):
+            continue  # exited meanwhile, or a kernel thread without smaps
+        pss += m.get("Pss", 0)
+        rss += m.get("Rss", 0)
+        n += 1
+    return {"pss_kib": pss, "rss_kib": rss, "hwm_kib": hwm, "processes": n}
+
+
 def cpu(root):
     seconds, count = tree_cpu_seconds(int(root))
     print("%.4f %d" % (seconds, count))

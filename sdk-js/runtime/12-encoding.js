@@ -294,5 +294,17 @@ rt.methods(TextEncoder.prototype, {
 Object.defineProperty(TextEncoder.prototype, Symbol.toStringTag,
     { value: 'TextEncoder', configurable: true });
 
+/*
+ * rt.utf8TextKeepingBOM(bytes): a Uint8Array of UTF-8 as a string, invalid
+ * sequences as U+FFFD and a leading BOM kept: what new TextDecoder('utf-8',
+ * {ignoreBOM: true}).decode(bytes) returns, without the wrapper's checks and
+ * option objects on each call (the UTF-8 decoder above is the native one too).
+ */
+var bomKeeper = new NativeDecoder('utf-8', { ignoreBOM: true });
+
+rt.utf8TextKeepingBOM = function (bytes) {
+	return bomKeeper.decode(bytes);
+};
+
 rt.define(globalThis, 'TextEncoder', TextEncoder);
 rt.define(globalThis, 'TextDecoder', TextDecoder);

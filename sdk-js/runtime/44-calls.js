@@ -18,6 +18,7 @@ var TypeError = globalThis.TypeError;
 var RangeError = globalThis.RangeError;
 var parseJson = JSON.parse;
 var stringify = JSON.stringify;
+var encoder = rt.encoder; /* UTF-8, lone surrogates as U+FFFD (rt.utf8 without its String()) */
 
 var PIECE_MAX = 256 * 1024; /* IPC_BODY_CHUNK_MAX: one input piece */
 var ARGS_MAX = 512 * 1024;  /* IPC_CALL_ARGS_MAX */
@@ -32,25 +33,56 @@ var GLOBAL_SCOPE = 'Disallowed operation called within global scope. Asynchronou
     'allowed within global scope. To fix this error, perform this operation within a handler.';
 var TOO_MANY = 'Too many API requests by single Worker invocation.';
 
+var NAMES_MAX = 64;        /* distinct binding and method names kept as bytes */
+
 var calls = {};   /* id -> call in flight */
 var waiting = []; /* admitted calls not started yet, oldest first from waitHead */
 var waitHead = 0;
+var names = Object.create(null); /* binding or method name -> its UTF-8 bytes */
+var nameCount = 0;
+var capturing = null;            /* the call whose promise is being made (capture) */
 
 function noop() {}
 
 /*
  * A call: what to send (owner request, names and arguments as UTF-8 bytes),
  * how to settle its promise, and the state of its input and output bodies.
+ * `whole` calls (rt.callBytes) settle with the body read whole, through
+ * finish(doc, bytes, context) when there is one.
  */
 function newCall(owner, binding, method, args, bytes, reader) {
 	return {
 		owner: owner, binding: binding, method: method, args: args,
 		resolve: null, reject: null, id: 0,
+		whole: false, finish: null, context: undefined,
 		/* input: the bytes still to send from `at`, or the stream's reader */
 		bytes: bytes, at: 0, reader: reader, reading: false, pulled: 0, inputOpen: false,
 		/* output: the body stream's controller while pieces are to come */
 		controller: null, asked: 0, wake: null
 	};
+}
+
+/* The executor of a call's promise: hands its resolving functions to the call being made. */
+function capture(resolve, reject) {
+	capturing.resolve = resolve;
+	capturing.reject = reject;
+}
+
+/*
+ * A binding or method name as UTF-8 bytes.  The runtime uses few names, so
+ * each is encoded once; past NAMES_MAX distinct ones they are not kept.
+ */
+function nameBytes(name) {
+	var bytes = names[name];
+
+	if (bytes !== undefined)
+		return bytes;
+	bytes = rt.utf8(name);
+	if (nameCount < NAMES_MAX) {
+		names[name] = bytes;
+		nameCount++;
+	}
+	return bytes;
 }
 
 /* The error a failed call rejects with: TypeError for a bad argument, else Error. */
@@ -108,10 +140,20 @@ function start(c) {
 	return id;
 }
 
+/* start(c), a throw (a field the CALL message cannot carry) rejecting the call instead. */
+function tryStart(c) {
+	try {
+		return start(c);
+	} catch (e) {
+		c.reject(e);
+		return 0;
+	}
+}
+
 /* Starts waiting calls, oldest first, while there is room; those of ended requests go. */
 function pump() {
 	while (waitHead < waiting.length) {
-		if (start(waiting[waitHead]) === BUSY)
+		if (tryStart(waiting[waitHead]) === BUSY)
 			return;
 		waiting[waitHead++] = undefined;
 	}
@@ -254,24 +296,27 @@ function outputStream(c, first, more) {
 }
 
 /*
- * A call's outcome.  `whole` is the entire output body when it came in the
- * RESULT itself; the body as a stream is made only when asked for, so a
- * small value read with callBytes never pays for a ReadableStream.
+ * A call's outcome (rt.call): `doc`, and `whole`, the entire output body
+ * when it came in the RESULT itself.  The body as a stream (`body`, an
+ * accessor of the prototype) is made only when asked for.
  */
-function outcome(c, doc, chunk, more) {
-	var r = { doc: doc, whole: more ? null : chunk };
-	var stream;
-
-	Object.defineProperty(r, 'body', {
-		enumerable: true,
-		get: function () {
-			if (stream === undefined)
-				stream = more || chunk.length > 0 ? outputStream(c, chunk, more) : null;
-			return stream;
-		}
-	});
-	return r;
+function Outcome(c, doc, chunk, more) {
+	this.doc = doc;
+	this.whole = more ? null : chunk;
+	this.call = c;
+	this.first = chunk;
+	this.more = more;
+	this.stream = undefined;
 }
+Object.defineProperty(Outcome.prototype, 'body', {
+	enumerable: true,
+	get: function () {
+		if (this.stream === undefined)
+			this.stream = this.more || this.first.length > 0 ?
+			    outputStream(this.call, this.first, this.more) : null;
+		return this.stream;
+	}
+});
 
 function readAll(stream) {
 	var reader = stream.getReader();
@@ -290,18 +335,64 @@ function readAll(stream) {
 
 /* ---- the API ------------------------------------------------------------------------ */
 
-/* The input as bytes or a locked reader; TypeError for anything else. */
-function inputOf(input) {
+/* The input as bytes, or null; TypeError for what is neither bytes nor an unlocked stream. */
+function inputBytesOf(input) {
 	if (input === undefined || input === null)
-		return { bytes: null, reader: null };
+		return null;
 	if (input instanceof Uint8Array)
-		return { bytes: input, reader: null };
+		return input;
 	if (rt.isReadableStream(input)) {
 		if (input.locked)
 			throw new TypeError('This ReadableStream is currently locked to a reader.');
-		return { bytes: null, reader: input };
+		return null;
 	}
 	throw new TypeError('a call input must be a Uint8Array or a ReadableStream');
+}
+
+/* A call admitted for the running request, not started yet; throws as rt.call does. */
+function admit(binding, method, args, input) {
+	var text, bytes, owner, b, m;
+
+	if (typeof binding !== 'string' || typeof method !== 'string')
+		throw new TypeError('a storage call needs a binding and a method name');
+	b = nameBytes(binding);
+	m = nameBytes(method);
+	if (b.length === 0 || b.length > BINDING_MAX || m.length === 0 || m.length > METHOD_MAX)
+		throw new TypeError('bad binding or method name for a storage call');
+	text = args === undefined || args === null ? '{}' : stringify(args);
+	if (typeof text !== 'string')
+		throw new TypeError('storage call arguments must be an object');
+	text = encoder.encode(text);
+	if (text.length > ARGS_MAX)
+		throw new RangeError('the arguments of ' + method + ' exceed ' + ARGS_MAX + ' bytes');
+	bytes = inputBytesOf(input);
+	owner = native.callAdmit();
+	if (owner === 0)
+		throw new Error(GLOBAL_SCOPE);
+	if (owner < 0)
+		throw new Error(TOO_MANY);
+	return newCall(owner, b, m, text, bytes,
+	    bytes === null && input !== undefined && input !== null ? input.getReader() : null);
+}
+
+/*
+ * The promise of call `c`, which starts now unless calls wait before it or
+ * the sandbox has too many in flight.
+ */
+function begin(c) {
+	var p;
+
+	/* The constructor runs capture at once, and nothing in between can throw. */
+	capturing = c;
+	p = new Promise(capture);
+	capturing = null;
+	if (waitHead < waiting.length) {
+		waiting.push(c);
+		pump();
+	} else if (tryStart(c) === BUSY) {
+		waiting.push(c);
+	}
+	return p;
 }
 
 /*
@@ -314,48 +405,50 @@ function inputOf(input) {
  * .storeStatus and, when the broker sent one, .code.
  */
 rt.call = function (binding, method, args, input) {
-	var text, names, body, owner, c;
-
-	if (typeof binding !== 'string' || typeof method !== 'string')
-		throw new TypeError('a storage call needs a binding and a method name');
-	names = [rt.utf8(binding), rt.utf8(method)];
-	if (names[0].length === 0 || names[0].length > BINDING_MAX ||
-	    names[1].length === 0 || names[1].length > METHOD_MAX)
-		throw new TypeError('bad binding or method name for a storage call');
-	text = args === undefined || args === null ? '{}' : stringify(args);
-	if (typeof text !== 'string')
-		throw new TypeError('storage call arguments must be an object');
-	text = rt.utf8(text);
-	if (text.length > ARGS_MAX)
-		throw new RangeError('the arguments of ' + method + ' exceed ' + ARGS_MAX + ' bytes');
-	body = inputOf(input);
-	owner = native.callAdmit();
-	if (owner === 0)
-		throw new Error(GLOBAL_SCOPE);
-	if (owner < 0)
-		throw new Error(TOO_MANY);
-	c = newCall(owner, names[0], names[1], text, body.bytes,
-	    body.reader !== null ? body.reader.getReader() : null);
-	return new Promise(function (resolve, reject) {
-		c.resolve = resolve;
-		c.reject = reject;
-		waiting.push(c);
-		pump();
-	});
+	return begin(admit(binding, method, args, input));
 };
 
-/* rt.callBytes(...) -> Promise<{doc, bytes}>: the same, with the whole body in one Uint8Array. */
-rt.callBytes = function (binding, method, args, input) {
-	return rt.call(binding, method, args, input).then(function (r) {
-		if (r.whole !== null)
-			return { doc: r.doc, bytes: r.whole.length > 0 ? r.whole : null };
-		if (r.body === null)
-			return { doc: r.doc, bytes: null };
-		return readAll(r.body).then(function (bytes) {
-			return { doc: r.doc, bytes: bytes };
-		});
-	});
+/*
+ * rt.callBytes(binding, method, args, input, finish, context): the same,
+ * settled with the whole output body: Promise<{doc, bytes}> (bytes null for
+ * an empty body), or, with `finish`, with what finish(doc, bytes, context)
+ * returns (its throw rejects).  A body that came in the RESULT itself is
+ * handed over in the same task, without a stream or promise in between.
+ */
+rt.callBytes = function (binding, method, args, input, finish, context) {
+	var c = admit(binding, method, args, input);
+
+	c.whole = true;
+	c.finish = typeof finish === 'function' ? finish : null;
+	c.context = context;
+	return begin(c);
 };
+
+/* What a whole call settles with: finish's value, or {doc, bytes}. */
+function finishWhole(c, doc, bytes) {
+	if (c.finish === null)
+		return { doc: doc, bytes: bytes };
+	return c.finish(doc, bytes, c.context);
+}
+
+/* Settles whole call `c` from its RESULT: the body is `chunk`, and more pieces when `more`. */
+function settleWhole(c, doc, chunk, more) {
+	var value;
+
+	if (more) {
+		c.resolve(readAll(outputStream(c, chunk, more)).then(function (bytes) {
+			return finishWhole(c, doc, bytes);
+		}));
+		return;
+	}
+	try {
+		value = finishWhole(c, doc, chunk.length > 0 ? chunk : null);
+	} catch (e) {
+		c.reject(e);
+		return;
+	}
+	c.resolve(value);
+}
 
 /* ---- the host's entry points ------------------------------------------------------- */
 
@@ -386,7 +479,10 @@ rt.onCallResult = function (id, status, text, chunk, more) {
 		pump();
 		return;
 	}
-	c.resolve(outcome(c, doc, chunk, more));
+	if (c.whole)
+		settleWhole(c, doc, chunk, more);
+	else
+		c.resolve(new Outcome(c, doc, chunk, more));
 	if (!more)
 		pump();
 };

@@ -19,7 +19,7 @@ var BULK_TYPES = ['text', 'json'];
 var PUT_VALUE_ERROR = 'KV put() accepts only strings, ArrayBuffers, ArrayBufferViews, and ' +
     'ReadableStreams as values.';
 /* Values come back byte for byte: a leading BOM is part of the value, as in workerd. */
-var decoder = new TextDecoder('utf-8', { ignoreBOM: true });
+var utf8Text = rt.utf8TextKeepingBOM;
 
 /* The binding name behind a KVNamespace; TypeError for any other receiver. */
 function bindingOf(ns) {
@@ -52,10 +52,11 @@ function call(binding, method, args, input) {
 	return rt.call(binding, method, args, input);
 }
 
-function callBytes(binding, method, args) {
+/* rt.callBytes: its promise settles with finish(doc, bytes, context). */
+function callBytes(binding, method, args, finish, context) {
 	if (typeof rt.callBytes !== 'function')
 		return Promise.reject(new Error('KV ' + method + ' failed: storage calls are not available'));
-	return rt.callBytes(binding, method, args);
+	return rt.callBytes(binding, method, args, null, finish, context);
 }
 
 /* The get options: a type name, or {type, cacheTtl}.  cacheTtl is checked and ignored. */
@@ -91,13 +92,11 @@ function readGetOptions(options, bulk) {
 
 /* A value's bytes (null: empty) as the asked type; a bad JSON value throws SyntaxError. */
 function decodeValue(bytes, type) {
-	var data = bytes === null ? new Uint8Array(0) : bytes;
-
 	if (type === 'arrayBuffer')
-		return rt.toArrayBuffer(data);
+		return rt.toArrayBuffer(bytes === null ? new Uint8Array(0) : bytes);
 	if (type === 'json')
-		return parseJson(decoder.decode(data));
-	return decoder.decode(data);
+		return parseJson(bytes === null ? '' : utf8Text(bytes));
+	return bytes === null ? '' : utf8Text(bytes);
 }
 
 function emptyStream() {
@@ -112,26 +111,38 @@ function metadataOf(doc) {
 	return doc.metadata === undefined ? null : doc.metadata;
 }
 
-/* One key: {value, metadata, cacheStatus}, value null when the key does not exist. */
-function getOne(binding, key, type) {
+/* finish of a get (rt.callBytes): the value as `type`, null when the key does not exist. */
+function valueOf(doc, bytes, type) {
+	return doc.found ? decodeValue(bytes, type) : null;
+}
+
+/* finish of a getWithMetadata: {value, metadata, cacheStatus}. */
+function valueWithMetadataOf(doc, bytes, type) {
+	if (!doc.found)
+		return { value: null, metadata: null, cacheStatus: null };
+	return { value: decodeValue(bytes, type), metadata: metadataOf(doc), cacheStatus: null };
+}
+
+/*
+ * One key: its value, or {value, metadata, cacheStatus} withMetadata; value
+ * null when the key does not exist.  Decoded as the result comes in, so the
+ * call's own promise is the one the script gets.
+ */
+function getOne(binding, key, type, withMetadata) {
 	var args = { key: key };
 
 	if (type === 'stream') {
 		return call(binding, 'get', args).then(function (r) {
+			var value;
+
 			if (!r.doc.found)
-				return { value: null, metadata: null, cacheStatus: null };
-			return {
-				value: r.body === null ? emptyStream() : r.body,
-				metadata: metadataOf(r.doc),
-				cacheStatus: null
-			};
+				return withMetadata ? { value: null, metadata: null, cacheStatus: null } : null;
+			value = r.body === null ? emptyStream() : r.body;
+			return withMetadata ? { value: value, metadata: metadataOf(r.doc), cacheStatus: null } :
+			    value;
 		});
 	}
-	return callBytes(binding, 'get', args).then(function (r) {
-		if (!r.doc.found)
-			return { value: null, metadata: null, cacheStatus: null };
-		return { value: decodeValue(r.bytes, type), metadata: metadataOf(r.doc), cacheStatus: null };
-	});
+	return callBytes(binding, 'get', args, withMetadata ? valueWithMetadataOf : valueOf, type);
 }
 
 /* Several keys: a Map from each key to its value, or to {value, metadata} with metadata. */
@@ -168,21 +179,17 @@ function getMany(binding, keys, type, withMetadata) {
 	});
 }
 
+/* get and getWithMetadata; a throw becomes a rejection (attempt's work, without its closure). */
 function get(ns, key, options, withMetadata) {
 	var binding = bindingOf(ns);
 
-	return attempt(function () {
-		var type;
-
-		if (Array.isArray(key)) {
-			type = readGetOptions(options, true);
-			return getMany(binding, key, type, withMetadata);
-		}
-		type = readGetOptions(options, false);
-		return getOne(binding, toKey(key), type).then(function (result) {
-			return withMetadata ? result : result.value;
-		});
-	});
+	try {
+		if (Array.isArray(key))
+			return getMany(binding, key, readGetOptions(options, true), withMetadata);
+		return getOne(binding, toKey(key), readGetOptions(options, false), withMetadata);
+	} catch (e) {
+		return Promise.reject(e);
+	}
 }
 
 /* An expiration or a limit: a whole number (the broker checks its range). */

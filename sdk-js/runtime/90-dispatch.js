@@ -132,6 +132,23 @@ function deliver(st, response) {
 	maybeEnd(st);
 }
 
+/*
+ * The reactions to the handler's result.  Made here rather than inside
+ * rt.onRequest so that they hold st alone, not the request and body of that
+ * scope: a closure stays alive until a collection finds it.
+ */
+function delivererOf(st) {
+	return function (response) {
+		deliver(st, response);
+	};
+}
+
+function failerOf(st) {
+	return function (e) {
+		fail(st, e);
+	};
+}
+
 function waitUntilOf(st) {
 	return function (promise) {
 		if (st.ended)
@@ -146,13 +163,21 @@ function waitUntilOf(st) {
 	};
 }
 
-function ExecutionContext(st) {
-	var waitUntil = waitUntilOf(st);
+function passThroughOnException() {}
 
-	rt.methods(this, {
-		waitUntil: function (promise) { waitUntil(promise); },
-		passThroughOnException: function () {}
-	});
+/*
+ * The ctx of a module worker's fetch: own methods, so that they work
+ * detached (const { waitUntil } = ctx), defined through one shared
+ * descriptor rather than a fresh object and closure per request.
+ */
+var METHOD = { value: undefined, writable: true, configurable: true };
+
+function ExecutionContext(st) {
+	METHOD.value = waitUntilOf(st);
+	Object.defineProperty(this, 'waitUntil', METHOD);
+	METHOD.value = passThroughOnException;
+	Object.defineProperty(this, 'passThroughOnException', METHOD);
+	METHOD.value = undefined;
 	this.props = {};
 }
 
@@ -179,11 +204,7 @@ rt.onRequest = function (handle, method, url, headerList, hasBody) {
 		fail(st, e);
 		return;
 	}
-	Promise.resolve(result).then(function (response) {
-		deliver(st, response);
-	}, function (e) {
-		fail(st, e);
-	});
+	Promise.resolve(result).then(delivererOf(st), failerOf(st));
 };
 
 /* REQ_BODY: one chunk (a Uint8Array) of the request body. */

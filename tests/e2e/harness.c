@@ -10,7 +10,6 @@
 #include <jansson.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <pthread.h>
@@ -25,6 +24,9 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+
+#include "tests/envelope.h"
+#include "tests/support.h"
 
 #define START_TIMEOUT_MS 30000
 
@@ -41,6 +43,7 @@
 #define HARNESS_SANITIZER_LIMITS ""
 #endif
 #define STOP_TIMEOUT_MS 30000
+#define HTTP_TIMEOUT_MS 30000L
 
 long
 harness_now_ms(void)
@@ -162,7 +165,7 @@ edged_spawn(struct edged *e)
 		setenv("ASAN_OPTIONS", HARNESS_ASAN_OPTIONS, 1);
 #endif
 		dup2(pipefd[1], 2);
-		execl(EDGED_BINARY, "edged", "--config", e->config, (char *)NULL);
+		execl(e->binary, "edged", "--config", e->config, (char *)NULL);
 		_exit(127);
 	}
 	close(pipefd[1]);
@@ -180,14 +183,20 @@ edged_spawn(struct edged *e)
 struct edged *
 edged_start(const char *extra_config)
 {
+	return edged_start_binary(EDGED_BINARY, extra_config);
+}
+
+struct edged *
+edged_start_binary(const char *binary, const char *extra_config)
+{
 	struct edged *e = calloc(1, sizeof(*e));
 	FILE *fp;
 
 	cr_assert_not_null(e);
+	e->binary = binary;
 	pthread_mutex_init(&e->log_lock, NULL);
 	pthread_cond_init(&e->log_cond, NULL);
-	snprintf(e->dir, sizeof(e->dir), "/tmp/edged-test-XXXXXX");
-	cr_assert_not_null(mkdtemp(e->dir));
+	support_tempdir(e->dir, sizeof(e->dir), "/tmp", "edged-test");
 	/* A test that runs edged as its service user: that user must reach data/. */
 	cr_assert_eq(chmod(e->dir, 0711), 0);
 	snprintf(e->config, sizeof(e->config), "%s/edged.conf", e->dir);
@@ -266,15 +275,6 @@ edged_wait_exit(struct edged *e, int timeout_ms)
 	return edged_reap(e, 0, timeout_ms);
 }
 
-static int
-rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
-
 void
 edged_free(struct edged *e)
 {
@@ -283,7 +283,7 @@ edged_free(struct edged *e)
 	/* A clean stop is part of every test: exit 0, no sanitizer report. */
 	if (e->pid > 0)
 		cr_expect_eq(edged_stop(e), 0, "edged did not exit cleanly");
-	nftw(e->dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	support_remove_tree(e->dir);
 	free(e->log);
 	free(e);
 }
@@ -302,6 +302,7 @@ sink_write(char *ptr, size_t size, size_t n, void *arg)
 	size_t len = size * n;
 
 	s->data = realloc(s->data, s->len + len + 1);
+	cr_assert_not_null(s->data);
 	memcpy(s->data + s->len, ptr, len);
 	s->len += len;
 	s->data[s->len] = '\0';
@@ -340,44 +341,56 @@ response_header(const struct response *r, const char *name)
 }
 
 struct response
-http_do(const char *method, const char *addr, const char *path, const char *host, const char *token,
-    const char *content_type, const char *body, size_t body_len)
+http_request(const struct http_request *req)
 {
 	struct sink out = { 0 }, hdr = { 0 };
 	struct curl_slist *headers = NULL;
 	struct response r = { 0 };
-	char url[512], line[512];
+	char url[2048], line[512];
 	CURL *c = curl_easy_init();
 
 	cr_assert_not_null(c);
-	snprintf(url, sizeof(url), "http://%s%s", addr, path);
+	snprintf(url, sizeof(url), "http://%s%s", req->addr, req->path);
 	curl_easy_setopt(c, CURLOPT_URL, url);
-	curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
-	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 30000L);
+	curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, req->method);
+	curl_easy_setopt(
+	    c, CURLOPT_TIMEOUT_MS, req->timeout_ms > 0 ? req->timeout_ms : HTTP_TIMEOUT_MS);
 	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, sink_write);
-	curl_easy_setopt(c, CURLOPT_WRITEDATA, &out);
+	if (req->body_write != NULL) {
+		curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, req->body_write);
+		curl_easy_setopt(c, CURLOPT_WRITEDATA, req->arg);
+	} else {
+		curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, sink_write);
+		curl_easy_setopt(c, CURLOPT_WRITEDATA, &out);
+	}
 	curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, sink_write);
 	curl_easy_setopt(c, CURLOPT_HEADERDATA, &hdr);
-	if (strcmp(method, "HEAD") == 0)
+	if (strcmp(req->method, "HEAD") == 0)
 		curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
-	if (host != NULL) {
-		snprintf(line, sizeof(line), "Host: %s", host);
+	if (req->host != NULL) {
+		snprintf(line, sizeof(line), "Host: %s", req->host);
 		headers = curl_slist_append(headers, line);
 	}
-	if (token != NULL) {
-		snprintf(line, sizeof(line), "Authorization: Bearer %s", token);
+	if (req->token != NULL) {
+		snprintf(line, sizeof(line), "Authorization: Bearer %s", req->token);
 		headers = curl_slist_append(headers, line);
 	}
-	if (content_type != NULL) {
-		snprintf(line, sizeof(line), "Content-Type: %s", content_type);
+	if (req->content_type != NULL) {
+		snprintf(line, sizeof(line), "Content-Type: %s", req->content_type);
 		headers = curl_slist_append(headers, line);
 	}
 	headers = curl_slist_append(headers, "Expect:");
+	for (size_t i = 0; req->headers != NULL && req->headers[i] != NULL; i++)
+		headers = curl_slist_append(headers, req->headers[i]);
 	curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers);
-	if (body != NULL) {
-		curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
-		curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)body_len);
+	if (req->body_read != NULL) {
+		curl_easy_setopt(c, CURLOPT_POST, 1L);
+		curl_easy_setopt(c, CURLOPT_READFUNCTION, req->body_read);
+		curl_easy_setopt(c, CURLOPT_READDATA, req->arg);
+		curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)req->body_len);
+	} else if (req->body != NULL) {
+		curl_easy_setopt(c, CURLOPT_POSTFIELDS, req->body);
+		curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)req->body_len);
 	}
 	if (curl_easy_perform(c) == CURLE_OK)
 		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r.status);
@@ -389,6 +402,22 @@ http_do(const char *method, const char *addr, const char *path, const char *host
 	r.body_len = out.len;
 	r.headers = hdr.data ? hdr.data : strdup("");
 	return r;
+}
+
+struct response
+http_do(const char *method, const char *addr, const char *path, const char *host, const char *token,
+    const char *content_type, const char *body, size_t body_len)
+{
+	return http_request(&(struct http_request) {
+	    .method = method,
+	    .addr = addr,
+	    .path = path,
+	    .host = host,
+	    .token = token,
+	    .content_type = content_type,
+	    .body = body,
+	    .body_len = body_len,
+	});
 }
 
 /* --- admin ---------------------------------------------------------------------- */
@@ -477,39 +506,13 @@ admin_json(struct edged *e, const char *token, const char *method, const char *p
 	struct response r =
 	    http_do(method, e->admin_addr, path, NULL, token != NULL ? token : TEST_TOKEN,
 		body != NULL ? "application/json" : NULL, body, body != NULL ? strlen(body) : 0);
+	char what[512];
 	json_t *env;
 
-	cr_assert_eq(r.status, want_status, "%s %s: %ld, expected %ld: %s", method, path, r.status,
-	    want_status, r.body);
-	env = json_loadb(r.body, r.body_len, 0, NULL);
-	cr_assert_not_null(env, "%s %s: not JSON: %s", method, path, r.body);
-	cr_assert(json_is_array(json_object_get(env, "errors")), "%s", r.body);
-	cr_assert_eq(
-	    json_is_true(json_object_get(env, "success")), want_status == 200, "%s", r.body);
+	snprintf(what, sizeof(what), "%s %s", method, path);
+	env = envelope_check(what, r.status, r.body, r.body_len, want_status);
 	response_free(&r);
 	return env;
-}
-
-json_t *
-admin_result(json_t *env)
-{
-	return json_object_get(env, "result");
-}
-
-int
-admin_error_code(json_t *env)
-{
-	return (int)json_integer_value(
-	    json_object_get(json_array_get(json_object_get(env, "errors"), 0), "code"));
-}
-
-const char *
-admin_error_message(json_t *env)
-{
-	const char *m = json_string_value(
-	    json_object_get(json_array_get(json_object_get(env, "errors"), 0), "message"));
-
-	return m != NULL ? m : "";
 }
 
 /* POSTs {"<field>": "<value>"} to a tenant's collection; returns result.<id_field>. */
@@ -523,7 +526,7 @@ admin_storage_create(struct edged *e, const char *tenant, const char *collection
 
 	snprintf(path, sizeof(path), "/client/v4/accounts/%s/%s", tenant, collection);
 	env = admin_json(e, NULL, "POST", path, text, 200);
-	id = strdup(json_string_value(json_object_get(admin_result(env), id_field)));
+	id = strdup(json_string_value(json_object_get(envelope_result(env), id_field)));
 	cr_assert_not_null(id);
 	json_decref(env);
 	json_decref(body);
@@ -660,4 +663,116 @@ raw_status(const char *raw)
 	if (sscanf(raw, "HTTP/1.%*d %d", &status) != 1)
 		return -1;
 	return status;
+}
+
+/* --- the test Workers and their JSON answers ------------------------------------ */
+
+char *
+harness_read_file(const char *path)
+{
+	FILE *fp = fopen(path, "r");
+	char *text = NULL;
+	size_t cap = 0;
+
+	cr_assert_not_null(fp, "cannot open %s", path);
+	if (getdelim(&text, &cap, '\0', fp) < 0) {
+		/* Nothing to read: an empty file, or an error. */
+		cr_assert(feof(fp) && !ferror(fp), "cannot read %s", path);
+		free(text);
+		text = strdup("");
+		cr_assert_not_null(text);
+	}
+	fclose(fp);
+	return text;
+}
+
+char *
+worker_script(const char *name)
+{
+	char path[512], *prelude, *own, *script;
+
+	snprintf(path, sizeof(path), "%s/tests/e2e/workers/common.js", EDGED_SOURCE_DIR);
+	prelude = harness_read_file(path);
+	snprintf(path, sizeof(path), "%s/tests/e2e/workers/%s.js", EDGED_SOURCE_DIR, name);
+	own = harness_read_file(path);
+	cr_assert_geq(asprintf(&script, "%s\n%s", prelude, own), 0);
+	free(prelude);
+	free(own);
+	return script;
+}
+
+json_t *
+json_quoted(const char *text)
+{
+	char *copy = strdup(text), *out = copy;
+	json_error_t err;
+	json_t *j;
+
+	cr_assert_not_null(copy);
+	for (const char *p = text; *p != '\0'; p++) {
+		if (p[0] == '\\' && p[1] == '\'')
+			*out++ = *++p;
+		else
+			*out++ = *p == '\'' ? '"' : *p;
+	}
+	*out = '\0';
+	j = json_loads(copy, JSON_DECODE_ANY, &err);
+	cr_assert_not_null(j, "bad expected JSON %s: %s", copy, err.text);
+	free(copy);
+	return j;
+}
+
+void
+expect_json(json_t *got, const char *expected, const char *what)
+{
+	json_t *want = json_quoted(expected);
+	char *a = json_dumps(got, JSON_COMPACT | JSON_ENCODE_ANY);
+	char *b = json_dumps(want, JSON_COMPACT | JSON_ENCODE_ANY);
+
+	cr_expect(json_equal(got, want), "%s:\n got  %s\n want %s", what, a ? a : "(none)", b);
+	free(a);
+	free(b);
+	json_decref(want);
+}
+
+json_t *
+get_json(struct edged *e, const char *host, const char *path)
+{
+	struct response r = http_do("GET", e->public_addr, path, host, NULL, NULL, NULL, 0);
+	json_t *j;
+
+	cr_assert_eq(r.status, 200, "GET %s%s: %ld %s", host, path, r.status, r.body);
+	j = json_loads(r.body, 0, NULL);
+	cr_assert_not_null(j, "GET %s%s: not JSON: %s", host, path, r.body);
+	response_free(&r);
+	return j;
+}
+
+void
+expect_get_json(struct edged *e, const char *host, const char *path, const char *expected)
+{
+	json_t *j = get_json(e, host, path);
+
+	expect_json(j, expected, path);
+	json_decref(j);
+}
+
+void
+expect_settle_failed(
+    json_t *settled, const char *name, const char *prefix, const char *part, const char *what)
+{
+	json_t *error = json_object_get(settled, "error");
+	const char *message = json_string_value(json_object_get(error, "message"));
+	const char *got = json_string_value(json_object_get(error, "name"));
+
+	cr_expect(json_is_false(json_object_get(settled, "ok")), "%s did not fail", what);
+	if (name != NULL)
+		cr_expect(got != NULL && strcmp(got, name) == 0, "%s: %s instead of %s", what,
+		    got ? got : "(no error)", name);
+	if (prefix != NULL)
+		cr_expect(message != NULL && strncmp(message, prefix, strlen(prefix)) == 0,
+		    "%s: message '%s' does not start with '%s'", what, message ? message : "",
+		    prefix);
+	cr_expect(message != NULL && strcasestr(message, part) != NULL,
+	    "%s: message '%s' does not mention '%s'", what, message ? message : "", part);
 }

@@ -13,6 +13,8 @@
 
 #include <jansson.h>
 
+#include "tests/envelope.h"
+
 #define TEST_TOKEN "test-operator-token"
 
 struct edged {
@@ -30,10 +32,16 @@ struct edged {
 	bool log_eof;
 	char *log; /* everything edged wrote so far (NUL-terminated) */
 	size_t log_len;
+	const char *binary; /* what edged_spawn runs: EDGED_BINARY unless edged_start_binary */
 };
 
 /* Starts edged with extra config lines appended (may be NULL); fails the test on error. */
 struct edged *edged_start(const char *extra_config);
+/*
+ * The same with another executable built from this tree (the test-only
+ * edged-hooked); `binary` is borrowed and must outlive the edged.
+ */
+struct edged *edged_start_binary(const char *binary, const char *extra_config);
 /* Starts again on the same data dir and config (after edged_stop). */
 void edged_restart(struct edged *e);
 /* SIGTERM and wait (bounded); returns the exit status as from waitpid. */
@@ -68,6 +76,34 @@ char *response_header(const struct response *r, const char *name);
  */
 struct response http_do(const char *method, const char *addr, const char *path, const char *host,
     const char *token, const char *content_type, const char *body, size_t body_len);
+
+/*
+ * One HTTP request in full; every field but method, addr and path may be
+ * left zero.  Everything it points to is borrowed for the call.
+ */
+struct http_request {
+	const char *method;
+	const char *addr; /* "127.0.0.1:PORT" */
+	const char *path;
+	const char *host;           /* the Host header, or NULL: the default */
+	const char *token;          /* adds "Authorization: Bearer <token>" */
+	const char *content_type;   /* adds Content-Type */
+	const char *const *headers; /* more "Name: value" lines, NULL-terminated */
+	/* The request body: body_len bytes of `body`, or from body_read when it is set. */
+	const void *body;
+	size_t body_len;
+	/* curl's read callback: fills buf with up to size * n bytes, returns how many. */
+	size_t (*body_read)(char *buf, size_t size, size_t n, void *arg);
+	/*
+	 * curl's write callback for a response body streamed to the test (r.body
+	 * then stays empty): takes size * n bytes and returns that.
+	 */
+	size_t (*body_write)(char *data, size_t size, size_t n, void *arg);
+	void *arg;       /* for body_read and body_write */
+	long timeout_ms; /* 0: 30 s */
+};
+/* The request as `req` says; r.status is -1 when no HTTP response came. */
+struct response http_request(const struct http_request *req);
 
 /* Admin helpers; each asserts success. */
 void admin_create_tenant(struct edged *e, const char *tenant);
@@ -107,15 +143,12 @@ void expect_canary_alive(struct edged *e, const char *row);
 
 /*
  * An admin API call with the operator token (or `token`) and a JSON body
- * (may be NULL); asserts the status and the v4 envelope ("success" true
- * exactly for 200) and returns the parsed envelope (json_decref it).
+ * (may be NULL); asserts the status and the v4 envelope (envelope_check)
+ * and returns the parsed envelope (json_decref it; read it with
+ * envelope_result and the like).
  */
 json_t *admin_json(struct edged *e, const char *token, const char *method, const char *path,
     const char *body, long want_status);
-/* The envelope's result (borrowed) and its first error's code and message ("" when none). */
-json_t *admin_result(json_t *env);
-int admin_error_code(json_t *env);
-const char *admin_error_message(json_t *env);
 /*
  * Storage resources of a tenant, created with the operator token; each
  * asserts 200.  The id helpers return the new namespace id or database
@@ -129,5 +162,35 @@ void admin_r2_bucket_create(struct edged *e, const char *tenant, const char *nam
 char *admin_status(struct edged *e);
 /* A counter of /status, result.<group>.<name>; the test fails if it is not an integer. */
 long admin_status_counter(struct edged *e, const char *group, const char *name);
+
+/* --- the test Workers and their JSON answers ------------------------------------ */
+
+/* A file's whole text, NUL-terminated (malloc'd; the caller frees); fails the test if unreadable.
+ */
+char *harness_read_file(const char *path);
+/*
+ * A test Worker of tests/e2e/workers/: the shared prelude common.js, then
+ * <name>.js (malloc'd; the caller frees).
+ */
+char *worker_script(const char *name);
+/*
+ * JSON written with single quotes for readability (a backslash before one
+ * keeps it a single quote) as a JSON value (json_decref it); the test fails
+ * if it is not JSON.
+ */
+json_t *json_quoted(const char *text);
+/* Expects `got` to equal the single-quoted JSON `expected`; `what` names it in a failure. */
+void expect_json(json_t *got, const char *expected, const char *what);
+/* GET path on host (the public port): must answer 200 with JSON, returned (json_decref it). */
+json_t *get_json(struct edged *e, const char *host, const char *path);
+/* get_json whose answer must equal the single-quoted JSON `expected`. */
+void expect_get_json(struct edged *e, const char *host, const char *path, const char *expected);
+/*
+ * A result of common.js's settle() that failed: {ok: false, error: {name,
+ * message}}, the error named `name` (NULL: any name), its message starting
+ * with `prefix` (NULL: any) and mentioning `part` (case-insensitive).
+ */
+void expect_settle_failed(
+    json_t *settled, const char *name, const char *prefix, const char *part, const char *what);
 
 #endif

@@ -40,8 +40,8 @@ expect(const char *method, const char *path, const char *body, long status, int 
 	json_t *env = admin_json(e, NULL, method, path, body, status);
 
 	if (code != 0)
-		cr_expect_eq(admin_error_code(env), code, "%s %s: code %d, expected %d (%s)",
-		    method, path, admin_error_code(env), code, admin_error_message(env));
+		cr_expect_eq(envelope_error_code(env), code, "%s %s: code %d, expected %d (%s)",
+		    method, path, envelope_error_code(env), code, envelope_error_message(env));
 	json_decref(env);
 }
 
@@ -50,7 +50,7 @@ list_size(const char *token, const char *path, const char *member)
 {
 	json_t *env = admin_json(e, token, "GET", path, NULL, 200);
 	json_t *list =
-	    member != NULL ? json_object_get(admin_result(env), member) : admin_result(env);
+	    member != NULL ? json_object_get(envelope_result(env), member) : envelope_result(env);
 	size_t n = json_array_size(list);
 
 	cr_assert(json_is_array(list));
@@ -67,7 +67,7 @@ tenant_token(const char *tenant)
 
 	snprintf(path, sizeof(path), "/edged/v1/tenants/%s/tokens", tenant);
 	env = admin_json(e, NULL, "POST", path, NULL, 200);
-	token = strdup(json_string_value(json_object_get(admin_result(env), "token")));
+	token = strdup(json_string_value(json_object_get(envelope_result(env), "token")));
 	json_decref(env);
 	return token;
 }
@@ -102,10 +102,10 @@ Test(admin_storage, d1_databases_create_list_get_delete)
 	cr_expect_eq(list_size(NULL, ACC "acme/d1/database", NULL), 1);
 	snprintf(path, sizeof(path), ACC "acme/d1/database/%s", id);
 	env = admin_json(e, NULL, "GET", path, NULL, 200);
-	cr_expect_str_eq(json_string_value(json_object_get(admin_result(env), "name")), "main");
-	cr_expect_str_eq(json_string_value(json_object_get(admin_result(env), "uuid")), id);
-	cr_expect(json_is_integer(json_object_get(admin_result(env), "file_size")));
-	cr_expect(json_is_integer(json_object_get(admin_result(env), "num_tables")));
+	cr_expect_str_eq(json_string_value(json_object_get(envelope_result(env), "name")), "main");
+	cr_expect_str_eq(json_string_value(json_object_get(envelope_result(env), "uuid")), id);
+	cr_expect(json_is_integer(json_object_get(envelope_result(env), "file_size")));
+	cr_expect(json_is_integer(json_object_get(envelope_result(env), "num_tables")));
 	json_decref(env);
 	expect("POST", ACC "acme/d1/database", "{\"name\":\"main\"}", 409, 10033);
 	expect("POST", ACC "acme/d1/database", "{\"name\":\"no spaces\"}", 400, 10014);
@@ -121,9 +121,10 @@ Test(admin_storage, r2_buckets_create_list_get_delete)
 
 	admin_r2_bucket_create(e, "acme", "photos");
 	env = admin_json(e, NULL, "GET", ACC "acme/r2/buckets/photos", NULL, 200);
-	cr_expect_str_eq(json_string_value(json_object_get(admin_result(env), "name")), "photos");
 	cr_expect_str_eq(
-	    json_string_value(json_object_get(admin_result(env), "storage_class")), "Standard");
+	    json_string_value(json_object_get(envelope_result(env), "name")), "photos");
+	cr_expect_str_eq(
+	    json_string_value(json_object_get(envelope_result(env), "storage_class")), "Standard");
 	json_decref(env);
 	cr_expect_eq(list_size(NULL, ACC "acme/r2/buckets", "buckets"), 1);
 	expect("POST", ACC "acme/r2/buckets", "{\"name\":\"photos\"}", 409, 10033);
@@ -161,7 +162,7 @@ Test(admin_storage, a_tenant_token_reaches_only_its_own_storage)
 	/* B's resources through A's own path: they do not exist there. */
 	snprintf(path, sizeof(path), ACC "acme/storage/kv/namespaces/%s/values/k", ns);
 	env = admin_json(e, token_a, "GET", path, NULL, 404);
-	cr_expect_eq(admin_error_code(env), 10013);
+	cr_expect_eq(envelope_error_code(env), 10013);
 	json_decref(env);
 	snprintf(path, sizeof(path), ACC "acme/storage/kv/namespaces/%s", ns);
 	json_decref(admin_json(e, token_a, "DELETE", path, NULL, 404));
@@ -208,15 +209,15 @@ Test(admin_storage, count_quotas_refuse_with_403)
 	    "{\"limits\":{\"kv_namespaces\":1,\"d1_databases\":0,\"r2_buckets\":2}}", 200));
 	env = admin_json(e, NULL, "GET", "/edged/v1/tenants/acme", NULL, 200);
 	cr_expect_eq(json_integer_value(json_object_get(
-			 json_object_get(admin_result(env), "limits"), "kv_namespaces")),
+			 json_object_get(envelope_result(env), "limits"), "kv_namespaces")),
 	    1);
 	json_decref(env);
 	free(admin_kv_namespace_create(e, "acme", "first"));
 	env = admin_json(
 	    e, NULL, "POST", ACC "acme/storage/kv/namespaces", "{\"title\":\"second\"}", 403);
-	cr_expect_eq(admin_error_code(env), 10032);
+	cr_expect_eq(envelope_error_code(env), 10032);
 	cr_expect_not_null(
-	    strstr(admin_error_message(env), "limit"), "%s", admin_error_message(env));
+	    strstr(envelope_error_message(env), "limit"), "%s", envelope_error_message(env));
 	json_decref(env);
 	expect("POST", ACC "acme/d1/database", "{\"name\":\"none\"}", 403, 10032);
 	admin_r2_bucket_create(e, "acme", "one");
@@ -304,13 +305,13 @@ Test(admin_storage, kv_values_round_trip)
 		    ACC "acme/storage/kv/namespaces/%s/metadata/user%%2F2", id);
 		env = admin_json(e, NULL, "GET", mpath, NULL, 200);
 		cr_expect_str_eq(
-		    json_string_value(json_object_get(admin_result(env), "owner")), "ops");
+		    json_string_value(json_object_get(envelope_result(env), "owner")), "ops");
 		json_decref(env);
 	}
 
 	snprintf(path, sizeof(path), ACC "acme/storage/kv/namespaces/%s/keys?prefix=user%%2F", id);
 	env = admin_json(e, NULL, "GET", path, NULL, 200);
-	keys = admin_result(env);
+	keys = envelope_result(env);
 	cr_expect_eq(json_array_size(keys), 2);
 	cr_expect_str_eq(
 	    json_string_value(json_object_get(json_array_get(keys, 0), "name")), "user/1");
@@ -408,13 +409,13 @@ Test(admin_storage, d1_sql_round_trip)
 	    "{\"sql\":\"CREATE TABLE users (id INTEGER PRIMARY KEY, name TEXT);"
 	    " INSERT INTO users (name) VALUES ('ada')\"}",
 	    200);
-	cr_expect_eq(json_array_size(admin_result(env)), 2, "one entry per statement");
+	cr_expect_eq(json_array_size(envelope_result(env)), 2, "one entry per statement");
 	json_decref(env);
 	json_decref(admin_json(e, NULL, "POST", path,
 	    "{\"sql\":\"INSERT INTO users (name) VALUES (?1)\",\"params\":[\"grace\"]}", 200));
 	env = admin_json(
 	    e, NULL, "POST", path, "{\"sql\":\"SELECT id, name FROM users ORDER BY id\"}", 200);
-	st = json_array_get(admin_result(env), 0);
+	st = json_array_get(envelope_result(env), 0);
 	cr_expect(json_is_true(json_object_get(st, "success")));
 	cr_expect(json_is_object(json_object_get(st, "meta")));
 	rows = json_object_get(st, "results");
@@ -427,7 +428,7 @@ Test(admin_storage, d1_sql_round_trip)
 	snprintf(path, sizeof(path), ACC "acme/d1/database/%s/raw", id);
 	env =
 	    admin_json(e, NULL, "POST", path, "{\"sql\":\"SELECT count(*) AS n FROM users\"}", 200);
-	st = json_object_get(json_array_get(admin_result(env), 0), "results");
+	st = json_object_get(json_array_get(envelope_result(env), 0), "results");
 	cr_expect_str_eq(json_string_value(json_array_get(json_object_get(st, "columns"), 0)), "n");
 	cr_expect_eq(
 	    json_integer_value(json_array_get(json_array_get(json_object_get(st, "rows"), 0), 0)),
@@ -436,13 +437,13 @@ Test(admin_storage, d1_sql_round_trip)
 
 	env = admin_json(e, NULL, "POST", path, "{\"sql\":\"SELECT * FROM nowhere\"}", 400);
 	cr_expect_not_null(
-	    strstr(admin_error_message(env), "nowhere"), "%s", admin_error_message(env));
+	    strstr(envelope_error_message(env), "nowhere"), "%s", envelope_error_message(env));
 	json_decref(env);
 
 	snprintf(path, sizeof(path), ACC "acme/d1/database/%s", id);
 	env = admin_json(e, NULL, "GET", path, NULL, 200);
-	cr_expect_eq(json_integer_value(json_object_get(admin_result(env), "num_tables")), 1);
-	cr_expect_gt(json_integer_value(json_object_get(admin_result(env), "file_size")), 0);
+	cr_expect_eq(json_integer_value(json_object_get(envelope_result(env), "num_tables")), 1);
+	cr_expect_gt(json_integer_value(json_object_get(envelope_result(env), "file_size")), 0);
 	json_decref(env);
 	free(id);
 }
@@ -483,7 +484,7 @@ Test(admin_storage, r2_objects_round_trip)
 
 	env = admin_json(
 	    e, NULL, "GET", ACC "acme/r2/buckets/files/objects?delimiter=%2F", NULL, 200);
-	cr_expect_eq(json_array_size(admin_result(env)), 1, "only top.txt outside a folder");
+	cr_expect_eq(json_array_size(envelope_result(env)), 1, "only top.txt outside a folder");
 	info = json_object_get(env, "result_info");
 	cr_expect_str_eq(
 	    json_string_value(json_array_get(json_object_get(info, "delimited"), 0)), "docs/");

@@ -221,8 +221,8 @@ Test(catalog_storage, a12_binding_forgery)
 
 	/* Mallory's own admin token reaches none of the victim's resources. */
 	t = admin_json(e, NULL, "POST", "/edged/v1/tenants/mallory/tokens", NULL, 200);
-	cr_assert(json_is_string(json_object_get(admin_result(t), "token")));
-	token = strdup(json_string_value(json_object_get(admin_result(t), "token")));
+	cr_assert(json_is_string(json_object_get(envelope_result(t), "token")));
+	token = strdup(json_string_value(json_object_get(envelope_result(t), "token")));
 	json_decref(t);
 	admin_expect(token, "GET", "/client/v4/accounts/victim/storage/kv/namespaces", NULL, 403);
 	snprintf(path, sizeof(path),

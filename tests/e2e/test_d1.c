@@ -14,31 +14,17 @@
 
 #include "harness.h"
 
-#define WORKER EDGED_SOURCE_DIR "/tests/e2e/workers/d1.js"
 #define D1_LIMITS "cpu_ms = 5000\nwall_ms = 60000\n"
 #define HOST "d1.test"
 
 static struct edged *e;
 static char *script;
 
-static char *
-read_text(const char *path)
-{
-	FILE *fp = fopen(path, "r");
-	char *text = NULL;
-	size_t cap = 0;
-
-	cr_assert_not_null(fp, "cannot open %s", path);
-	cr_assert(getdelim(&text, &cap, '\0', fp) >= 0, "cannot read %s", path);
-	fclose(fp);
-	return text;
-}
-
 static void
 setup(void)
 {
 	e = edged_start(D1_LIMITS);
-	script = read_text(WORKER);
+	script = worker_script("d1");
 }
 
 static void
@@ -49,43 +35,6 @@ teardown(void)
 }
 
 TestSuite(d1, .init = setup, .fini = teardown, .timeout = 240);
-
-/*
- * JSON text written with single quotes (for readability) as a JSON value;
- * a backslash before one keeps it a single quote.
- */
-static json_t *
-json_quoted(const char *text)
-{
-	char *copy = strdup(text), *out = copy;
-	json_error_t err;
-	json_t *j;
-
-	for (const char *p = text; *p != '\0'; p++) {
-		if (p[0] == '\\' && p[1] == '\'')
-			*out++ = *++p;
-		else
-			*out++ = *p == '\'' ? '"' : *p;
-	}
-	*out = '\0';
-	j = json_loads(copy, JSON_DECODE_ANY, &err);
-	cr_assert_not_null(j, "bad expected JSON %s: %s", copy, err.text);
-	free(copy);
-	return j;
-}
-
-static void
-expect_json(json_t *got, const char *expected, const char *what)
-{
-	json_t *want = json_quoted(expected);
-	char *a = json_dumps(got, JSON_COMPACT | JSON_ENCODE_ANY);
-	char *b = json_dumps(want, JSON_COMPACT | JSON_ENCODE_ANY);
-
-	cr_expect(json_equal(got, want), "%s:\n got  %s\n want %s", what, a ? a : "(none)", b);
-	free(a);
-	free(b);
-	json_decref(want);
-}
 
 /* A tenant with a new database and namespace, the Worker on `host`; returns the database uuid. */
 static char *
@@ -108,64 +57,24 @@ d1_deploy(const char *tenant, const char *host)
 	return db;
 }
 
-static json_t *
-scenario(const char *path)
-{
-	struct response r = http_do("GET", e->public_addr, path, HOST, NULL, NULL, NULL, 0);
-	json_t *j;
-
-	cr_assert_eq(r.status, 200, "GET %s: %ld %s", path, r.status, r.body);
-	j = json_loads(r.body, 0, NULL);
-	cr_assert_not_null(j, "GET %s: not JSON: %s", path, r.body);
-	response_free(&r);
-	return j;
-}
-
-static void
-expect_scenario(const char *path, const char *expected)
-{
-	json_t *j = scenario(path);
-
-	expect_json(j, expected, path);
-	json_decref(j);
-}
-
-/* A settle() result that failed with an Error whose message starts with `prefix`. */
-static void
-expect_failed(
-    json_t *settled, const char *name, const char *prefix, const char *part, const char *what)
-{
-	json_t *error = json_object_get(settled, "error");
-	const char *message = json_string_value(json_object_get(error, "message"));
-	const char *got = json_string_value(json_object_get(error, "name"));
-
-	cr_expect(json_is_false(json_object_get(settled, "ok")), "%s did not fail", what);
-	cr_expect(got != NULL && strcmp(got, name) == 0, "%s: %s instead of %s", what,
-	    got ? got : "(no error)", name);
-	cr_expect(message != NULL && strncmp(message, prefix, strlen(prefix)) == 0,
-	    "%s: message '%s' does not start with '%s'", what, message ? message : "", prefix);
-	cr_expect(message != NULL && strcasestr(message, part) != NULL,
-	    "%s: message '%s' does not mention '%s'", what, message ? message : "", part);
-}
-
 static void
 create_schema(void)
 {
-	expect_scenario(
-	    "/setup", "{'count':3,'durationType':'number','keys':['count','duration']}");
+	expect_get_json(
+	    e, HOST, "/setup", "{'count':3,'durationType':'number','keys':['count','duration']}");
 }
 
 Test(d1, bind_of_every_type_and_the_rows_it_gives_back)
 {
 	free(d1_deploy("d1a", HOST));
 	create_schema();
-	expect_scenario("/types",
+	expect_get_json(e, HOST, "/types",
 	    "[{'id':1,'n':42,'r':2.5,'s':'text \\u00fc','b':[1,2,3],'flag':1,'note':null},"
 	    "{'id':2,'n':-7,'r':0.125,'s':'','b':[9,8,7,6],'flag':0,'note':null},"
 	    "{'id':3,'n':9007199254740991,'r':-1e300,'s':'x','b':[8,7],'flag':0,'note':'set'},"
 	    "{'id':4,'n':3,'r':null,'s':null,'b':[4,5,255],'flag':null,'note':null},"
 	    "{'id':5,'n':4,'r':null,'s':null,'b':[2,1],'flag':null,'note':null}]");
-	expect_scenario("/typeerror",
+	expect_get_json(e, HOST, "/typeerror",
 	    "{'undef':{'ok':false,'sync':true,'error':{'name':'Error','message':"
 	    "'D1_TYPE_ERROR: Type \\'undefined\\' not supported for value \\'undefined\\''}},"
 	    "'object':{'ok':false,'sync':true,'error':{'name':'Error','message':"
@@ -183,8 +92,8 @@ Test(d1, first_all_run_raw_and_meta)
 
 	free(d1_deploy("d1a", HOST));
 	create_schema();
-	json_decref(scenario("/types"));
-	expect_scenario("/query",
+	json_decref(get_json(e, HOST, "/types"));
+	expect_get_json(e, HOST, "/query",
 	    "{'first':{'id':1,'n':42,'s':'text \\u00fc'},'firstColumn':'text \\u00fc',"
 	    "'missingColumn':{'ok':false,'error':{'name':'Error',"
 	    "'message':'D1_COLUMN_NOTFOUND: Column not found (nope)'}},"
@@ -198,12 +107,12 @@ Test(d1, first_all_run_raw_and_meta)
 	    "'proto':{'own':['__proto__','constructor'],'value':1,'plainPrototype':true,"
 	    "'constructor':2},"
 	    "'reused':[1,2,1]}");
-	expect_scenario("/run",
+	expect_get_json(e, HOST, "/run",
 	    "{'insert':{'success':true,'results':[],'changes':1,'last_row_id':6,'changed_db':true,"
 	    "'wrote':true},"
 	    "'update':{'success':true,'results':[],'changes':5,'changed_db':true},"
 	    "'select':{'success':true,'results':[{'c':6}],'changed_db':false}}");
-	j = scenario("/meta");
+	j = get_json(e, HOST, "/meta");
 	expect_json(json_object_get(j, "types"),
 	    "{'duration':'number','size_after':'number','rows_read':'number',"
 	    "'rows_written':'number','last_row_id':'number','changed_db':'boolean',"
@@ -221,16 +130,16 @@ Test(d1, a_batch_is_one_transaction)
 
 	free(d1_deploy("d1a", HOST));
 	create_schema();
-	expect_scenario("/batch-ok",
+	expect_get_json(e, HOST, "/batch-ok",
 	    "{'isArray':true,'length':3,'changes':[1,1],'success':[true,true,true],"
 	    "'last':[{'s':'batch one'},{'s':'batch two'}]}");
-	j = scenario("/batch-fail");
+	j = get_json(e, HOST, "/batch-fail");
 	expect_json(json_object_get(j, "before"), "2", "rows before the failed batch");
 	expect_json(json_object_get(j, "after"), "2", "rows after the failed batch");
 	expect_json(json_object_get(j, "lost"), "0", "rows of the failed batch");
-	expect_failed(json_object_get(j, "failed"), "Error", "D1_ERROR", "no_such_table",
+	expect_settle_failed(json_object_get(j, "failed"), "Error", "D1_ERROR", "no_such_table",
 	    "a batch with a bad statement");
-	expect_failed(json_object_get(j, "notStatements"), "TypeError", "D1 batch()", "",
+	expect_settle_failed(json_object_get(j, "notStatements"), "TypeError", "D1 batch()", "",
 	    "a batch of strings");
 	expect_json(json_object_get(j, "empty"), "[]", "an empty batch");
 	json_decref(j);
@@ -242,21 +151,23 @@ Test(d1, errors_say_d1_error_and_exec_counts_statements)
 
 	free(d1_deploy("d1a", HOST));
 	create_schema();
-	j = scenario("/errors");
-	expect_failed(json_object_get(j, "syntax"), "Error", "D1_ERROR", "syntax", "bad SQL");
-	expect_failed(
+	j = get_json(e, HOST, "/errors");
+	expect_settle_failed(
+	    json_object_get(j, "syntax"), "Error", "D1_ERROR", "syntax", "bad SQL");
+	expect_settle_failed(
 	    json_object_get(j, "table"), "Error", "D1_ERROR", "no such table", "a missing table");
-	expect_failed(
+	expect_settle_failed(
 	    json_object_get(j, "unique"), "Error", "D1_ERROR", "UNIQUE", "a duplicate key");
-	expect_failed(json_object_get(j, "exec"), "Error", "D1_EXEC_ERROR", "", "exec of bad SQL");
+	expect_settle_failed(
+	    json_object_get(j, "exec"), "Error", "D1_EXEC_ERROR", "", "exec of bad SQL");
 	json_decref(j);
-	expect_scenario("/dump",
+	expect_get_json(e, HOST, "/dump",
 	    "{'ok':false,'error':{'name':'Error','message':'D1_DUMP_ERROR: not supported'}}");
-	expect_scenario("/session",
+	expect_get_json(e, HOST, "/session",
 	    "{'first':{'one':1},'batch':[{'v':'in session'}],'bookmark':null,'otherBookmark':null,"
 	    "'methods':{'prepare':'function','batch':'function','getBookmark':'function'},"
 	    "'tag':'[object D1DatabaseSession]'}");
-	expect_scenario("/illegal",
+	expect_get_json(e, HOST, "/illegal",
 	    "{'prepare':{'ok':false,'sync':true,'error':{'name':'TypeError','message':"
 	    "'Illegal invocation'}},"
 	    "'batch':{'ok':false,'sync':true,'error':{'name':'TypeError','message':"
@@ -349,10 +260,10 @@ Test(d1, the_guides_users_api_with_a_kv_cache_in_front)
 Test(d1, data_survives_a_restart)
 {
 	free(d1_deploy("d1a", HOST));
-	expect_scenario("/persist-put", "{'ok':true}");
+	expect_get_json(e, HOST, "/persist-put", "{'ok':true}");
 	cr_assert_eq(edged_stop(e), 0);
 	edged_restart(e);
-	expect_scenario("/persist-get", "[{'k':'kept','v':[7,7,7]}]");
+	expect_get_json(e, HOST, "/persist-get", "[{'k':'kept','v':[7,7,7]}]");
 }
 
 Test(d1, another_tenant_cannot_use_a_database_by_its_id)
@@ -362,7 +273,7 @@ Test(d1, another_tenant_cannot_use_a_database_by_its_id)
 	char *db;
 
 	db = d1_deploy("d1-alice", HOST);
-	expect_scenario("/persist-put", "{'ok':true}");
+	expect_get_json(e, HOST, "/persist-put", "{'ok':true}");
 	admin_create_tenant(e, "d1-bob");
 	snprintf(
 	    bindings, sizeof(bindings), "[{\"type\":\"d1\",\"name\":\"DB\",\"id\":\"%s\"}]", db);
@@ -377,6 +288,6 @@ Test(d1, another_tenant_cannot_use_a_database_by_its_id)
 		cr_expect(strstr(r.body, "kept") == NULL, "bob read alice's database: %s", r.body);
 	}
 	response_free(&r);
-	expect_scenario("/persist-get", "[{'k':'kept','v':[7,7,7]}]");
+	expect_get_json(e, HOST, "/persist-get", "[{'k':'kept','v':[7,7,7]}]");
 	free(db);
 }

@@ -16,19 +16,6 @@
 
 #define JS_DIR EDGED_SOURCE_DIR "/tests/js"
 
-static char *
-read_file(const char *path)
-{
-	FILE *fp = fopen(path, "r");
-	char *text = NULL;
-	size_t len = 0;
-
-	cr_assert_not_null(fp, "cannot open %s", path);
-	cr_assert_eq(getdelim(&text, &len, '\0', fp) >= 0 || feof(fp), 1);
-	fclose(fp);
-	return text;
-}
-
 static int
 is_suite(const struct dirent *d)
 {
@@ -49,7 +36,7 @@ run_suite(struct edged *e, const char *prelude, const char *file, int index)
 	int nfailed;
 
 	snprintf(path, sizeof(path), "%s/%s", JS_DIR, file);
-	body = read_file(path);
+	body = harness_read_file(path);
 	if (asprintf(&script, "%s\n%s\n", prelude, body) < 0)
 		cr_assert_fail("out of memory");
 	free(body);
@@ -90,7 +77,7 @@ Test(js, every_suite_passes_inside_a_sandbox, .timeout = 240)
 
 	n = scandir(JS_DIR, &names, is_suite, alphasort);
 	cr_assert_gt(n, 0, "no suites in %s", JS_DIR);
-	prelude = read_file(JS_DIR "/prelude.js");
+	prelude = harness_read_file(JS_DIR "/prelude.js");
 	e = edged_start("cpu_ms = 2000\nwall_ms = 60000\nstartup_cpu_ms = 5000\n");
 	admin_create_tenant(e, "js");
 	for (int i = 0; i < n; i++) {

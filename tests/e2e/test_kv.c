@@ -15,31 +15,17 @@
 
 #include "harness.h"
 
-#define WORKER EDGED_SOURCE_DIR "/tests/e2e/workers/kv.js"
 /* Scenarios run hundreds of calls per request: budgets well above one call's cost. */
 #define KV_LIMITS "cpu_ms = 5000\nwall_ms = 60000\n"
 
 static struct edged *e;
 static char *script;
 
-static char *
-read_text(const char *path)
-{
-	FILE *fp = fopen(path, "r");
-	char *text = NULL;
-	size_t cap = 0;
-
-	cr_assert_not_null(fp, "cannot open %s", path);
-	cr_assert(getdelim(&text, &cap, '\0', fp) >= 0, "cannot read %s", path);
-	fclose(fp);
-	return text;
-}
-
 static void
 setup(void)
 {
 	e = edged_start(KV_LIMITS);
-	script = read_text(WORKER);
+	script = worker_script("kv");
 }
 
 static void
@@ -50,44 +36,6 @@ teardown(void)
 }
 
 TestSuite(kv, .init = setup, .fini = teardown, .timeout = 240);
-
-/*
- * JSON text written with single quotes (for readability) as a JSON value;
- * a backslash before one keeps it a single quote.
- */
-static json_t *
-json_quoted(const char *text)
-{
-	char *copy = strdup(text), *out = copy;
-	json_error_t err;
-	json_t *j;
-
-	for (const char *p = text; *p != '\0'; p++) {
-		if (p[0] == '\\' && p[1] == '\'')
-			*out++ = *++p;
-		else
-			*out++ = *p == '\'' ? '"' : *p;
-	}
-	*out = '\0';
-	j = json_loads(copy, JSON_DECODE_ANY, &err);
-	cr_assert_not_null(j, "bad expected JSON %s: %s", copy, err.text);
-	free(copy);
-	return j;
-}
-
-/* Expects `got` to equal the single-quoted JSON `expected`. */
-static void
-expect_json(json_t *got, const char *expected, const char *what)
-{
-	json_t *want = json_quoted(expected);
-	char *a = json_dumps(got, JSON_COMPACT | JSON_ENCODE_ANY);
-	char *b = json_dumps(want, JSON_COMPACT | JSON_ENCODE_ANY);
-
-	cr_expect(json_equal(got, want), "%s:\n got  %s\n want %s", what, a ? a : "(none)", b);
-	free(a);
-	free(b);
-	json_decref(want);
-}
 
 static void
 bindings_for(char *out, size_t size, const char *namespace_id)
@@ -112,69 +60,30 @@ kv_deploy(const char *tenant, const char *host)
 	return id;
 }
 
-/* GET one scenario; returns its parsed answer (the test fails unless 200 and JSON). */
-static json_t *
-scenario(const char *host, const char *path)
-{
-	struct response r = http_do("GET", e->public_addr, path, host, NULL, NULL, NULL, 0);
-	json_t *j;
-
-	cr_assert_eq(r.status, 200, "GET %s%s: %ld %s", host, path, r.status, r.body);
-	j = json_loads(r.body, 0, NULL);
-	cr_assert_not_null(j, "GET %s%s: not JSON: %s", host, path, r.body);
-	response_free(&r);
-	return j;
-}
-
-static void
-expect_scenario(const char *host, const char *path, const char *expected)
-{
-	json_t *j = scenario(host, path);
-
-	expect_json(j, expected, path);
-	json_decref(j);
-}
-
-/* A settle() result that failed, with error name `name` and a message containing `part`. */
-static void
-expect_failed(json_t *settled, const char *name, const char *part, const char *what)
-{
-	json_t *error = json_object_get(settled, "error");
-	const char *message = json_string_value(json_object_get(error, "message"));
-	const char *got = json_string_value(json_object_get(error, "name"));
-
-	cr_expect(json_is_false(json_object_get(settled, "ok")), "%s did not fail", what);
-	if (name != NULL)
-		cr_expect(got != NULL && strcmp(got, name) == 0, "%s: %s instead of %s", what,
-		    got ? got : "(no error)", name);
-	cr_expect(message != NULL && strcasestr(message, part) != NULL,
-	    "%s: message '%s' does not mention '%s'", what, message ? message : "", part);
-}
-
 Test(kv, get_and_put_text_and_json)
 {
 	kv_deploy("kva", "kv.test");
-	expect_scenario("kv.test", "/text",
+	expect_get_json(e, "kv.test", "/text",
 	    "{'putResult':'undefined','plain':'hello, w\\u00f6rld \\u2603',"
 	    "'text':'hello, w\\u00f6rld \\u2603','options':'hello, w\\u00f6rld \\u2603',"
 	    "'missing':null,'coerced':'number key'}");
 
-	json_t *j = scenario("kv.test", "/json");
+	json_t *j = get_json(e, "kv.test", "/json");
 	expect_json(json_object_get(j, "json"), "{'a':1,'list':[true,null,'x']}", "get json");
 	expect_json(json_object_get(j, "options"), "{'a':1,'list':[true,null,'x']}",
 	    "get {type: json, cacheTtl}");
 	expect_json(json_object_get(j, "missing"), "null", "missing json key");
-	expect_failed(json_object_get(j, "bad"), "SyntaxError", "", "json of '{oops'");
+	expect_settle_failed(json_object_get(j, "bad"), "SyntaxError", NULL, "", "json of '{oops'");
 	json_decref(j);
 }
 
 Test(kv, binary_values_and_streams)
 {
 	kv_deploy("kva", "kv.test");
-	expect_scenario("kv.test", "/binary",
+	expect_get_json(e, "kv.test", "/binary",
 	    "{'isArrayBuffer':true,'u8':[0,1,2,255,128],'ab':[10,20,30,40,50,60],'dv':[20,30],"
 	    "'sub':[40,50],'badutf8':'a\\ufffdb','num':'12.5'}");
-	expect_scenario("kv.test", "/stream",
+	expect_get_json(e, "kv.test", "/stream",
 	    "{'text':'part one, part two, part three: \\u00e9','isStream':true,"
 	    "'streamText':'part one, part two, part three: \\u00e9','missing':null}");
 }
@@ -182,7 +91,7 @@ Test(kv, binary_values_and_streams)
 Test(kv, bad_arguments_are_type_errors_with_workerd_wording)
 {
 	kv_deploy("kva", "kv.test");
-	expect_scenario("kv.test", "/arguments",
+	expect_get_json(e, "kv.test", "/arguments",
 	    "{'badType':{'ok':false,'error':{'name':'TypeError','message':"
 	    "'Unknown response type. Possible types are \\\"text\\\", \\\"arrayBuffer\\\", "
 	    "\\\"json\\\", and \\\"stream\\\".'}},"
@@ -206,7 +115,7 @@ Test(kv, bad_arguments_are_type_errors_with_workerd_wording)
 Test(kv, bulk_get_is_a_map_and_metadata_round_trips)
 {
 	kv_deploy("kva", "kv.test");
-	expect_scenario("kv.test", "/bulk",
+	expect_get_json(e, "kv.test", "/bulk",
 	    "{'isMap':true,'size':3,"
 	    "'text':[['b1','one'],['b2','{\\\"n\\\":2}'],['nope',null]],"
 	    "'json':[['b2',{'n':2}],['nope',null]],"
@@ -215,7 +124,7 @@ Test(kv, bulk_get_is_a_map_and_metadata_round_trips)
 	    "'jsonWithMetadata':[['b2',{'value':{'n':2},'metadata':{'tag':'two'}}]],"
 	    "'tooMany':{'ok':false,'error':{'name':'Error',"
 	    "'message':'KV GET_BULK failed: 400 You can request a maximum of 100 keys'}}}");
-	expect_scenario("kv.test", "/metadata",
+	expect_get_json(e, "kv.test", "/metadata",
 	    "{'withMetadata':{'value':'value one','metadata':{'owner':'ann','n':1,"
 	    "'nested':{'ok':true}},'cacheStatus':null},"
 	    "'json':{'value':'value one','metadata':{'owner':'ann','n':1,'nested':{'ok':true}},"
@@ -224,7 +133,7 @@ Test(kv, bulk_get_is_a_map_and_metadata_round_trips)
 	    "'missing':{'value':null,'metadata':null,'cacheStatus':null},"
 	    "'listed':{'keys':[{'name':'m1','metadata':{'owner':'ann','n':1,'nested':{'ok':true}}},"
 	    "{'name':'m2'}],'list_complete':true,'cacheStatus':null}}");
-	expect_scenario("kv.test", "/delete",
+	expect_get_json(e, "kv.test", "/delete",
 	    "{'before':'x','deleteResult':'undefined','after':null,'again':{'ok':true}}");
 }
 
@@ -249,11 +158,13 @@ Test(kv, expirations_below_a_minute_are_refused_and_others_listed)
 	long long now;
 
 	kv_deploy("kva", "kv.test");
-	j = scenario("kv.test", "/expiry");
+	j = get_json(e, "kv.test", "/expiry");
 	now = (long long)json_integer_value(json_object_get(j, "now"));
 	results = json_object_get(j, "results");
-	expect_failed(json_object_get(results, "shortTtl"), "TypeError", "", "expirationTtl 30");
-	expect_failed(json_object_get(results, "past"), NULL, "", "an expiration in the past");
+	expect_settle_failed(
+	    json_object_get(results, "shortTtl"), "TypeError", NULL, "", "expirationTtl 30");
+	expect_settle_failed(
+	    json_object_get(results, "past"), NULL, NULL, "", "an expiration in the past");
 	expect_json(json_object_get(results, "ttl"), "{'ok':true}", "expirationTtl 120");
 	expect_json(json_object_get(results, "absolute"), "{'ok':true}", "expiration in an hour");
 	expect_json(json_object_get(j, "shortValue"), "null", "the refused key");
@@ -273,9 +184,9 @@ Test(kv, a_key_over_512_bytes_is_an_error)
 	json_t *j;
 
 	kv_deploy("kva", "kv.test");
-	j = scenario("kv.test", "/longkey");
-	expect_failed(json_object_get(j, "put"), NULL, "key", "put of a 513-byte key");
-	expect_failed(json_object_get(j, "get"), NULL, "key", "get of a 513-byte key");
+	j = get_json(e, "kv.test", "/longkey");
+	expect_settle_failed(json_object_get(j, "put"), NULL, NULL, "key", "put of a 513-byte key");
+	expect_settle_failed(json_object_get(j, "get"), NULL, NULL, "key", "get of a 513-byte key");
 	expect_json(json_object_get(j, "putMax"), "{'ok':true}", "put of a 512-byte key");
 	expect_json(json_object_get(j, "maxValue"), "'max'", "the 512-byte key");
 	expect_json(json_object_get(j, "listedLengths"), "[512]", "the keys stored");
@@ -290,9 +201,9 @@ Test(kv, list_pages_through_1200_keys_with_cursors)
 	kv_deploy("kva", "kv.test");
 	for (int from = 0; from < 1200; from += 300) {
 		snprintf(path, sizeof(path), "/seed?from=%d&count=300", from);
-		expect_scenario("kv.test", path, "{'seeded':300}");
+		expect_get_json(e, "kv.test", path, "{'seeded':300}");
 	}
-	j = scenario("kv.test", "/list");
+	j = get_json(e, "kv.test", "/list");
 	expect_json(json_object_get(j, "byDefault"),
 	    "[{'count':1000,'first':'item:0000','last':'item:0999','list_complete':false,"
 	    "'hasCursor':true,'cacheStatus':null,'sorted':true},"
@@ -323,7 +234,7 @@ Test(kv, list_pages_through_1200_keys_with_cursors)
 Test(kv, a_one_mebibyte_value_round_trips)
 {
 	kv_deploy("kva", "kv.test");
-	expect_scenario("kv.test", "/bigtext", "{'length':1048576,'same':true}");
+	expect_get_json(e, "kv.test", "/bigtext", "{'length':1048576,'same':true}");
 }
 
 Test(kv, a_request_body_streams_into_kv_and_back_out_to_the_client)
@@ -358,7 +269,7 @@ Test(kv, a_request_body_streams_into_kv_and_back_out_to_the_client)
 Test(kv, the_binding_is_opaque_and_its_methods_check_their_receiver)
 {
 	kv_deploy("kva", "kv.test");
-	expect_scenario("kv.test", "/illegal",
+	expect_get_json(e, "kv.test", "/illegal",
 	    "{'call':{'ok':false,'sync':true,'error':{'name':'TypeError','message':'Illegal "
 	    "invocation'}},"
 	    "'fake':{'ok':false,'sync':true,'error':{'name':'TypeError','message':'Illegal "
@@ -372,10 +283,10 @@ Test(kv, the_binding_is_opaque_and_its_methods_check_their_receiver)
 Test(kv, values_survive_a_restart)
 {
 	kv_deploy("kva", "kv.test");
-	expect_scenario("kv.test", "/persist-put", "{'ok':true}");
+	expect_get_json(e, "kv.test", "/persist-put", "{'ok':true}");
 	cr_assert_eq(edged_stop(e), 0);
 	edged_restart(e);
-	expect_scenario("kv.test", "/persist-get",
+	expect_get_json(e, "kv.test", "/persist-get",
 	    "{'value':{'value':'still here','metadata':{'v':1},'cacheStatus':null},'bin':[1,2,3]}");
 }
 
@@ -388,11 +299,12 @@ Test(kv, two_tenants_never_see_each_others_keys)
 	alice_ns = kv_deploy("kv-alice", "alice.kv.test");
 	free(kv_deploy("kv-bob", "bob.kv.test"));
 
-	expect_scenario(
-	    "alice.kv.test", "/own?label=alice-secret-42", "{'stored':'alice-secret-42'}");
-	expect_scenario("bob.kv.test", "/peek", "{'secret':null,'keys':[]}");
-	expect_scenario("bob.kv.test", "/own?label=bob-secret-7", "{'stored':'bob-secret-7'}");
-	expect_scenario("alice.kv.test", "/peek", "{'secret':'alice-secret-42','keys':['secret']}");
+	expect_get_json(
+	    e, "alice.kv.test", "/own?label=alice-secret-42", "{'stored':'alice-secret-42'}");
+	expect_get_json(e, "bob.kv.test", "/peek", "{'secret':null,'keys':[]}");
+	expect_get_json(e, "bob.kv.test", "/own?label=bob-secret-7", "{'stored':'bob-secret-7'}");
+	expect_get_json(
+	    e, "alice.kv.test", "/peek", "{'secret':'alice-secret-42','keys':['secret']}");
 
 	/* Bob names Alice's namespace id in his own upload: refused, or a namespace he cannot read.
 	 */
@@ -408,7 +320,8 @@ Test(kv, two_tenants_never_see_each_others_keys)
 		    strstr(r.body, "alice-secret-42") == NULL, "bob read alice's key: %s", r.body);
 	}
 	response_free(&r);
-	expect_scenario("alice.kv.test", "/peek", "{'secret':'alice-secret-42','keys':['secret']}");
+	expect_get_json(
+	    e, "alice.kv.test", "/peek", "{'secret':'alice-secret-42','keys':['secret']}");
 	free(alice_ns);
 }
 

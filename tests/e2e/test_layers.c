@@ -9,7 +9,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <jansson.h>
 #include <poll.h>
 #include <pwd.h>
@@ -24,6 +23,7 @@
 #include <unistd.h>
 
 #include "harness.h"
+#include "tests/support.h"
 
 #define EXIT_TIMEOUT_MS 20000
 #define UID_BASE 300000
@@ -91,15 +91,6 @@ Test(layers, status_lists_every_layer_with_a_state, .timeout = 60)
 	edged_free(e);
 }
 
-static int
-rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-	(void)sb;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
-
 /*
  * Runs edged on a fresh config with `extra` and expects it to exit by itself
  * with status 1 and `needle` on stderr.
@@ -107,14 +98,14 @@ rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
 static void
 expect_refusal(const char *extra, const char *needle)
 {
-	char dir[] = "/tmp/edged-layers-XXXXXX", config[256], log[16384];
+	char dir[64], config[256], log[16384];
 	struct pollfd pfd;
 	size_t got = 0;
 	int p[2], status = -1, pidfd;
 	pid_t pid;
 	FILE *fp;
 
-	cr_assert_not_null(mkdtemp(dir));
+	support_tempdir(dir, sizeof(dir), "/tmp", "edged-layers");
 	cr_assert_eq(chmod(dir, 0711), 0); /* edged's service user must reach data/ */
 	snprintf(config, sizeof(config), "%s/edged.conf", dir);
 	cr_assert_not_null(fp = fopen(config, "w"));
@@ -155,7 +146,7 @@ expect_refusal(const char *extra, const char *needle)
 		waitpid(pid, &status, 0);
 		cr_assert(false, "edged kept running with '%s':\n%s", extra, log);
 	}
-	nftw(dir, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
+	support_remove_tree(dir);
 	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 1,
 	    "edged did not exit 1 (status %#x):\n%s", status, log);
 	cr_assert(strstr(log, needle) != NULL, "no '%s' in:\n%s", needle, log);

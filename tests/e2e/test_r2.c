@@ -11,6 +11,7 @@
 #include <criterion/criterion.h>
 #include <curl/curl.h>
 #include <jansson.h>
+#include <openssl/evp.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -56,121 +57,36 @@ setup_small_heap(void)
 TestSuite(r2, .init = setup, .fini = teardown, .timeout = 240);
 TestSuite(r2_stream, .init = setup_small_heap, .fini = teardown, .timeout = 240);
 
-/* --- MD5 (RFC 1321): R2 etags are MD5 digests -------------------------------------- */
+/* --- MD5, from OpenSSL: R2 etags are MD5 digests -------------------------------- */
 
-struct md5 {
-	uint32_t h[4];
-	uint64_t bytes;
-	uint8_t block[64];
-	size_t fill;
-};
-
-/* floor(abs(sin(i + 1)) * 2^32), and the per-round left rotations. */
-static const uint32_t md5_k[64] = { 0xd76aa478, 0xe8c7b756, 0x242070db, 0xc1bdceee, 0xf57c0faf,
-	0x4787c62a, 0xa8304613, 0xfd469501, 0x698098d8, 0x8b44f7af, 0xffff5bb1, 0x895cd7be,
-	0x6b901122, 0xfd987193, 0xa679438e, 0x49b40821, 0xf61e2562, 0xc040b340, 0x265e5a51,
-	0xe9b6c7aa, 0xd62f105d, 0x02441453, 0xd8a1e681, 0xe7d3fbc8, 0x21e1cde6, 0xc33707d6,
-	0xf4d50d87, 0x455a14ed, 0xa9e3e905, 0xfcefa3f8, 0x676f02d9, 0x8d2a4c8a, 0xfffa3942,
-	0x8771f681, 0x6d9d6122, 0xfde5380c, 0xa4beea44, 0x4bdecfa9, 0xf6bb4b60, 0xbebfbc70,
-	0x289b7ec6, 0xeaa127fa, 0xd4ef3085, 0x04881d05, 0xd9d4d039, 0xe6db99e5, 0x1fa27cf8,
-	0xc4ac5665, 0xf4292244, 0x432aff97, 0xab9423a7, 0xfc93a039, 0x655b59c3, 0x8f0ccc92,
-	0xffeff47d, 0x85845dd1, 0x6fa87e4f, 0xfe2ce6e0, 0xa3014314, 0x4e0811a1, 0xf7537e82,
-	0xbd3af235, 0x2ad7d2bb, 0xeb86d391 };
-static const uint8_t md5_shift[16] = { 7, 12, 17, 22, 5, 9, 14, 20, 4, 11, 16, 23, 6, 10, 15, 21 };
-
-static void
-md5_init(struct md5 *m)
+static EVP_MD_CTX *
+md5_begin(void)
 {
-	m->h[0] = 0x67452301;
-	m->h[1] = 0xefcdab89;
-	m->h[2] = 0x98badcfe;
-	m->h[3] = 0x10325476;
-	m->bytes = 0;
-	m->fill = 0;
-}
+	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
 
-static uint32_t
-rotl(uint32_t x, unsigned n)
-{
-	return (x << n) | (x >> (32 - n));
+	cr_assert_not_null(ctx);
+	cr_assert_eq(EVP_DigestInit_ex(ctx, EVP_md5(), NULL), 1);
+	return ctx;
 }
 
 static void
-md5_block(struct md5 *m, const uint8_t *p)
+md5_update(EVP_MD_CTX *ctx, const void *data, size_t len)
 {
-	uint32_t w[16], a = m->h[0], b = m->h[1], c = m->h[2], d = m->h[3];
-
-	for (int i = 0; i < 16; i++)
-		w[i] = (uint32_t)p[4 * i] | (uint32_t)p[4 * i + 1] << 8 |
-		    (uint32_t)p[4 * i + 2] << 16 | (uint32_t)p[4 * i + 3] << 24;
-	for (int i = 0; i < 64; i++) {
-		uint32_t f, t;
-		int g;
-
-		if (i < 16) {
-			f = (b & c) | (~b & d);
-			g = i;
-		} else if (i < 32) {
-			f = (d & b) | (~d & c);
-			g = (5 * i + 1) % 16;
-		} else if (i < 48) {
-			f = b ^ c ^ d;
-			g = (3 * i + 5) % 16;
-		} else {
-			f = c ^ (b | ~d);
-			g = (7 * i) % 16;
-		}
-		t = d;
-		d = c;
-		c = b;
-		b += rotl(a + f + md5_k[i] + w[g], md5_shift[(i / 16) * 4 + i % 4]);
-		a = t;
-	}
-	m->h[0] += a;
-	m->h[1] += b;
-	m->h[2] += c;
-	m->h[3] += d;
+	cr_assert_eq(EVP_DigestUpdate(ctx, data, len), 1);
 }
 
+/* Ends and frees ctx: the digest as 32 lower-case hex digits, and its 16 bytes when bin is not
+ * NULL. */
 static void
-md5_update(struct md5 *m, const void *data, size_t len)
+md5_end(EVP_MD_CTX *ctx, char hex[33], uint8_t *bin)
 {
-	const uint8_t *p = data;
+	uint8_t out[EVP_MAX_MD_SIZE];
+	unsigned n = 0;
 
-	m->bytes += len;
-	if (m->fill > 0) {
-		size_t n = 64 - m->fill < len ? 64 - m->fill : len;
-
-		memcpy(m->block + m->fill, p, n);
-		m->fill += n;
-		p += n;
-		len -= n;
-		if (m->fill < 64)
-			return;
-		md5_block(m, m->block);
-		m->fill = 0;
-	}
-	for (; len >= 64; p += 64, len -= 64)
-		md5_block(m, p);
-	memcpy(m->block, p, len);
-	m->fill = len;
-}
-
-/* The digest as 32 lower-case hex digits; binary (16 bytes) too when bin is not NULL. */
-static void
-md5_final(struct md5 *m, char hex[33], uint8_t *bin)
-{
-	static const uint8_t pad[64] = { 0x80 };
-	uint64_t bits = m->bytes * 8;
-	uint8_t len[8], out[16];
-
-	for (int i = 0; i < 8; i++)
-		len[i] = (uint8_t)(bits >> (8 * i));
-	md5_update(m, pad, m->fill < 56 ? 56 - m->fill : 120 - m->fill);
-	md5_update(m, len, 8);
-	for (int i = 0; i < 16; i++)
-		out[i] = (uint8_t)(m->h[i / 4] >> (8 * (i % 4)));
-	for (int i = 0; i < 16; i++)
+	cr_assert_eq(EVP_DigestFinal_ex(ctx, out, &n), 1);
+	cr_assert_eq(n, 16);
+	EVP_MD_CTX_free(ctx);
+	for (unsigned i = 0; i < 16; i++)
 		snprintf(hex + 2 * i, 3, "%02x", out[i]);
 	if (bin != NULL)
 		memcpy(bin, out, 16);
@@ -179,11 +95,10 @@ md5_final(struct md5 *m, char hex[33], uint8_t *bin)
 static void
 md5_hex(const void *data, size_t len, char hex[33])
 {
-	struct md5 m;
+	EVP_MD_CTX *ctx = md5_begin();
 
-	md5_init(&m);
-	md5_update(&m, data, len);
-	md5_final(&m, hex, NULL);
+	md5_update(ctx, data, len);
+	md5_end(ctx, hex, NULL);
 }
 
 /* The bytes of the 64 MiB object: not periodic within a part or a chunk. */
@@ -914,29 +829,10 @@ static const char WORKER[] =
 
 /* --- HTTP with extra headers, and streamed bodies ------------------------------------ */
 
-struct sink {
-	char *data;
-	size_t len;
-};
-
-static size_t
-sink_write(char *ptr, size_t size, size_t n, void *arg)
-{
-	struct sink *s = arg;
-	size_t len = size * n;
-
-	s->data = realloc(s->data, s->len + len + 1);
-	cr_assert_not_null(s->data);
-	memcpy(s->data + s->len, ptr, len);
-	s->len += len;
-	s->data[s->len] = '\0';
-	return len;
-}
-
 /* The generated 64 MiB request body, hashed as curl reads it. */
 struct big_source {
 	uint64_t at;
-	struct md5 md5;
+	EVP_MD_CTX *md5;
 };
 
 static size_t
@@ -949,7 +845,7 @@ big_read(char *buf, size_t size, size_t n, void *arg)
 		len = (size_t)(BIG_SIZE - src->at);
 	for (size_t i = 0; i < len; i++)
 		buf[i] = (char)big_byte(src->at + i);
-	md5_update(&src->md5, buf, len);
+	md5_update(src->md5, buf, len);
 	src->at += len;
 	return len;
 }
@@ -957,7 +853,7 @@ big_read(char *buf, size_t size, size_t n, void *arg)
 /* A response body hashed and counted as it arrives, never kept. */
 struct big_sink {
 	uint64_t len;
-	struct md5 md5;
+	EVP_MD_CTX *md5;
 };
 
 static size_t
@@ -965,87 +861,35 @@ big_write(char *ptr, size_t size, size_t n, void *arg)
 {
 	struct big_sink *s = arg;
 
-	md5_update(&s->md5, ptr, size * n);
+	md5_update(s->md5, ptr, size * n);
 	s->len += size * n;
 	return size * n;
 }
 
 /*
  * One request to the public port for `host`, with extra header lines (a
- * NULL-terminated list, or NULL).  The body is `body` (len bytes), or what
- * `source` reads when it is not NULL; the response body goes to `sink`
- * when it is not NULL (r.body then stays empty).
+ * NULL-terminated list, or NULL) and len bytes of `body` (may be NULL).
  */
 static struct response
 request(const char *method, const char *host, const char *path, const char *const *headers,
-    const void *body, size_t len, struct big_source *source, struct big_sink *sink)
+    const void *body, size_t len)
 {
-	struct sink out = { 0 }, head = { 0 };
-	struct curl_slist *list = NULL;
-	struct response r = { 0 };
-	char url[2048], line[512];
-	CURL *c = curl_easy_init();
-
-	cr_assert_not_null(c);
-	snprintf(url, sizeof(url), "http://%s%s", e->public_addr, path);
-	curl_easy_setopt(c, CURLOPT_URL, url);
-	curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
-	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, HTTP_TIMEOUT_MS);
-	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-	if (sink != NULL) {
-		curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, big_write);
-		curl_easy_setopt(c, CURLOPT_WRITEDATA, sink);
-	} else {
-		curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, sink_write);
-		curl_easy_setopt(c, CURLOPT_WRITEDATA, &out);
-	}
-	curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, sink_write);
-	curl_easy_setopt(c, CURLOPT_HEADERDATA, &head);
-	snprintf(line, sizeof(line), "Host: %s", host);
-	list = curl_slist_append(list, line);
-	list = curl_slist_append(list, "Expect:");
-	for (size_t i = 0; headers != NULL && headers[i] != NULL; i++)
-		list = curl_slist_append(list, headers[i]);
-	curl_easy_setopt(c, CURLOPT_HTTPHEADER, list);
-	if (source != NULL) {
-		curl_easy_setopt(c, CURLOPT_POST, 1L);
-		curl_easy_setopt(c, CURLOPT_READFUNCTION, big_read);
-		curl_easy_setopt(c, CURLOPT_READDATA, source);
-		curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)BIG_SIZE);
-	} else if (body != NULL) {
-		curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
-		curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
-	}
-	if (curl_easy_perform(c) == CURLE_OK)
-		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r.status);
-	else
-		r.status = -1;
-	curl_slist_free_all(list);
-	curl_easy_cleanup(c);
-	r.body = out.data != NULL ? out.data : strdup("");
-	r.body_len = out.len;
-	r.headers = head.data != NULL ? head.data : strdup("");
-	return r;
+	return http_request(&(struct http_request) {
+	    .method = method,
+	    .addr = e->public_addr,
+	    .path = path,
+	    .host = host,
+	    .headers = headers,
+	    .body = body,
+	    .body_len = len,
+	    .timeout_ms = HTTP_TIMEOUT_MS,
+	});
 }
 
 static struct response
 get(const char *host, const char *path)
 {
-	return request("GET", host, path, NULL, NULL, 0, NULL, NULL);
-}
-
-/* A scenario of the worker: GET path must answer 200 with JSON, which is returned. */
-static json_t *
-scenario(const char *host, const char *path)
-{
-	struct response r = get(host, path);
-	json_t *j;
-
-	cr_assert_eq(r.status, 200, "%s: %ld %s", path, r.status, r.body);
-	j = json_loads(r.body, 0, NULL);
-	cr_assert_not_null(j, "%s: not JSON: %s", path, r.body);
-	response_free(&r);
-	return j;
+	return request("GET", host, path, NULL, NULL, 0);
 }
 
 /* --- reading the scenarios' JSON --------------------------------------------------- */
@@ -1099,7 +943,7 @@ expect_int(json_t *root, const char *path, long long want)
 
 /* The value at path equals the JSON text `want` (objects compare without order). */
 static void
-expect_json(json_t *root, const char *path, const char *want)
+expect_json_at(json_t *root, const char *path, const char *want)
 {
 	json_t *v = at(root, path);
 	json_t *w = json_loads(want, JSON_DECODE_ANY, NULL);
@@ -1144,21 +988,6 @@ expect_r2_error(json_t *root, const char *path, const char *action)
 /* --- deploying ---------------------------------------------------------------------- */
 
 static void
-create_bucket(const char *tenant, const char *bucket)
-{
-	char path[256], body[128];
-	struct response r;
-
-	snprintf(path, sizeof(path), "/client/v4/accounts/%s/r2/buckets", tenant);
-	snprintf(body, sizeof(body), "{\"name\":\"%s\"}", bucket);
-	r = http_do(
-	    "POST", e->admin_addr, path, NULL, TEST_TOKEN, "application/json", body, strlen(body));
-	cr_assert_eq(
-	    r.status, 200, "create bucket %s/%s: %ld %s", tenant, bucket, r.status, r.body);
-	response_free(&r);
-}
-
-static void
 bindings_for(char *out, size_t size, const char *bucket)
 {
 	snprintf(out, size, "[{\"type\":\"r2_bucket\",\"name\":\"BUCKET\",\"bucket_name\":\"%s\"}]",
@@ -1172,7 +1001,7 @@ deploy_r2(const char *tenant, const char *bucket, const char *worker, const char
 	char bindings[256];
 
 	admin_create_tenant(e, tenant);
-	create_bucket(tenant, bucket);
+	admin_r2_bucket_create(e, tenant, bucket);
 	bindings_for(bindings, sizeof(bindings), bucket);
 	deploy(e, tenant, worker, host, WORKER, bindings);
 }
@@ -1203,7 +1032,7 @@ Test(r2, put_get_head_delete_and_the_object_fields)
 	json_t *j;
 
 	deploy_r2("alice", "photos", "files", "r2.test");
-	j = scenario("r2.test", "/basic");
+	j = get_json(e, "r2.test", "/basic");
 	md5_hex("Hello, R2!", 10, etag);
 	snprintf(quoted, sizeof(quoted), "\"%s\"", etag);
 
@@ -1217,32 +1046,32 @@ Test(r2, put_get_head_delete_and_the_object_fields)
 	cr_expect(llabs(uploaded - now) < 120000, "uploaded %lld, now %lld", uploaded, now);
 	expect_str(j, "put.checksums.md5", etag);
 	expect_int(j, "put.md5Bytes", 16);
-	expect_json(j, "put.httpMetadata",
+	expect_json_at(j, "put.httpMetadata",
 	    "{\"contentType\":\"text/plain\",\"contentLanguage\":\"en\","
 	    "\"contentDisposition\":\"inline\",\"contentEncoding\":\"identity\","
 	    "\"cacheControl\":\"max-age=60\",\"cacheExpiry\":\"Date:1900000000000\"}");
-	expect_json(j, "put.customMetadata", "{\"owner\":\"alice\",\"n\":\"1\"}");
+	expect_json_at(j, "put.customMetadata", "{\"owner\":\"alice\",\"n\":\"1\"}");
 	expect_str(j, "put.range", "undefined");
 	expect_str(j, "put.storageClass", "Standard");
-	expect_json(j, "put.hasBody", "false");
+	expect_json_at(j, "put.hasBody", "false");
 	cr_expect(json_string_length(at(j, "put.version")) > 0, "no version: %s", show(j));
 
 	/* get: the same object, with a body read once. */
 	expect_str(j, "get.cls", "[object R2ObjectBody]");
-	expect_json(j, "get.hasBody", "true");
+	expect_json_at(j, "get.hasBody", "true");
 	expect_str(j, "get.etag", etag);
 	expect_int(j, "get.size", 10);
 	cr_expect(json_equal(at(j, "get.version"), at(j, "put.version")));
 	cr_expect(json_equal(at(j, "get.uploaded"), at(j, "put.uploaded")));
-	expect_json(j, "get.customMetadata", "{\"owner\":\"alice\",\"n\":\"1\"}");
-	expect_json(j, "bodyIsStream", "true");
-	expect_json(j, "usedBefore", "false");
+	expect_json_at(j, "get.customMetadata", "{\"owner\":\"alice\",\"n\":\"1\"}");
+	expect_json_at(j, "bodyIsStream", "true");
+	expect_json_at(j, "usedBefore", "false");
 	expect_str(j, "text", "Hello, R2!");
-	expect_json(j, "usedAfter", "true");
+	expect_json_at(j, "usedAfter", "true");
 	expect_str(j, "textAgain.err.name", "TypeError");
 
 	/* writeHttpMetadata sets the six headers and leaves the others. */
-	expect_json(j, "headers",
+	expect_json_at(j, "headers",
 	    "{\"content-type\":\"text/plain\",\"content-language\":\"en\","
 	    "\"content-disposition\":\"inline\",\"content-encoding\":\"identity\","
 	    "\"cache-control\":\"max-age=60\",\"expires\":\"Sun, 17 Mar 2030 17:46:40 GMT\","
@@ -1256,14 +1085,14 @@ Test(r2, put_get_head_delete_and_the_object_fields)
 	    "%s", show(at(j, "json")));
 
 	expect_str(j, "head.cls", "[object R2Object]");
-	expect_json(j, "head.hasBody", "false");
+	expect_json_at(j, "head.hasBody", "false");
 	expect_str(j, "head.etag", etag);
 	expect_str(j, "head.httpMetadata.cacheControl", "max-age=60");
 	expect_str(j, "head.customMetadata.owner", "alice");
 
-	expect_json(j, "missing", "[null, null]");
+	expect_json_at(j, "missing", "[null, null]");
 	expect_str(j, "deleted", "undefined");
-	expect_json(j, "afterDelete", "[null, null]");
+	expect_json_at(j, "afterDelete", "[null, null]");
 	expect_str(j, "deleteAgain.ok", "undefined");
 	json_decref(j);
 }
@@ -1273,11 +1102,11 @@ Test(r2, put_takes_every_value_type_and_get_reads_every_way)
 	json_t *j;
 
 	deploy_r2("alice", "photos", "files", "r2.test");
-	j = scenario("r2.test", "/types");
-	expect_json(j, "sizes",
+	j = get_json(e, "r2.test", "/types");
+	expect_json_at(j, "sizes",
 	    "[[\"ab\",3],[\"view\",3],[\"dv\",4],[\"blob\",9],[\"nul\",0],[\"empty\",0],"
 	    "[\"stream\",8],[\"utf8\",10],[\"json\",11]]");
-	expect_json(j, "reads",
+	expect_json_at(j, "reads",
 	    "[[true,[1,2,3]],[true,[9,8,7]],[1,2,3,4],[true,9,\"blob text\"],[0,\"\"],true,"
 	    "\"stream!!\",\"h\\u00e9llo \\u2603\",{\"a\":[1,2]}]");
 	expect_int(j, "left", 0);
@@ -1292,7 +1121,7 @@ Test(r2, argument_errors_reject_with_type_errors_before_any_call)
 	size_t i;
 
 	deploy_r2("alice", "photos", "files", "r2.test");
-	j = scenario("r2.test", "/errors");
+	j = get_json(e, "r2.test", "/errors");
 	expect_str(j, "resumeWithoutId", "TypeError");
 	results = at(j, "results");
 	cr_expect_eq(json_array_size(results), 20, "%s", show(results));
@@ -1316,20 +1145,21 @@ Test(r2, list_with_prefix_delimiter_start_after_limit_and_include)
 	json_t *j;
 
 	deploy_r2("alice", "photos", "files", "r2.test");
-	j = scenario("r2.test", "/tree");
-	expect_json(j, "lists.0",
+	j = get_json(e, "r2.test", "/tree");
+	expect_json_at(j, "lists.0",
 	    "{\"keys\":[\"dir/a.txt\",\"dir/b.txt\"],\"prefixes\":[\"dir/other/\",\"dir/sub/\"],"
 	    "\"truncated\":false,\"cursor\":null}");
-	expect_json(j, "lists.1",
+	expect_json_at(j, "lists.1",
 	    "{\"keys\":[\"dir/sub/c.txt\",\"dir/sub/d.txt\"],\"prefixes\":[],"
 	    "\"truncated\":false,\"cursor\":null}");
-	expect_json(j, "lists.2.keys", "[\"dir/other/e.txt\",\"dir/sub/c.txt\",\"dir/sub/d.txt\"]");
-	expect_json(j, "lists.3.keys", "[\"top.txt\"]");
-	expect_json(j, "lists.3.prefixes", "[\"dir/\",\"inc/\"]");
-	expect_json(j, "lists.4.keys", "[\"dir/a.txt\",\"dir/b.txt\"]");
-	expect_json(j, "lists.4.truncated", "true");
+	expect_json_at(
+	    j, "lists.2.keys", "[\"dir/other/e.txt\",\"dir/sub/c.txt\",\"dir/sub/d.txt\"]");
+	expect_json_at(j, "lists.3.keys", "[\"top.txt\"]");
+	expect_json_at(j, "lists.3.prefixes", "[\"dir/\",\"inc/\"]");
+	expect_json_at(j, "lists.4.keys", "[\"dir/a.txt\",\"dir/b.txt\"]");
+	expect_json_at(j, "lists.4.truncated", "true");
 	cr_expect(json_is_string(at(j, "lists.4.cursor")), "%s", show(at(j, "lists.4")));
-	expect_json(
+	expect_json_at(
 	    j, "lists.5", "{\"keys\":[],\"prefixes\":[],\"truncated\":false,\"cursor\":null}");
 
 	/* Metadata only when include asks for it. */
@@ -1337,10 +1167,10 @@ Test(r2, list_with_prefix_delimiter_start_after_limit_and_include)
 	expect_int(j, "plain.size", 1);
 	expect_str(j, "plain.httpMetadata", "undefined");
 	expect_str(j, "plain.customMetadata", "undefined");
-	expect_json(j, "both.httpMetadata", "{\"contentType\":\"text/one\"}");
-	expect_json(j, "both.customMetadata", "{\"tag\":\"x\"}");
+	expect_json_at(j, "both.httpMetadata", "{\"contentType\":\"text/one\"}");
+	expect_json_at(j, "both.customMetadata", "{\"tag\":\"x\"}");
 	expect_str(j, "custom.httpMetadata", "undefined");
-	expect_json(j, "custom.customMetadata", "{\"tag\":\"x\"}");
+	expect_json_at(j, "custom.customMetadata", "{\"tag\":\"x\"}");
 	expect_str(j, "writeWithoutInclude", "TypeError");
 	json_decref(j);
 }
@@ -1367,7 +1197,7 @@ list_all(const char *host, int limit, json_t *keys)
 			free(cursor);
 			cursor = NULL;
 		}
-		page = scenario(host, path);
+		page = get_json(e, host, path);
 		pages++;
 		json_array_foreach (json_object_get(page, "keys"), i, it)
 			json_array_append(keys, it);
@@ -1413,7 +1243,7 @@ Test(r2, list_pages_through_1100_keys_with_cursors)
 	deploy_r2("alice", "photos", "files", "r2.test");
 	for (int start = 0; start < 1100; start += 100) {
 		snprintf(path, sizeof(path), "/fill?start=%d&count=100", start);
-		j = scenario("r2.test", path);
+		j = get_json(e, "r2.test", path);
 		json_decref(j);
 	}
 
@@ -1428,12 +1258,12 @@ Test(r2, list_pages_through_1100_keys_with_cursors)
 	expect_many_keys(keys, 1100);
 	json_decref(keys);
 
-	j = scenario("r2.test", "/listpage?delimiter=/");
-	expect_json(
+	j = get_json(e, "r2.test", "/listpage?delimiter=/");
+	expect_json_at(
 	    j, "", "{\"keys\":[],\"prefixes\":[\"many/\"],\"truncated\":false,\"cursor\":null}");
 	json_decref(j);
-	j = scenario("r2.test", "/listpage?prefix=many/&startAfter=many/k1097");
-	expect_json(j, "keys", "[\"many/k1098\",\"many/k1099\"]");
+	j = get_json(e, "r2.test", "/listpage?prefix=many/&startAfter=many/k1097");
+	expect_json_at(j, "keys", "[\"many/k1098\",\"many/k1099\"]");
 	json_decref(j);
 }
 
@@ -1442,25 +1272,43 @@ Test(r2, ranges_from_options_and_from_a_range_header)
 	json_t *j;
 
 	deploy_r2("alice", "photos", "files", "r2.test");
-	j = scenario("r2.test", "/range");
-	expect_json(j, "options",
+	j = get_json(e, "r2.test", "/range");
+	expect_json_at(j, "options",
 	    "[{\"text\":\"234\",\"range\":{\"offset\":2,\"length\":3},\"size\":10},"
 	    "{\"text\":\"789\",\"range\":{\"offset\":7,\"length\":3},\"size\":10},"
 	    "{\"text\":\"0123\",\"range\":{\"offset\":0,\"length\":4},\"size\":10},"
 	    "{\"text\":\"789\",\"range\":{\"offset\":7,\"length\":3},\"size\":10}]");
-	expect_json(j, "headers.0",
+	expect_json_at(j, "headers.0",
 	    "{\"text\":\"1234\",\"range\":{\"offset\":1,\"length\":4},"
 	    "\"size\":10}");
-	expect_json(j, "headers.1",
+	expect_json_at(j, "headers.1",
 	    "{\"text\":\"6789\",\"range\":{\"offset\":6,\"length\":4},"
 	    "\"size\":10}");
-	expect_json(j, "headers.2",
+	expect_json_at(j, "headers.2",
 	    "{\"text\":\"89\",\"range\":{\"offset\":8,\"length\":2},"
 	    "\"size\":10}");
 	/* Not a byte range: ignored, the whole object. */
 	expect_str(j, "headers.3.text", "0123456789");
 	expect_str(j, "whole.text", "0123456789");
 	cr_expect_eq(expect_r2_error(j, "pastTheEnd", "get"), 10039);
+	json_decref(j);
+}
+
+/*
+ * Runs a scenario that answers {case: outcome} on a fresh bucket: it must
+ * have exactly the n cases, each checked with expect(answer, case, want).
+ */
+static void
+expect_cases(const char *path, const char *const (*cases)[2], size_t n,
+    void (*expect)(json_t *root, const char *path, const char *want))
+{
+	json_t *j;
+
+	deploy_r2("alice", "photos", "files", "r2.test");
+	j = get_json(e, "r2.test", path);
+	cr_expect_eq(json_object_size(j), n, "%s", show(j));
+	for (size_t i = 0; i < n; i++)
+		expect(j, cases[i][0], cases[i][1]);
 	json_decref(j);
 }
 
@@ -1497,14 +1345,8 @@ Test(r2, get_with_every_condition)
 		{ "If-Unmodified-Since=past", "nobody:[object R2Object]" },
 		{ "missing key", "null" },
 	};
-	json_t *j;
 
-	deploy_r2("alice", "photos", "files", "r2.test");
-	j = scenario("r2.test", "/get-conditions");
-	cr_expect_eq(json_object_size(j), sizeof(cases) / sizeof(cases[0]), "%s", show(j));
-	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
-		expect_str(j, cases[i][0], cases[i][1]);
-	json_decref(j);
+	expect_cases("/get-conditions", cases, sizeof(cases) / sizeof(cases[0]), expect_str);
 }
 
 Test(r2, put_with_every_condition)
@@ -1525,14 +1367,8 @@ Test(r2, put_with_every_condition)
 		{ "If-None-Match=*", "[\"null\",\"v7\"]" },
 		{ "If-None-Match=* on a new key", "[\"object\",\"h1\"]" },
 	};
-	json_t *j;
 
-	deploy_r2("alice", "photos", "files", "r2.test");
-	j = scenario("r2.test", "/put-conditions");
-	cr_expect_eq(json_object_size(j), sizeof(cases) / sizeof(cases[0]), "%s", show(j));
-	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
-		expect_json(j, cases[i][0], cases[i][1]);
-	json_decref(j);
+	expect_cases("/put-conditions", cases, sizeof(cases) / sizeof(cases[0]), expect_json_at);
 }
 
 Test(r2, checksums_are_checked_and_reported)
@@ -1554,7 +1390,7 @@ Test(r2, checksums_are_checked_and_reported)
 	json_t *j;
 
 	deploy_r2("alice", "photos", "files", "r2.test");
-	j = scenario("r2.test", "/checksums");
+	j = get_json(e, "r2.test", "/checksums");
 	/* MD5 always; an MD5 given as hex (any case) or bytes is checked and kept. */
 	for (int i = 0; i < 4; i++) {
 		snprintf(path, sizeof(path), "good.%d.0.md5", i);
@@ -1571,7 +1407,7 @@ Test(r2, checksums_are_checked_and_reported)
 	/* A digest that does not match the bytes: nothing is stored or changed. */
 	expect_r2_error(j, "bad.0", "put");
 	expect_r2_error(j, "bad.1", "put");
-	expect_json(j, "bad.2", "null");
+	expect_json_at(j, "bad.2", "null");
 	expect_r2_error(j, "bad.3", "put");
 	expect_str(j, "bad.4", "hello");
 	json_decref(j);
@@ -1582,29 +1418,28 @@ static void
 md5_of_filled(size_t n, uint8_t v, char hex[33], uint8_t bin[16])
 {
 	uint8_t block[4096];
-	struct md5 m;
+	EVP_MD_CTX *ctx = md5_begin();
 
 	memset(block, v, sizeof(block));
-	md5_init(&m);
 	for (size_t done = 0; done < n; done += sizeof(block))
-		md5_update(&m, block, n - done < sizeof(block) ? n - done : sizeof(block));
-	md5_final(&m, hex, bin);
+		md5_update(ctx, block, n - done < sizeof(block) ? n - done : sizeof(block));
+	md5_end(ctx, hex, bin);
 }
 
 Test(r2, multipart_upload_of_three_parts)
 {
 	char hex1[33], hex2[33], hex3[33], whole[33], etag[40];
 	uint8_t bins[48];
-	struct md5 m;
+	EVP_MD_CTX *tail;
 	json_t *j;
 
 	deploy_r2("alice", "photos", "files", "r2.test");
-	j = scenario("r2.test", "/multipart");
+	j = get_json(e, "r2.test", "/multipart");
 	md5_of_filled(5 * MIB, 1, hex1, bins);
 	md5_of_filled(5 * MIB, 2, hex2, bins + 16);
-	md5_init(&m);
-	md5_update(&m, "tail", 4);
-	md5_final(&m, hex3, bins + 32);
+	tail = md5_begin();
+	md5_update(tail, "tail", 4);
+	md5_end(tail, hex3, bins + 32);
 	/* A multipart etag: the MD5 of the parts' MD5s, then "-<parts>". */
 	md5_hex(bins, sizeof(bins), whole);
 	snprintf(etag, sizeof(etag), "%s-3", whole);
@@ -1612,21 +1447,21 @@ Test(r2, multipart_upload_of_three_parts)
 	expect_str(j, "cls", "[object R2MultipartUpload]");
 	expect_str(j, "key", "mp/big.bin");
 	expect_str(j, "idType", "string");
-	expect_json(j, "resumedSameId", "true");
+	expect_json_at(j, "resumedSameId", "true");
 	expect_int(j, "p1.partNumber", 1);
 	expect_str(j, "p1.etag", hex1);
 	expect_int(j, "p2.partNumber", 2);
 	expect_str(j, "p2.etag", hex2);
 	expect_int(j, "p3.partNumber", 3);
 	expect_str(j, "p3.etag", hex3);
-	expect_json(j, "beforeComplete", "null");
+	expect_json_at(j, "beforeComplete", "null");
 	expect_str(j, "object.key", "mp/big.bin");
 	expect_int(j, "object.size", 10 * MIB + 4);
 	expect_str(j, "object.etag", etag);
 	expect_str(j, "object.httpMetadata.contentType", "application/x-big");
 	expect_str(j, "object.customMetadata.parts", "3");
 	expect_str(j, "tail", "tail");
-	expect_json(j, "seam", "[1, 2]");
+	expect_json_at(j, "seam", "[1, 2]");
 	expect_str(j, "head.etag", etag);
 	expect_int(j, "head.size", 10 * MIB + 4);
 	expect_r2_error(j, "completeAgain", "completeMultipartUpload");
@@ -1638,16 +1473,16 @@ Test(r2, multipart_abort_and_its_errors)
 	json_t *j;
 
 	deploy_r2("alice", "photos", "files", "r2.test");
-	j = scenario("r2.test", "/abort");
+	j = get_json(e, "r2.test", "/abort");
 	expect_int(j, "part.partNumber", 1);
-	expect_json(j, "aborted", "true");
+	expect_json_at(j, "aborted", "true");
 	expect_r2_error(j, "completeAfterAbort", "completeMultipartUpload");
 	expect_r2_error(j, "partAfterAbort", "uploadPart");
-	expect_json(j, "head", "null");
+	expect_json_at(j, "head", "null");
 	expect_r2_error(j, "unknownUpload", "uploadPart");
 	/* All parts but the last must be 5 MiB at least. */
 	expect_r2_error(j, "tooSmall", "completeMultipartUpload");
-	expect_json(j, "left", "[]");
+	expect_json_at(j, "left", "[]");
 	json_decref(j);
 }
 
@@ -1660,11 +1495,20 @@ Test(r2_stream, a_64mib_object_streams_in_from_a_request_and_out_as_a_response)
 	json_t *j;
 
 	deploy_r2("alice", "photos", "files", "r2.test");
-	md5_init(&src.md5);
-	r = request("POST", "r2.test", "/big-put", NULL, NULL, 0, &src, NULL);
+	src.md5 = md5_begin();
+	r = http_request(&(struct http_request) {
+	    .method = "POST",
+	    .addr = e->public_addr,
+	    .path = "/big-put",
+	    .host = "r2.test",
+	    .body_len = BIG_SIZE,
+	    .body_read = big_read,
+	    .arg = &src,
+	    .timeout_ms = HTTP_TIMEOUT_MS,
+	});
 	cr_assert_eq(r.status, 200, "%ld %s", r.status, r.body);
 	cr_assert_eq(src.at, BIG_SIZE);
-	md5_final(&src.md5, sent, NULL);
+	md5_end(src.md5, sent, NULL);
 	j = json_loads(r.body, 0, NULL);
 	cr_assert_not_null(j, "%s", r.body);
 	expect_int(j, "size", (long long)BIG_SIZE);
@@ -1672,10 +1516,18 @@ Test(r2_stream, a_64mib_object_streams_in_from_a_request_and_out_as_a_response)
 	json_decref(j);
 	response_free(&r);
 
-	md5_init(&sink.md5);
-	r = request("GET", "r2.test", "/big-get", NULL, NULL, 0, NULL, &sink);
+	sink.md5 = md5_begin();
+	r = http_request(&(struct http_request) {
+	    .method = "GET",
+	    .addr = e->public_addr,
+	    .path = "/big-get",
+	    .host = "r2.test",
+	    .body_write = big_write,
+	    .arg = &sink,
+	    .timeout_ms = HTTP_TIMEOUT_MS,
+	});
 	cr_assert_eq(r.status, 200, "%ld %s", r.status, r.headers);
-	md5_final(&sink.md5, got, NULL);
+	md5_end(sink.md5, got, NULL);
 	cr_expect_eq(sink.len, BIG_SIZE, "%llu bytes came back", (unsigned long long)sink.len);
 	cr_expect_str_eq(got, sent, "the bytes that came back differ");
 	snprintf(quoted, sizeof(quoted), "\"%s\"", sent);
@@ -1715,7 +1567,7 @@ Test(r2, upload_from_form_data_then_serve_with_etag_cache_control_and_304)
 	headers[0] = ctype;
 
 	deploy_r2("alice", "photos", "files", "r2.test");
-	r = request("POST", "r2.test", "/upload", headers, body, len, NULL, NULL);
+	r = request("POST", "r2.test", "/upload", headers, body, len);
 	free(body);
 	cr_assert_eq(r.status, 200, "%ld %s", r.status, r.body);
 	j = json_loads(r.body, 0, NULL);
@@ -1744,7 +1596,7 @@ Test(r2, upload_from_form_data_then_serve_with_etag_cache_control_and_304)
 	/* The client's copy is current: 304, no body. */
 	snprintf(ifnone, sizeof(ifnone), "If-None-Match: %s", quoted);
 	headers[0] = ifnone;
-	r = request("GET", "r2.test", url, headers, NULL, 0, NULL, NULL);
+	r = request("GET", "r2.test", url, headers, NULL, 0);
 	cr_expect_eq(r.status, 304, "%ld %s", r.status, r.body);
 	cr_expect_eq(r.body_len, 0);
 	v = header(&r, "etag");
@@ -1753,13 +1605,13 @@ Test(r2, upload_from_form_data_then_serve_with_etag_cache_control_and_304)
 	response_free(&r);
 
 	headers[0] = "If-None-Match: \"someone-elses\"";
-	r = request("GET", "r2.test", url, headers, NULL, 0, NULL, NULL);
+	r = request("GET", "r2.test", url, headers, NULL, 0);
 	cr_expect_eq(r.status, 200);
 	cr_expect_eq(r.body_len, sizeof(file));
 	response_free(&r);
 
 	headers[0] = "Range: bytes=0-3";
-	r = request("GET", "r2.test", url, headers, NULL, 0, NULL, NULL);
+	r = request("GET", "r2.test", url, headers, NULL, 0);
 	cr_expect_eq(r.status, 206, "%ld %s", r.status, r.body);
 	cr_expect(r.body_len == 4 && memcmp(r.body, file, 4) == 0);
 	v = header(&r, "content-range");
@@ -1779,7 +1631,7 @@ Test(r2, edge_side_rendering_with_a_template_from_r2)
 	char *v;
 
 	deploy_r2("alice", "site", "render", "site.test");
-	j = scenario("site.test", "/template-setup");
+	j = get_json(e, "site.test", "/template-setup");
 	json_decref(j);
 	r = get("site.test", "/page/home");
 	cr_expect_eq(r.status, 200, "%ld %s", r.status, r.body);
@@ -1800,10 +1652,10 @@ Test(r2, objects_and_pending_uploads_survive_a_restart)
 	char *id;
 
 	deploy_r2("alice", "photos", "files", "r2.test");
-	r = request("POST", "r2.test", "/put?key=persist/a", NULL, "durable bytes", 13, NULL, NULL);
+	r = request("POST", "r2.test", "/put?key=persist/a", NULL, "durable bytes", 13);
 	cr_assert_eq(r.status, 200, "%ld %s", r.status, r.body);
 	response_free(&r);
-	j = scenario("r2.test", "/mp-begin?key=persist/mp");
+	j = get_json(e, "r2.test", "/mp-begin?key=persist/mp");
 	id = strdup(json_string_value(json_object_get(j, "uploadId")));
 	json_decref(j);
 
@@ -1813,13 +1665,13 @@ Test(r2, objects_and_pending_uploads_survive_a_restart)
 	r = get("r2.test", "/get?key=persist/a");
 	expect_reply(&r, 200, "durable bytes");
 	snprintf(path, sizeof(path), "/mp-finish?key=persist/mp&id=%s", id);
-	j = scenario("r2.test", path);
+	j = get_json(e, "r2.test", path);
 	expect_int(j, "size", 25);
 	json_decref(j);
 	r = get("r2.test", "/get?key=persist/mp");
 	expect_reply(&r, 200, "written after the restart");
-	j = scenario("r2.test", "/keys");
-	expect_json(j, "keys", "[\"persist/a\",\"persist/mp\"]");
+	j = get_json(e, "r2.test", "/keys");
+	expect_json_at(j, "keys", "[\"persist/a\",\"persist/mp\"]");
 	json_decref(j);
 	free(id);
 }
@@ -1832,28 +1684,28 @@ Test(r2, two_tenants_with_the_same_bucket_name_are_apart)
 
 	deploy_r2("ta", "shared", "files", "ta.test");
 	deploy_r2("tb", "shared", "files", "tb.test");
-	r = request("POST", "ta.test", "/put?key=secret", NULL, "from a", 6, NULL, NULL);
+	r = request("POST", "ta.test", "/put?key=secret", NULL, "from a", 6);
 	cr_assert_eq(r.status, 200, "%ld %s", r.status, r.body);
 	response_free(&r);
 
 	r = get("tb.test", "/get?key=secret");
 	expect_reply(&r, 404, "not found");
-	r = request("POST", "tb.test", "/put?key=secret", NULL, "from b", 6, NULL, NULL);
+	r = request("POST", "tb.test", "/put?key=secret", NULL, "from b", 6);
 	cr_assert_eq(r.status, 200, "%ld %s", r.status, r.body);
 	response_free(&r);
 	r = get("ta.test", "/get?key=secret");
 	expect_reply(&r, 200, "from a");
 	r = get("tb.test", "/get?key=secret");
 	expect_reply(&r, 200, "from b");
-	j = scenario("ta.test", "/keys");
-	expect_json(j, "keys", "[\"secret\"]");
+	j = get_json(e, "ta.test", "/keys");
+	expect_json_at(j, "keys", "[\"secret\"]");
 	json_decref(j);
 
 	/* A bucket only ta has: tb cannot bind to it, or its calls find nothing. */
-	create_bucket("ta", "only-a");
+	admin_r2_bucket_create(e, "ta", "only-a");
 	bindings_for(bindings, sizeof(bindings), "only-a");
 	deploy(e, "ta", "files2", "ta2.test", WORKER, bindings);
-	r = request("POST", "ta2.test", "/put?key=secret", NULL, "a only", 6, NULL, NULL);
+	r = request("POST", "ta2.test", "/put?key=secret", NULL, "a only", 6);
 	cr_assert_eq(r.status, 200, "%ld %s", r.status, r.body);
 	response_free(&r);
 	r = admin_upload_module(e, "tb", "thief", WORKER, bindings);

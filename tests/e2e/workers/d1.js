@@ -2,61 +2,8 @@
  * The Worker of tests/e2e/test_d1.c (ES5, uploaded as it is): env.DB is a
  * D1 database binding and env.KV a KV namespace.  GET /<scenario> runs one
  * scenario and answers JSON; /users and /users/:id are the guide's users
- * API with a KV cache in front of D1.
+ * API with a KV cache in front of D1.  The harness loads common.js first.
  */
-function errorOf(e) {
-	return { name: e && e.name, message: e && e.message };
-}
-
-/* {ok, value} or {ok: false, error}; `sync` when fn threw instead of rejecting. */
-function settle(fn) {
-	var p;
-
-	try {
-		p = Promise.resolve(fn());
-	} catch (e) {
-		return Promise.resolve({ ok: false, sync: true, error: errorOf(e) });
-	}
-	return p.then(function (v) {
-		return { ok: true, value: v };
-	}, function (e) {
-		return { ok: false, error: errorOf(e) };
-	});
-}
-
-function all(named) {
-	var names = Object.keys(named);
-
-	return Promise.all(names.map(function (n) { return named[n]; })).then(function (values) {
-		var out = {};
-		var i;
-
-		for (i = 0; i < names.length; i++)
-			out[names[i]] = values[i];
-		return out;
-	});
-}
-
-/* Runs the named thunks one after the other (statements that must not interleave). */
-function inOrder(named) {
-	var names = Object.keys(named);
-	var out = {};
-	var i = 0;
-
-	function next() {
-		var name;
-
-		if (i >= names.length)
-			return Promise.resolve(out);
-		name = names[i++];
-		return Promise.resolve(named[name]()).then(function (v) {
-			out[name] = v;
-			return next();
-		});
-	}
-	return next();
-}
-
 function typesOf(obj) {
 	var out = {};
 	var names = Object.keys(obj);
@@ -345,26 +292,10 @@ function handleUsers(request, env, url) {
 
 function handle(request, env) {
 	var url = new URL(request.url);
-	var name = url.pathname.slice(1);
 
 	if (url.pathname === '/users' || url.pathname.indexOf('/users/') === 0)
 		return handleUsers(request, env, url);
-	if (!Object.prototype.hasOwnProperty.call(scenarios, name))
-		return new Response('no scenario ' + name, { status: 404 });
-	return Promise.resolve(scenarios[name](env, url)).then(function (result) {
-		return Response.json(result);
-	});
+	return scenarioResponse(scenarios, env, url);
 }
 
-var __worker = {
-	default: {
-		fetch: function (request, env) {
-			return Promise.resolve().then(function () {
-				return handle(request, env);
-			}).then(undefined, function (e) {
-				return Response.json({ uncaught: errorOf(e), stack: String(e && e.stack) },
-				    { status: 500 });
-			});
-		}
-	}
-};
+var __worker = workerOf(handle);

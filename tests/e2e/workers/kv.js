@@ -2,59 +2,9 @@
  * The Worker of tests/e2e/test_kv.c (ES5, uploaded as it is): env.KV is a
  * KV namespace binding.  GET /<scenario>?... runs one scenario and answers
  * JSON; /api/*, /flags/* and /upload, /download are the guide's patterns
- * and a large value streamed in and out.
+ * and a large value streamed in and out.  The harness loads common.js first.
  */
 var encoder = new TextEncoder();
-
-function errorOf(e) {
-	return { name: e && e.name, message: e && e.message };
-}
-
-/* {ok, value} or {ok: false, error: {name, message}}, for a promise or a throwing call. */
-function settle(fn) {
-	var p;
-
-	try {
-		p = Promise.resolve(fn());
-	} catch (e) {
-		return Promise.resolve({ ok: false, sync: true, error: errorOf(e) });
-	}
-	return p.then(function (v) {
-		return { ok: true, value: v };
-	}, function (e) {
-		return { ok: false, error: errorOf(e) };
-	});
-}
-
-/* Runs fn(item) for each item, one after the other; resolves to the results. */
-function sequence(items, fn) {
-	var out = [];
-	var i = 0;
-
-	function next() {
-		if (i >= items.length)
-			return Promise.resolve(out);
-		return Promise.resolve(fn(items[i++])).then(function (v) {
-			out.push(v);
-			return next();
-		});
-	}
-	return next();
-}
-
-/* Resolves once every named promise has, to an object of their values. */
-function all(named) {
-	var names = Object.keys(named);
-
-	return Promise.all(names.map(function (n) { return named[n]; })).then(function (values) {
-		var out = {};
-		var i;
-
-		for (i = 0; i < names.length; i++)
-			out[names[i]] = values[i];
-		return out;
-	});
-}
 
 function byteList(buffer) {
 	var view = new Uint8Array(buffer);
@@ -453,7 +403,6 @@ function isFeatureEnabled(env, featureName) {
 function handle(request, env, ctx) {
 	var url = new URL(request.url);
 	var path = url.pathname;
-	var name = path.slice(1);
 
 	if (path.indexOf('/api/') === 0)
 		return limited(request, env, ctx);
@@ -481,22 +430,7 @@ function handle(request, env, ctx) {
 			return new Response(stream, { headers: { 'content-type': 'application/octet-stream' } });
 		});
 	}
-	if (!Object.prototype.hasOwnProperty.call(scenarios, name))
-		return new Response('no scenario ' + name, { status: 404 });
-	return Promise.resolve(scenarios[name](env, url)).then(function (result) {
-		return Response.json(result);
-	});
+	return scenarioResponse(scenarios, env, url);
 }
 
-var __worker = {
-	default: {
-		fetch: function (request, env, ctx) {
-			return Promise.resolve().then(function () {
-				return handle(request, env, ctx);
-			}).then(undefined, function (e) {
-				return Response.json({ uncaught: errorOf(e), stack: String(e && e.stack) },
-				    { status: 500 });
-			});
-		}
-	}
-};
+var __worker = workerOf(handle);

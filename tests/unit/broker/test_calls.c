@@ -7,10 +7,8 @@
 #define _GNU_SOURCE
 #include <criterion/criterion.h>
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <jansson.h>
 #include <poll.h>
 #include <signal.h>
@@ -26,6 +24,7 @@
 #include "broker/store.h"
 #include "common/buf.h"
 #include "common/ipc.h"
+#include "tests/support.h"
 
 #define WAIT_MS 20000 /* the longest a reply may take before the test fails */
 
@@ -40,6 +39,7 @@
 #define DB "0f0e0d0c-0b0a-4908-8706-050403020100"
 #define TENANT "acme"
 #define KV_BINDINGS "[{\"type\":\"kv_namespace\",\"name\":\"KV\",\"namespace_id\":\"" NS "\"}]"
+#define R2_BINDINGS "[{\"type\":\"r2_bucket\",\"name\":\"BUCKET\",\"bucket_name\":\"" BUCKET "\"}]"
 
 static struct {
 	pid_t pid;
@@ -54,21 +54,6 @@ struct reply {
 	struct buf in;
 	struct ipc_msg m;
 };
-
-static int
-count_fds(void)
-{
-	DIR *d = opendir("/proc/self/fd");
-	struct dirent *e;
-	int n = 0;
-
-	cr_assert_not_null(d);
-	while ((e = readdir(d)) != NULL)
-		if (e->d_name[0] != '.')
-			n++;
-	closedir(d);
-	return n - 1; /* the directory's own descriptor */
-}
 
 static void
 send_msg(int fd, uint16_t type, uint64_t id, const struct ipc_value *f, size_t n)
@@ -143,9 +128,8 @@ rig_start(void)
 	int sv[2];
 
 	signal(SIGPIPE, SIG_IGN);
-	rig.fds_before = count_fds();
-	snprintf(rig.dir, sizeof(rig.dir), "/tmp/edged-calls-XXXXXX");
-	cr_assert_not_null(mkdtemp(rig.dir));
+	rig.fds_before = support_count_fds();
+	support_tempdir(rig.dir, sizeof(rig.dir), "/tmp", "edged-calls");
 	rig.cfg.data_dir = rig.dir;
 	cr_assert_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
 	rig.pid = fork();
@@ -157,15 +141,6 @@ rig_start(void)
 	close(sv[1]);
 	rig.sup = sv[0];
 	hello(rig.sup, IPC_PEER_SUPERVISOR);
-}
-
-static int
-rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
 }
 
 /* Closes the control channel: the broker must exit 0, leaving nothing open here. */
@@ -181,8 +156,8 @@ rig_stop(void)
 	rig.pid = 0;
 	cr_expect(WIFEXITED(status) && WEXITSTATUS(status) == 0,
 	    "the broker did not exit 0 (status %#x)", status);
-	nftw(rig.dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
-	cr_expect_eq(count_fds(), rig.fds_before, "descriptors leaked");
+	support_remove_tree(rig.dir);
+	cr_expect_eq(support_count_fds(), rig.fds_before, "descriptors leaked");
 }
 
 TestSuite(calls, .init = rig_start, .fini = rig_stop, .timeout = 100);
@@ -619,6 +594,20 @@ admin_create(const char *kind, const char *resource, const char *what)
 }
 
 /*
+ * A call without a body on the sandbox channel fd, answered OK: returns
+ * its doc (decref it); *r keeps the RESULT, for take_body.
+ */
+static json_t *
+call_ok(
+    int fd, uint64_t id, const char *binding, const char *method, const char *args, struct reply *r)
+{
+	call(fd, id, binding, method, args, NULL, 0, false);
+	reply_next(fd, IPC_PEER_SANDBOX, IPC_ST_READY, r);
+	expect_ok(r, id);
+	return result_doc(r);
+}
+
+/*
  * Takes the output body of a RESULT in *r (already checked OK), pulling
  * `step` pieces at a time; returns it in *body.
  */
@@ -683,10 +672,7 @@ Test(calls, kv_put_and_get_a_600k_value)
 	expect_ok(&r, 1);
 	cr_assert_eq(r.m.field[IPC_RESULT_MORE].u, 0);
 
-	call(fd, 2, "KV", "get", "{\"key\":\"big\"}", NULL, 0, false);
-	reply_next(fd, IPC_PEER_SANDBOX, IPC_ST_READY, &r);
-	expect_ok(&r, 2);
-	doc = result_doc(&r);
+	doc = call_ok(fd, 2, "KV", "get", "{\"key\":\"big\"}", &r);
 	cr_assert(json_is_true(json_object_get(doc, "found")));
 	json_decref(doc);
 	cr_assert_eq(r.m.field[IPC_RESULT_CHUNK].b.len, IPC_BODY_CHUNK_MAX);
@@ -697,10 +683,7 @@ Test(calls, kv_put_and_get_a_600k_value)
 	buf_release(&body);
 
 	/* Empty args count as {}: list everything. */
-	call(fd, 3, "KV", "list", "", NULL, 0, false);
-	reply_next(fd, IPC_PEER_SANDBOX, IPC_ST_READY, &r);
-	expect_ok(&r, 3);
-	doc = result_doc(&r);
+	doc = call_ok(fd, 3, "KV", "list", "", &r);
 	cr_assert_eq(json_array_size(json_object_get(doc, "keys")), 1);
 	json_decref(doc);
 	reply_release(&r);
@@ -712,15 +695,13 @@ Test(calls, r2_put_and_get_a_3m_object)
 {
 	size_t len = 3u << 20;
 	uint8_t *value = pattern(len);
-	const char *bindings =
-	    "[{\"type\":\"r2_bucket\",\"name\":\"BUCKET\",\"bucket_name\":\"" BUCKET "\"}]";
 	struct reply r = { 0 };
 	struct buf body;
 	json_t *doc;
 	int fd;
 
 	admin_create("r2", BUCKET, "R2");
-	fd = attach_sandbox(1, bindings);
+	fd = attach_sandbox(1, R2_BINDINGS);
 	call(fd, 1, "BUCKET", "put", "{\"key\":\"blob.bin\"}", value, IPC_BODY_CHUNK_MAX, true);
 	feed(fd, IPC_PEER_SANDBOX, IPC_CALL_BODY, 1, value, len, IPC_BODY_CHUNK_MAX,
 	    IPC_BODY_CHUNK_MAX, &r, NULL);
@@ -730,10 +711,7 @@ Test(calls, r2_put_and_get_a_3m_object)
 	    (json_int_t)len);
 	json_decref(doc);
 
-	call(fd, 2, "BUCKET", "get", "{\"key\":\"blob.bin\"}", NULL, 0, false);
-	reply_next(fd, IPC_PEER_SANDBOX, IPC_ST_READY, &r);
-	expect_ok(&r, 2);
-	doc = result_doc(&r);
+	doc = call_ok(fd, 2, "BUCKET", "get", "{\"key\":\"blob.bin\"}", &r);
 	cr_assert(json_is_true(json_object_get(doc, "body")));
 	json_decref(doc);
 	take_body(fd, IPC_PEER_SANDBOX, 2, &r, 4, &body);
@@ -757,14 +735,12 @@ Test(calls, a_cancelled_or_detached_upload_leaves_nothing)
 {
 	size_t len = 1u << 20;
 	uint8_t *value = pattern(len);
-	const char *bindings =
-	    "[{\"type\":\"r2_bucket\",\"name\":\"BUCKET\",\"bucket_name\":\"" BUCKET "\"}]";
 	struct reply r = { 0 };
 	json_t *doc;
 	int fd, other;
 
 	admin_create("r2", BUCKET, "R2");
-	fd = attach_sandbox(1, bindings);
+	fd = attach_sandbox(1, R2_BINDINGS);
 	call(fd, 1, "BUCKET", "put", "{\"key\":\"half\"}", value, IPC_BODY_CHUNK_MAX, true);
 	cr_assert_geq(expect_pull(fd, 1), 1);
 	send_piece(fd, IPC_CALL_BODY, 1, value, IPC_BODY_CHUNK_MAX, false);
@@ -780,17 +756,14 @@ Test(calls, a_cancelled_or_detached_upload_leaves_nothing)
 	json_decref(doc);
 
 	/* A channel detached in the middle of an upload takes the upload with it. */
-	other = attach_sandbox(2, bindings);
+	other = attach_sandbox(2, R2_BINDINGS);
 	call(other, 1, "BUCKET", "put", "{\"key\":\"gone\"}", value, IPC_BODY_CHUNK_MAX, true);
 	cr_assert_geq(expect_pull(other, 1), 1);
 	send_piece(other, IPC_CALL_BODY, 1, value, IPC_BODY_CHUNK_MAX, false);
 	send_msg(rig.sup, IPC_DETACH, 0, (struct ipc_value[]) { ipc_u64(2) }, 1);
 	expect_eof(other);
 	close(other);
-	call(fd, 3, "BUCKET", "head", "{\"key\":\"gone\"}", NULL, 0, false);
-	reply_next(fd, IPC_PEER_SANDBOX, IPC_ST_READY, &r);
-	expect_ok(&r, 3);
-	doc = result_doc(&r);
+	doc = call_ok(fd, 3, "BUCKET", "head", "{\"key\":\"gone\"}", &r);
 	cr_assert(json_is_null(json_object_get(doc, "object")), "a detached upload is visible");
 	json_decref(doc);
 	reply_release(&r);
@@ -899,14 +872,14 @@ Test(calls, whole_bodies_wait_for_room_on_their_channel)
 /* A data directory the backends cannot use: the broker exits non-zero before its HELLO. */
 Test(start, a_backend_that_cannot_open_is_fatal)
 {
-	char dir[] = "/tmp/edged-calls-XXXXXX", path[64];
+	char dir[64], path[96];
 	struct broker_config cfg = { .data_dir = path };
 	struct pollfd p;
 	char byte;
 	int sv[2], status = -1, fd;
 	pid_t pid;
 
-	cr_assert_not_null(mkdtemp(dir));
+	support_tempdir(dir, sizeof(dir), "/tmp", "edged-calls");
 	snprintf(path, sizeof(path), "%s/file", dir);
 	cr_assert_geq(fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0600), 0);
 	close(fd);
@@ -925,8 +898,7 @@ Test(start, a_backend_that_cannot_open_is_fatal)
 	close(sv[0]);
 	cr_assert_eq(waitpid(pid, &status, 0), pid);
 	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) != 0, "status %#x", status);
-	unlink(path);
-	rmdir(dir);
+	support_remove_tree(dir);
 }
 
 Test(calls, d1_create_and_query)
@@ -938,12 +910,8 @@ Test(calls, d1_create_and_query)
 
 	admin_create("d1", DB, "D1");
 	fd = attach_sandbox(1, bindings);
-	call(fd, 1, "DB", "query", "{\"sql\":\"SELECT ?1 + 1 AS x\",\"params\":[41]}", NULL, 0,
-	    false);
-	reply_next(fd, IPC_PEER_SANDBOX, IPC_ST_READY, &r);
-	expect_ok(&r, 1);
+	doc = call_ok(fd, 1, "DB", "query", "{\"sql\":\"SELECT ?1 + 1 AS x\",\"params\":[41]}", &r);
 	cr_assert_eq(r.m.field[IPC_RESULT_MORE].u, 0);
-	doc = result_doc(&r);
 	rows = json_object_get(doc, "rows");
 	cr_assert_eq(json_integer_value(json_array_get(json_array_get(rows, 0), 0)), 42);
 	json_decref(doc);

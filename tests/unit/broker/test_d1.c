@@ -6,9 +6,7 @@
 #define _GNU_SOURCE
 #include <criterion/criterion.h>
 
-#include <dirent.h>
 #include <errno.h>
-#include <ftw.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,44 +20,23 @@
 
 #include "broker/d1_internal.h"
 #include "broker/store.h"
+#include "tests/support.h"
 
 #define TENANT "acme"
 #define OTHER "rival_co"
 #define DB "0a1b2c3d-0000-4000-8000-000000000001"
 #define DB2 "0a1b2c3d-0000-4000-8000-000000000002"
 
-static char dir[] = "/tmp/edged-test-d1-XXXXXX";
+static char dir[64];
 static struct d1 *d1;
 static struct store_limits limits;
 static int fds_before;
 
-static int
-count_fds(void)
-{
-	DIR *d = opendir("/proc/self/fd");
-	int n = 0;
-
-	cr_assert_not_null(d);
-	while (readdir(d) != NULL)
-		n++;
-	closedir(d);
-	return n;
-}
-
-static int
-remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
-
 static void
 setup(void)
 {
-	fds_before = count_fds();
-	cr_assert_not_null(mkdtemp(dir));
+	fds_before = support_count_fds();
+	support_tempdir(dir, sizeof(dir), "/tmp", "edged-test-d1");
 	memset(&limits, 0, sizeof(limits));
 	cr_assert_not_null(d1 = d1_open(dir));
 }
@@ -69,8 +46,8 @@ teardown(void)
 {
 	d1_close(d1);
 	d1 = NULL;
-	nftw(dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
-	cr_expect_eq(count_fds(), fds_before, "file descriptors leaked");
+	support_remove_tree(dir);
+	cr_expect_eq(support_count_fds(), fds_before, "file descriptors leaked");
 }
 
 TestSuite(d1, .init = setup, .fini = teardown);
@@ -807,7 +784,7 @@ Test(d1, many_databases_share_a_bounded_cache)
 		    json_pack("{s:s, s:[i]}", "sql", "CREATE TABLE n (i); INSERT INTO n VALUES (?)",
 			"params", i)));
 	}
-	fds = count_fds();
+	fds = support_count_fds();
 	cr_expect_leq(fds, fds_before + 3 * D1_CACHE_MAX + 4, "%d descriptors open", fds);
 	for (int i = 0; i < D1_CACHE_MAX + 8; i++) {
 		json_t *res;

@@ -4,12 +4,10 @@
  * pagination, expiration (through the clock hook), quotas, isolation,
  * durability across close and SIGKILL.
  */
-#define _GNU_SOURCE /* asprintf, nftw */
+#define _GNU_SOURCE /* asprintf */
 #include <criterion/criterion.h>
 
-#include <dirent.h>
 #include <errno.h>
-#include <ftw.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,6 +18,7 @@
 
 #include "broker/kv_internal.h"
 #include "broker/store.h"
+#include "tests/support.h"
 
 #define NS1 "0123456789abcdef0123456789abcdef"
 #define NS2 "fedcba9876543210fedcba9876543210"
@@ -35,29 +34,6 @@ static uint64_t
 test_clock(void)
 {
 	return now_s;
-}
-
-static int
-count_fds(void)
-{
-	DIR *d = opendir("/proc/self/fd");
-	struct dirent *e;
-	int n = 0;
-
-	cr_assert_not_null(d);
-	while ((e = readdir(d)) != NULL)
-		n += e->d_name[0] != '.';
-	closedir(d);
-	return n;
-}
-
-static int
-rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
 }
 
 /* A call with args as a JSON object (stolen); r is released by the caller. */
@@ -208,9 +184,8 @@ setup(void)
 {
 	struct store_result r;
 
-	fds_before = count_fds();
-	strcpy(dir, "/tmp/test_kv.XXXXXX");
-	cr_assert_not_null(mkdtemp(dir));
+	fds_before = support_count_fds();
+	support_tempdir(dir, sizeof(dir), "/tmp", "test_kv");
 	memset(&limits, 0, sizeof(limits));
 	now_s = NOW;
 	kv = kv_open(dir);
@@ -225,8 +200,8 @@ teardown(void)
 {
 	kv_close(kv);
 	kv = NULL;
-	nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
-	cr_assert_eq(count_fds(), fds_before, "file descriptors leaked");
+	support_remove_tree(dir);
+	cr_assert_eq(support_count_fds(), fds_before, "file descriptors leaked");
 }
 
 static void

@@ -11,7 +11,6 @@
 
 #include <dirent.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,6 +22,7 @@
 
 #include "broker/r2_internal.h"
 #include "broker/store.h"
+#include "tests/support.h"
 
 #define PIECE (64u << 10)
 
@@ -32,21 +32,6 @@ static struct store_limits limits;
 static int fds_before;
 
 /* ---- fixtures ---- */
-
-static int
-count_fds(void)
-{
-	DIR *d = opendir("/proc/self/fd");
-	struct dirent *e;
-	int n = 0;
-
-	cr_assert_not_null(d);
-	while ((e = readdir(d)) != NULL)
-		if (e->d_name[0] != '.')
-			n++;
-	closedir(d);
-	return n - 1; /* the directory stream itself */
-}
 
 static void
 result_init(struct store_result *r)
@@ -93,10 +78,9 @@ create_bucket(const char *tenant, const char *bucket)
 static void
 setup_in(const char *base)
 {
-	snprintf(data_dir, sizeof(data_dir), "%s/edged-test-r2-XXXXXX", base);
-	cr_assert_not_null(mkdtemp(data_dir));
+	support_tempdir(data_dir, sizeof(data_dir), base, "edged-test-r2");
 	memset(&limits, 0, sizeof(limits));
-	fds_before = count_fds();
+	fds_before = support_count_fds();
 	r2 = r2_open(data_dir);
 	cr_assert_not_null(r2);
 	create_bucket("acme", "photos");
@@ -115,22 +99,13 @@ setup_fast(void)
 	setup_in(access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp");
 }
 
-static int
-remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
-
 static void
 teardown(void)
 {
 	r2_close(r2);
 	r2 = NULL;
-	cr_expect_eq(count_fds(), fds_before, "file descriptors leaked");
-	nftw(data_dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+	cr_expect_eq(support_count_fds(), fds_before, "file descriptors leaked");
+	support_remove_tree(data_dir);
 }
 
 TestSuite(r2, .init = setup, .fini = teardown);
@@ -182,6 +157,39 @@ stream(const char *tenant, const char *bucket, const char *method, json_t *args,
 	}
 	r2_upload_finish(up, r);
 	json_decref(args);
+}
+
+/*
+ * A STREAM call on acme/photos begun, with `first` written: what a test then
+ * interleaves with.  The call's args are taken and released by
+ * streaming_release, after the upload's finish or abort.
+ */
+struct streaming {
+	struct store_call call;
+	struct r2_upload *up;
+};
+
+static void
+streaming_begin(struct streaming *s, const char *method, json_t *args, const char *first,
+    struct store_result *r)
+{
+	s->call = (struct store_call) {
+		.tenant = "acme",
+		.resource = "photos",
+		.method = method,
+		.args = args,
+		.limits = &limits,
+	};
+	result_init(r);
+	s->up = r2_upload_begin(r2, &s->call, r);
+	cr_assert_not_null(s->up, "%s", r->message);
+	cr_assert_eq(r2_upload_write(s->up, (const uint8_t *)first, strlen(first), r), 0);
+}
+
+static void
+streaming_release(struct streaming *s)
+{
+	json_decref(s->call.args);
 }
 
 static void
@@ -823,92 +831,61 @@ Test(r2, put_conditions)
 Test(r2, put_condition_checked_again_at_finish)
 {
 	json_t *first = put_text("race", "before");
-	json_t *args = json_pack("{s:s,s:{s:O}}", "key", "race", "onlyIf", "etagMatches",
-	    json_object_get(first, "etag"));
-	struct store_call c = {
-		.tenant = "acme",
-		.resource = "photos",
-		.method = "put",
-		.args = args,
-		.limits = &limits,
-	};
 	struct store_result r;
-	struct r2_upload *up;
+	struct streaming put_race;
 
-	result_init(&r);
-	up = r2_upload_begin(r2, &c, &r);
-	cr_assert_not_null(up, "%s", r.message);
-	cr_assert_eq(r2_upload_write(up, (const uint8_t *)"loser", 5, &r), 0);
+	streaming_begin(&put_race, "put",
+	    json_pack("{s:s,s:{s:O}}", "key", "race", "onlyIf", "etagMatches",
+		json_object_get(first, "etag")),
+	    "loser", &r);
 	json_decref(put_text("race", "winner"));
-	r2_upload_finish(up, &r);
+	r2_upload_finish(put_race.up, &r);
 	cr_assert_eq(r.status, STORE_OK, "%s", r.message);
 	cr_assert(json_is_null(json_object_get(r.doc, "object")));
 	store_result_release(&r);
 	expect_body("race", "winner");
 	cr_assert_eq(count_files("acme", "photos", "tmp"), 0);
 	cr_assert_eq(count_files("acme", "photos", "objects"), 1);
-	json_decref(args);
+	streaming_release(&put_race);
 	json_decref(first);
 }
 
 /* A bucket dropped and created again while a put streams into the old one. */
 Test(r2, drop_while_a_put_streams)
 {
-	json_t *args = json_pack("{s:s}", "key", "orphan");
-	struct store_call c = {
-		.tenant = "acme",
-		.resource = "photos",
-		.method = "put",
-		.args = args,
-		.limits = &limits,
-	};
 	struct store_result r;
-	struct r2_upload *up;
+	struct streaming orphan;
 
-	result_init(&r);
-	up = r2_upload_begin(r2, &c, &r);
-	cr_assert_not_null(up, "%s", r.message);
-	cr_assert_eq(r2_upload_write(up, (const uint8_t *)"early", 5, &r), 0);
+	streaming_begin(&orphan, "put", json_pack("{s:s}", "key", "orphan"), "early", &r);
 	call_as("acme", "photos", true, "drop", json_object(), &r);
 	cr_assert_eq(r.status, STORE_OK, "%s", r.message);
 	store_result_release(&r);
 	create_bucket("acme", "photos");
 	json_decref(put_text("fresh", "new bucket"));
-	cr_assert_eq(r2_upload_write(up, (const uint8_t *)"late", 4, &r), -1);
+	cr_assert_eq(r2_upload_write(orphan.up, (const uint8_t *)"late", 4, &r), -1);
 	expect_error(&r, STORE_E_NOT_FOUND, 10006);
 	result_init(&r);
-	r2_upload_finish(up, &r);
+	r2_upload_finish(orphan.up, &r);
 	expect_error(&r, STORE_E_NOT_FOUND, 10006);
 	cr_assert_not(head_exists("acme", "photos", "orphan"));
 	/* The old handle's end left the new bucket's index alone. */
 	reopen();
 	expect_body("fresh", "new bucket");
-	json_decref(args);
+	streaming_release(&orphan);
 }
 
 Test(r2, abort_leaves_nothing)
 {
-	json_t *args = json_pack("{s:s}", "key", "aborted");
-	struct store_call c = {
-		.tenant = "acme",
-		.resource = "photos",
-		.method = "put",
-		.args = args,
-		.limits = &limits,
-	};
 	struct store_result r;
-	struct r2_upload *up;
+	struct streaming aborted;
 
-	result_init(&r);
-	up = r2_upload_begin(r2, &c, &r);
-	cr_assert_not_null(up);
-	cr_assert_eq(r2_upload_write(up, (const uint8_t *)"partial", 7, &r), 0);
+	streaming_begin(&aborted, "put", json_pack("{s:s}", "key", "aborted"), "partial", &r);
 	cr_assert_eq(count_files("acme", "photos", "tmp"), 1);
-	r2_upload_abort(up);
+	r2_upload_abort(aborted.up);
 	r2_upload_abort(NULL);
 	cr_assert_eq(count_files("acme", "photos", "tmp"), 0);
 	cr_assert_not(head_exists("acme", "photos", "aborted"));
-	json_decref(args);
+	streaming_release(&aborted);
 }
 
 /* ---- delete ---- */
@@ -1346,30 +1323,21 @@ Test(r2, multipart_rules_and_abort)
 Test(r2, part_finish_after_abort)
 {
 	char *id = mpu_create("late", NULL);
-	json_t *args = json_pack("{s:s,s:s,s:i}", "key", "late", "uploadId", id, "partNumber", 1);
-	struct store_call c = {
-		.tenant = "acme",
-		.resource = "photos",
-		.method = "uploadPart",
-		.args = args,
-		.limits = &limits,
-	};
 	struct store_result r;
-	struct r2_upload *up;
+	struct streaming part;
 
-	result_init(&r);
-	up = r2_upload_begin(r2, &c, &r);
-	cr_assert_not_null(up, "%s", r.message);
-	cr_assert_eq(r2_upload_write(up, (const uint8_t *)"bytes", 5, &r), 0);
+	streaming_begin(&part, "uploadPart",
+	    json_pack("{s:s,s:s,s:i}", "key", "late", "uploadId", id, "partNumber", 1), "bytes",
+	    &r);
 	call("abortMultipartUpload", json_pack("{s:s,s:s}", "key", "late", "uploadId", id), &r);
 	cr_assert_eq(r.status, STORE_OK);
 	store_result_release(&r);
 	result_init(&r);
-	r2_upload_finish(up, &r);
+	r2_upload_finish(part.up, &r);
 	expect_error(&r, STORE_E_NOT_FOUND, 10024);
 	cr_assert_eq(count_files("acme", "photos", "objects"), 0);
 	cr_assert_eq(count_files("acme", "photos", "tmp"), 0);
-	json_decref(args);
+	streaming_release(&part);
 	free(id);
 }
 

@@ -1,7 +1,8 @@
 /*
  * test_channel: an IPC channel as the supervisor runs it, against a raw peer
- * on a socketpair: the HELLO exchange, delivery in the right state, and the
- * close with `violation` set for every gate a hostile peer can fail.
+ * on a socketpair: the HELLO exchange, delivery in the right state, the
+ * close with `violation` set for every gate a hostile peer can fail, and
+ * the output queue's low-water callback.
  */
 #define _GNU_SOURCE
 #include <criterion/criterion.h>
@@ -25,6 +26,8 @@ struct seen {
 	int violation;
 	char reason[128];
 	int fd; /* taken from a descriptor-carrying message */
+	int drained;
+	size_t pending_when_drained;
 };
 
 static void
@@ -47,6 +50,22 @@ on_closed(struct channel *ch, const char *reason, int violation, void *arg)
 	s->closed++;
 	s->violation = violation;
 	snprintf(s->reason, sizeof(s->reason), "%s", reason);
+}
+
+static void
+on_drained(struct channel *ch, void *arg)
+{
+	struct seen *s = arg;
+
+	s->drained++;
+	s->pending_when_drained = channel_pending(ch);
+}
+
+static void
+on_drained_close(struct channel *ch, void *arg)
+{
+	on_drained(ch, arg);
+	channel_close(ch, "drained");
 }
 
 static const struct channel_ops ops = { .on_message = on_message, .on_closed = on_closed };
@@ -280,5 +299,119 @@ Test(channel, descriptors_travel_between_trusted_channels)
 	close(pipefd[0]);
 	channel_close(a, "done");
 	channel_close(b, "done");
+	event_base_free(base);
+}
+
+/* Empties the peer end of the socketpair without waiting. */
+static void
+peer_drain(int fd)
+{
+	char junk[65536];
+
+	while (recv(fd, junk, sizeof(junk), MSG_DONTWAIT) > 0)
+		continue;
+}
+
+/* Queues LOG messages of 1 KiB text until at least `bytes` are pending. */
+static void
+queue_logs(struct channel *ch, size_t bytes)
+{
+	static char text[1024];
+	struct ipc_value f[2];
+
+	memset(text, 'x', sizeof(text) - 1);
+	f[0] = ipc_u64(2);
+	f[1] = ipc_str(text);
+	while (channel_pending(ch) < bytes)
+		cr_assert_eq(channel_send(ch, IPC_LOG, 0, f, 2), 0);
+}
+
+/* Turns the loop, the peer reading everything, until on_drained ran `want` times (bounded). */
+static void
+run_reading(struct event_base *base, int peer, struct seen *s, int want)
+{
+	for (int i = 0; i < 1000 && s->drained < want && !s->closed; i++) {
+		peer_drain(peer);
+		event_base_loop(base, EVLOOP_NONBLOCK);
+	}
+}
+
+/* A sandbox's channel to the supervisor, which the test's end of the pair reads. */
+static struct channel *
+drain_rig(struct event_base *base, int pair[2], const struct channel_ops *o, struct seen *s)
+{
+	struct channel *ch;
+
+	cr_assert_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair), 0);
+	ch = channel_new(base, pair[0], IPC_PEER_SANDBOX, IPC_PEER_SUPERVISOR, IPC_CAP_CONTROL,
+	    IPC_ST_READY, 0, o, s);
+	cr_assert_not_null(ch);
+	return ch;
+}
+
+Test(channel, on_drained_runs_once_the_queue_is_back_under_the_low_water_mark)
+{
+	static const struct channel_ops o = {
+		.on_message = on_message,
+		.on_closed = on_closed,
+		.on_drained = on_drained,
+	};
+	struct event_base *base = event_base_new();
+	struct seen s = { .fd = -1 };
+	struct channel *ch;
+	int pair[2];
+
+	cr_assert_not_null(base);
+	ch = drain_rig(base, pair, &o, &s);
+
+	/* Without a mark the queue fills and empties without a call. */
+	queue_logs(ch, 64 << 10);
+	run_reading(base, pair[1], &s, 1);
+	cr_expect_eq(channel_pending(ch), 0);
+	cr_expect_eq(s.drained, 0, "on_drained ran with no low-water mark set");
+
+	/* Over the mark: one call, once the queue is under it again. */
+	channel_set_low_water(ch, 32 << 10);
+	queue_logs(ch, 256 << 10);
+	run_reading(base, pair[1], &s, 1);
+	cr_expect_eq(s.drained, 1);
+	cr_expect_lt(s.pending_when_drained, 32 << 10);
+
+	/* Output that never reached the mark calls nothing. */
+	queue_logs(ch, 1);
+	run_reading(base, pair[1], &s, 2);
+	cr_expect_eq(channel_pending(ch), 0);
+	cr_expect_eq(s.drained, 1, "on_drained ran for output under the mark");
+	cr_expect_eq(s.closed, 0);
+
+	channel_close(ch, "test over");
+	cr_expect_eq(s.closed, 1);
+	close(pair[1]);
+	event_base_free(base);
+}
+
+Test(channel, on_drained_may_close_its_channel)
+{
+	static const struct channel_ops o = {
+		.on_message = on_message,
+		.on_closed = on_closed,
+		.on_drained = on_drained_close,
+	};
+	struct event_base *base = event_base_new();
+	struct seen s = { .fd = -1 };
+	struct channel *ch;
+	int pair[2];
+
+	cr_assert_not_null(base);
+	ch = drain_rig(base, pair, &o, &s);
+	channel_set_low_water(ch, 16 << 10);
+	queue_logs(ch, 64 << 10);
+	run_reading(base, pair[1], &s, 1);
+	/* The close waits for the callback to return, then ends the channel once. */
+	cr_expect_eq(s.drained, 1);
+	cr_expect_eq(s.closed, 1);
+	cr_expect_str_eq(s.reason, "drained");
+	cr_expect_eq(s.violation, 0);
+	close(pair[1]);
 	event_base_free(base);
 }

@@ -17,36 +17,22 @@
 #include <unistd.h>
 
 #include "common/ipc.h"
+#include "tests/support.h"
 
 /* --- fd accounting: the suite's teardown checks nothing leaked ------------ */
 
 static int fds_at_start;
 
-static int
-count_fds(void)
-{
-	struct dirent *e;
-	DIR *d;
-	int n = 0;
-
-	cr_assert_not_null(d = opendir("/proc/self/fd"));
-	while ((e = readdir(d)) != NULL)
-		if (e->d_name[0] != '.')
-			n++;
-	closedir(d);
-	return n;
-}
-
 static void
 suite_init(void)
 {
-	fds_at_start = count_fds();
+	fds_at_start = support_count_fds();
 }
 
 static void
 expect_no_fd_leak(void)
 {
-	int now = count_fds();
+	int now = support_count_fds();
 
 	cr_assert_eq(
 	    now, fds_at_start, "descriptors leaked: %d before, %d after", fds_at_start, now);
@@ -1535,7 +1521,7 @@ too_many_descriptors(unsigned sent, unsigned max_fds)
 	encode_detach(&out, 5);
 	for (unsigned i = 0; i < sent; i++)
 		cr_assert_geq(fds[i] = open("/dev/null", O_RDONLY | O_CLOEXEC), 0);
-	before = count_fds();
+	before = support_count_fds();
 	cr_assert_eq(ipc_send_with_fds(sv[0], &out, fds, sent), 0);
 	for (unsigned i = 0; i < sent; i++)
 		close(fds[i]);
@@ -1544,7 +1530,8 @@ too_many_descriptors(unsigned sent, unsigned max_fds)
 	cr_assert_eq(errno, EPROTO);
 	cr_assert_eq(n, 0);
 	cr_assert_eq(in.len, 0, "bytes kept from a refused message");
-	cr_assert_eq(count_fds(), before - (int)sent, "%u sent, max %u: leaked", sent, max_fds);
+	cr_assert_eq(
+	    support_count_fds(), before - (int)sent, "%u sent, max %u: leaked", sent, max_fds);
 	close(sv[0]);
 	close(sv[1]);
 	buf_release(&out);

@@ -1,7 +1,8 @@
 /*
  * Tests of sandbox/calls.c, sandbox/native_calls.c and the runtime's storage
  * calls (sdk-js/runtime/44-calls.js): a forked child runs sandbox_serve() and
- * the test plays the supervisor on one socketpair and the broker on another.
+ * the test plays the supervisor on one socketpair and the broker on another
+ * (the rig: sbx.c).
  * Scripts reach the calls through the KV binding, and through `__calls`, a
  * test-only global the child installs before serving (tenant code never
  * sees rt otherwise).
@@ -22,6 +23,7 @@
 #include "common/ipc.h"
 #include "sandbox/host.h"
 #include "sandbox/sandbox.h"
+#include "tests/unit/sandbox/sbx.h"
 
 #define MODULE IPC_FORMAT_MODULE
 #define SW IPC_FORMAT_SERVICE_WORKER
@@ -30,14 +32,6 @@
 	"\"namespace_id\":\"0123456789abcdef0123456789abcdef\"}]"
 #define PIECE IPC_BODY_CHUNK_MAX
 #define CPU_MS 2000
-
-static struct {
-	pid_t pid;
-	int sup;         /* our end of the supervisor channel */
-	int brk;         /* our end of the broker channel */
-	unsigned state;  /* what we, the supervisor, accept now */
-	struct buf logs; /* every LOG message, one per line, "<level> message" */
-} sb;
 
 /* ---- the child ------------------------------------------------------------ */
 
@@ -73,210 +67,24 @@ child(int sup, int brk)
 	sandbox_serve(rt, sup, brk);
 }
 
-/* ---- both channels --------------------------------------------------------- */
-
 static void
-send_on(int fd, uint16_t type, uint64_t id, const struct ipc_value *f, size_t n)
+setup(void)
 {
-	struct buf out;
-
-	buf_init(&out);
-	cr_assert_eq(ipc_encode(&out, type, id, f, n), 0, "encode type %u", type);
-	cr_assert_eq(ipc_write_all(fd, &out), 0);
-	buf_release(&out);
+	sbx_start(child, true);
 }
 
-/* Reads one message the sandbox sent to `to` into *m (payload kept in *in). */
-static void
-recv_on(int fd, unsigned to, unsigned state, struct buf *in, struct ipc_msg *m)
-{
-	const char *why = NULL;
-
-	cr_assert_eq(ipc_read_frame(fd, IPC_CAP_FROM_SANDBOX, in), 0,
-	    "no frame from the sandbox: %s", strerror(errno));
-	cr_assert_eq(ipc_decode(in->data, in->len, IPC_PEER_SANDBOX, to, state, m, &why), 0,
-	    "bad frame from the sandbox: %s", why);
-}
-
-static void
-sup_send(uint16_t type, uint64_t id, const struct ipc_value *f, size_t n)
-{
-	send_on(sb.sup, type, id, f, n);
-}
+/* ---- the broker's side of its channel ------------------------------------------ */
 
 static void
 brk_send(uint16_t type, uint64_t id, const struct ipc_value *f, size_t n)
 {
-	send_on(sb.brk, type, id, f, n);
-}
-
-static void
-log_line(const struct ipc_msg *m)
-{
-	buf_printf(&sb.logs, "%u %.*s\n", (unsigned)m->field[IPC_LOG_LEVEL].u,
-	    (int)m->field[IPC_LOG_MESSAGE].b.len, m->field[IPC_LOG_MESSAGE].b.ptr);
-}
-
-static const char *
-logs(void)
-{
-	buf_append(&sb.logs, "", 1);
-	sb.logs.len--;
-	return (const char *)sb.logs.data;
-}
-
-/* The next message from the supervisor channel that is not a LOG (logged lines are kept). */
-static void
-sup_recv(struct buf *in, struct ipc_msg *m)
-{
-	for (;;) {
-		recv_on(sb.sup, IPC_PEER_SUPERVISOR, sb.state, in, m);
-		if (m->type != IPC_LOG)
-			return;
-		log_line(m);
-		ipc_msg_release(m);
-	}
+	sbx_send_on(sb.brk, type, id, f, n);
 }
 
 static void
 brk_recv(struct buf *in, struct ipc_msg *m)
 {
-	recv_on(sb.brk, IPC_PEER_BROKER, IPC_ST_READY, in, m);
-}
-
-static void
-sbx_start(void)
-{
-	int sv[2], bv[2];
-	struct timeval tv = { .tv_sec = 10 };
-	struct buf in;
-	struct ipc_msg m;
-	struct ipc_value hello[3];
-
-	cr_assert_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
-	cr_assert_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, bv), 0);
-	sb.pid = fork();
-	cr_assert_neq(sb.pid, -1);
-	if (sb.pid == 0) {
-		close(sv[0]);
-		close(bv[0]);
-		child(sv[1], bv[1]);
-	}
-	close(sv[1]);
-	close(bv[1]);
-	sb.sup = sv[0];
-	sb.brk = bv[0];
-	sb.state = IPC_ST_HELLO;
-	buf_init(&sb.logs);
-	/* A missing frame fails the test instead of hanging it. */
-	setsockopt(sb.sup, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-	setsockopt(sb.brk, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-	buf_init(&in);
-	recv_on(sb.sup, IPC_PEER_SUPERVISOR, sb.state, &in, &m);
-	cr_assert_eq(m.type, IPC_HELLO);
-	ipc_msg_release(&m);
-	buf_release(&in);
-	hello[IPC_HELLO_VERSION] = ipc_u64(IPC_VERSION);
-	hello[IPC_HELLO_ROLE] = ipc_u64(IPC_PEER_SUPERVISOR);
-	hello[IPC_HELLO_PID] = ipc_u64((uint64_t)getpid());
-	sup_send(IPC_HELLO, 0, hello, 3);
-	sb.state = IPC_ST_LOADING;
-	/* The broker channel opens with HELLO both ways too (common/channel.c on the broker). */
-	buf_init(&in);
-	recv_on(sb.brk, IPC_PEER_BROKER, IPC_ST_HELLO, &in, &m);
-	cr_assert_eq(m.type, IPC_HELLO);
-	cr_assert_eq(m.field[IPC_HELLO_ROLE].u, IPC_PEER_SANDBOX);
-	ipc_msg_release(&m);
-	buf_release(&in);
-	hello[IPC_HELLO_ROLE] = ipc_u64(IPC_PEER_BROKER);
-	brk_send(IPC_HELLO, 0, hello, 3);
-}
-
-/* Closes both channels and returns the child's wait status. */
-static int
-sbx_stop(void)
-{
-	int status = -1;
-
-	if (sb.brk != -1)
-		close(sb.brk);
-	close(sb.sup);
-	sb.sup = sb.brk = -1;
-	cr_assert_eq(waitpid(sb.pid, &status, 0), sb.pid);
-	buf_release(&sb.logs);
-	return status;
-}
-
-/* Waits for the child to end on its own, then closes both channels; its wait status. */
-static int
-sbx_wait_exit(void)
-{
-	int status = -1;
-
-	cr_assert_eq(waitpid(sb.pid, &status, 0), sb.pid);
-	if (sb.brk != -1)
-		close(sb.brk);
-	close(sb.sup);
-	sb.sup = sb.brk = -1;
-	buf_release(&sb.logs);
-	return status;
-}
-
-static void
-sbx_setup(void)
-{
-	sb.sup = sb.brk = -1;
-	sbx_start();
-}
-
-static void
-sbx_teardown(void)
-{
-	if (sb.sup != -1) {
-		int status = sbx_stop();
-
-		cr_expect(WIFEXITED(status) && WEXITSTATUS(status) == 0,
-		    "the sandbox did not exit cleanly: status %#x", status);
-	}
-}
-
-/* Sends LOAD; returns ok, with the LOADED message in message[]. */
-static bool
-sbx_load(unsigned format, const char *script, const char *bindings, char *message, size_t size)
-{
-	struct ipc_value f[7];
-	struct buf in;
-	struct ipc_msg m;
-	bool ok;
-
-	f[IPC_LOAD_TENANT] = ipc_str("acme");
-	f[IPC_LOAD_WORKER] = ipc_str("calls");
-	f[IPC_LOAD_VERSION] = ipc_u64(1);
-	f[IPC_LOAD_FORMAT] = ipc_u64(format);
-	f[IPC_LOAD_SCRIPT] = ipc_str(script);
-	f[IPC_LOAD_BINDINGS] = ipc_str(bindings != NULL ? bindings : "[]");
-	f[IPC_LOAD_STARTUP_CPU_MS] = ipc_u64(1000);
-	sup_send(IPC_LOAD, 0, f, 7);
-	buf_init(&in);
-	sup_recv(&in, &m);
-	cr_assert_eq(m.type, IPC_LOADED);
-	ok = m.field[IPC_LOADED_OK].u == 1;
-	snprintf(message, size, "%.*s", (int)m.field[IPC_LOADED_MESSAGE].b.len,
-	    m.field[IPC_LOADED_MESSAGE].b.ptr);
-	ipc_msg_release(&m);
-	buf_release(&in);
-	if (ok)
-		sb.state = IPC_ST_READY;
-	return ok;
-}
-
-static void
-sbx_load_ok(unsigned format, const char *script, const char *bindings)
-{
-	char message[1100];
-
-	cr_assert(sbx_load(format, script, bindings, message, sizeof(message)), "LOAD failed: %s",
-	    message);
+	sbx_recv_on(sb.brk, IPC_PEER_BROKER, IPC_ST_READY, in, m);
 }
 
 /* ---- the supervisor's side --------------------------------------------------- */
@@ -293,7 +101,7 @@ request(uint64_t id, const char *path)
 	f[IPC_REQ_HEAD_HEADERS] = ipc_strlist(NULL, 0);
 	f[IPC_REQ_HEAD_HAS_BODY] = ipc_u64(0);
 	f[IPC_REQ_HEAD_CPU_MS] = ipc_u64(CPU_MS);
-	sup_send(IPC_REQ_HEAD, id, f, 5);
+	sbx_send(IPC_REQ_HEAD, id, f, 5);
 }
 
 static void
@@ -302,7 +110,7 @@ cancel_request(uint64_t id)
 	struct ipc_value f[1];
 
 	f[IPC_REQ_CANCEL_REASON] = ipc_u64(0);
-	sup_send(IPC_REQ_CANCEL, id, f, 1);
+	sbx_send(IPC_REQ_CANCEL, id, f, 1);
 }
 
 /*
@@ -321,7 +129,7 @@ response(uint64_t id)
 	while (!done) {
 		struct ipc_msg m;
 
-		sup_recv(&in, &m);
+		sbx_recv_reply(&in, &m);
 		cr_assert_eq(m.id, id, "a frame of request %llu while waiting for %llu",
 		    (unsigned long long)m.id, (unsigned long long)id);
 		if (m.type == IPC_RESP_ERROR) {
@@ -354,7 +162,7 @@ fetch_expect(uint64_t id, const char *path, const char *want)
 	request(id, path);
 	got = response(id);
 	cr_assert_str_eq(
-	    got, want, "request %llu (%s): logs:\n%s", (unsigned long long)id, path, logs());
+	    got, want, "request %llu (%s): logs:\n%s", (unsigned long long)id, path, sbx_logs());
 	free(got);
 }
 
@@ -363,7 +171,7 @@ expect_response(uint64_t id, const char *want)
 {
 	char *got = response(id);
 
-	cr_assert_str_eq(got, want, "request %llu: logs:\n%s", (unsigned long long)id, logs());
+	cr_assert_str_eq(got, want, "request %llu: logs:\n%s", (unsigned long long)id, sbx_logs());
 	free(got);
 }
 
@@ -477,7 +285,7 @@ call_pull(uint64_t id, unsigned chunks)
 	brk_send(IPC_CALL_PULL, id, f, 1);
 }
 
-TestSuite(calls, .init = sbx_setup, .fini = sbx_teardown, .timeout = 60);
+TestSuite(calls, .init = setup, .fini = sbx_teardown, .timeout = 60);
 
 /* ---- through the KV binding --------------------------------------------------- */
 
@@ -706,10 +514,12 @@ Test(calls, request_end_cancels_calls_in_flight)
 	c = expect_call();
 	cr_assert_eq(c.id, 5);
 	expect_cancel(5);
-	cr_assert(strstr(logs(), "continued v3\n") != NULL, "logs:\n%s", logs());
-	cr_assert(strstr(logs(), "waitUntil done\n") != NULL, "logs:\n%s", logs());
-	cr_assert(strstr(logs(), "continued v1") == NULL, "a cancelled call ran: %s", logs());
-	cr_assert(strstr(logs(), "continued v2") == NULL, "a cancelled call ran: %s", logs());
+	cr_assert(strstr(sbx_logs(), "continued v3\n") != NULL, "logs:\n%s", sbx_logs());
+	cr_assert(strstr(sbx_logs(), "waitUntil done\n") != NULL, "logs:\n%s", sbx_logs());
+	cr_assert(
+	    strstr(sbx_logs(), "continued v1") == NULL, "a cancelled call ran: %s", sbx_logs());
+	cr_assert(
+	    strstr(sbx_logs(), "continued v2") == NULL, "a cancelled call ran: %s", sbx_logs());
 }
 
 Test(calls, broker_eof_fails_calls_and_the_sandbox_serves_on)
@@ -801,16 +611,16 @@ Test(calls, kv_in_global_scope_rejects)
 
 Test(calls, call_in_global_scope_throws)
 {
-	char message[1100];
+	struct sbx_loaded l;
 
 	cr_assert_not(sbx_load(MODULE,
 	    "__calls.call('KV', 'get', { key: 'k' });\n"
 	    "var __worker = { default: { fetch: function () { return new Response('x'); } } };\n",
-	    KV_BINDING, message, sizeof(message)));
-	cr_assert(strstr(message,
+	    KV_BINDING, &l));
+	cr_assert(strstr(l.message,
 		      "Error: Disallowed operation called within global scope. Asynchronous I/O") ==
-		message,
-	    "message: %s", message);
+		l.message,
+	    "message: %s", l.message);
 }
 
 Test(calls, docs_bytes_and_errors)

@@ -23,6 +23,7 @@
 #include <sys/ptrace.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/un.h>
 #include <sys/wait.h>
@@ -1256,22 +1257,67 @@ Test(lockdown_layers, probe_reports_every_layer, .timeout = 30)
 	cr_assert_eq(ns != 0, r.state[LOCKDOWN_NAMESPACES] == LOCKDOWN_ENGAGED);
 }
 
-Test(lockdown_release, binary_has_no_test_hooks, .timeout = 30)
+/* What nm says of `binary`: whether any symbol contains each of names[] (found[] in order). */
+static void
+nm_has_symbols(const char *binary, const char *const *names, bool *found, size_t n)
 {
 	char cmd[1200], line[512];
-	bool has_lockdown = false, has_hook = false;
 	FILE *fp;
 
-	snprintf(cmd, sizeof(cmd), "nm '%s' 2>&1", EDGED_BINARY);
+	memset(found, 0, n * sizeof(found[0]));
+	snprintf(cmd, sizeof(cmd), "nm '%s' 2>&1", binary);
 	fp = popen(cmd, "r");
 	cr_assert_not_null(fp);
-	while (fgets(line, sizeof(line), fp) != NULL) {
-		if (strstr(line, " lockdown_apply") != NULL)
-			has_lockdown = true;
-		if (strstr(line, "lockdown_test_") != NULL)
-			has_hook = true;
-	}
+	while (fgets(line, sizeof(line), fp) != NULL)
+		for (size_t i = 0; i < n; i++)
+			if (strstr(line, names[i]) != NULL)
+				found[i] = true;
 	pclose(fp);
-	cr_assert(has_lockdown, "no lockdown_apply symbol in %s: cannot check", EDGED_BINARY);
-	cr_assert(!has_hook, "the release binary %s has a lockdown_test_ symbol", EDGED_BINARY);
+}
+
+/* Whether the file holds the bytes of `needle` anywhere (strings, not only symbols). */
+static bool
+file_contains(const char *path, const char *needle)
+{
+	size_t len = strlen(needle), got;
+	char *data = NULL;
+	bool found;
+	FILE *fp = fopen(path, "rb");
+	struct stat st;
+
+	cr_assert_not_null(fp, "%s: %s", path, strerror(errno));
+	cr_assert_eq(fstat(fileno(fp), &st), 0);
+	data = malloc((size_t)st.st_size + 1);
+	cr_assert_not_null(data);
+	got = fread(data, 1, (size_t)st.st_size, fp);
+	fclose(fp);
+	found = memmem(data, got, needle, len) != NULL;
+	free(data);
+	return found;
+}
+
+/*
+ * The release edged has none of the test hooks: not lockdown.c's, not
+ * sandbox/test_hooks.c's (symbols, or the JS name they would install).
+ * edged-hooked, built from the same sources with them, is the control that
+ * shows the check can see them.
+ */
+Test(lockdown_release, binary_has_no_test_hooks, .timeout = 30)
+{
+	static const char *const names[] = { " lockdown_apply", "lockdown_test_", "test_hook" };
+	bool release[3], hooked[3];
+
+	nm_has_symbols(EDGED_BINARY, names, release, 3);
+	cr_assert(release[0], "no lockdown_apply symbol in %s: cannot check", EDGED_BINARY);
+	cr_assert(!release[1], "the release binary %s has a lockdown_test_ symbol", EDGED_BINARY);
+	cr_assert(!release[2], "the release binary %s has a test_hook symbol", EDGED_BINARY);
+	cr_assert(!file_contains(EDGED_BINARY, "__edged_test_hook"),
+	    "the release binary %s holds the name of the test hook", EDGED_BINARY);
+
+	nm_has_symbols(EDGED_HOOKED_BINARY, names, hooked, 3);
+	cr_assert(hooked[0], "no lockdown_apply symbol in %s", EDGED_HOOKED_BINARY);
+	cr_assert(hooked[2], "the control %s has no test_hook symbol: the check is blind",
+	    EDGED_HOOKED_BINARY);
+	cr_assert(file_contains(EDGED_HOOKED_BINARY, "__edged_test_hook"),
+	    "the control %s lacks the hook's name: the check is blind", EDGED_HOOKED_BINARY);
 }

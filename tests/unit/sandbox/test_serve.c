@@ -1,7 +1,7 @@
 /*
  * Tests of sandbox/serve.c and the sdk-js runtime: a forked child runs
  * sandbox_serve() on one end of a socketpair and the test speaks the
- * supervisor's side of the protocol on the other.
+ * supervisor's side of the protocol on the other (the rig: sbx.c).
  */
 #include <criterion/criterion.h>
 
@@ -18,16 +18,10 @@
 #include "common/buf.h"
 #include "common/ipc.h"
 #include "sandbox/sandbox.h"
+#include "tests/unit/sandbox/sbx.h"
 
 #define MODULE IPC_FORMAT_MODULE
 #define SW IPC_FORMAT_SERVICE_WORKER
-
-struct sbx {
-	pid_t pid;
-	int fd;
-	unsigned state;  /* what we, the supervisor, accept now */
-	struct buf logs; /* every LOG message, one per line, "<level> message" */
-};
 
 struct resp {
 	uint64_t id;
@@ -39,163 +33,23 @@ struct resp {
 	struct buf body;
 };
 
-static struct sbx sb;
-
+/* The sandbox: a runtime with a 64 MiB heap, and no broker channel. */
 static void
-sbx_send(uint16_t type, uint64_t id, const struct ipc_value *f, size_t n)
+serve_child(int sup, int brk)
 {
-	struct buf out;
+	struct sandbox_limits limits = { .memory_bytes = 64u << 20 };
+	struct sandbox_runtime *rt;
 
-	buf_init(&out);
-	cr_assert_eq(ipc_encode(&out, type, id, f, n), 0, "encode type %u", type);
-	cr_assert_eq(ipc_write_all(sb.fd, &out), 0);
-	buf_release(&out);
-}
-
-/* Reads one message into *m (payload kept in *in); fails the test on EOF or garbage. */
-static void
-sbx_recv(struct buf *in, struct ipc_msg *m)
-{
-	const char *why = NULL;
-
-	cr_assert_eq(ipc_read_frame(sb.fd, IPC_CAP_FROM_SANDBOX, in), 0,
-	    "no frame from the sandbox: %s", strerror(errno));
-	cr_assert_eq(
-	    ipc_decode(in->data, in->len, IPC_PEER_SANDBOX, IPC_PEER_SUPERVISOR, sb.state, m, &why),
-	    0, "bad frame from the sandbox: %s", why);
+	(void)brk;
+	if ((rt = sandbox_runtime_new(&limits)) == NULL)
+		_exit(3);
+	sandbox_serve(rt, sup, -1);
 }
 
 static void
-sbx_log(const struct ipc_msg *m)
+setup(void)
 {
-	buf_printf(&sb.logs, "%u %.*s\n", (unsigned)m->field[IPC_LOG_LEVEL].u,
-	    (int)m->field[IPC_LOG_MESSAGE].b.len, m->field[IPC_LOG_MESSAGE].b.ptr);
-}
-
-static void
-sbx_start(void)
-{
-	int sv[2];
-	struct timeval tv = { .tv_sec = 10 };
-	struct buf in;
-	struct ipc_msg m;
-	struct ipc_value hello[3];
-
-	cr_assert_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
-	sb.pid = fork();
-	cr_assert_neq(sb.pid, -1);
-	if (sb.pid == 0) {
-		struct sandbox_limits limits = { .memory_bytes = 64u << 20 };
-		struct sandbox_runtime *rt;
-
-		close(sv[0]);
-		if ((rt = sandbox_runtime_new(&limits)) == NULL)
-			_exit(3);
-		sandbox_serve(rt, sv[1], -1);
-	}
-	close(sv[1]);
-	sb.fd = sv[0];
-	sb.state = IPC_ST_HELLO;
-	buf_init(&sb.logs);
-	setsockopt(sb.fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-	buf_init(&in);
-	sbx_recv(&in, &m);
-	cr_assert_eq(m.type, IPC_HELLO);
-	cr_assert_eq(m.field[IPC_HELLO_VERSION].u, IPC_VERSION);
-	cr_assert_eq(m.field[IPC_HELLO_ROLE].u, IPC_PEER_SANDBOX);
-	cr_assert_eq(m.field[IPC_HELLO_PID].u, (uint64_t)sb.pid);
-	ipc_msg_release(&m);
-	buf_release(&in);
-	hello[IPC_HELLO_VERSION] = ipc_u64(IPC_VERSION);
-	hello[IPC_HELLO_ROLE] = ipc_u64(IPC_PEER_SUPERVISOR);
-	hello[IPC_HELLO_PID] = ipc_u64((uint64_t)getpid());
-	sbx_send(IPC_HELLO, 0, hello, 3);
-	sb.state = IPC_ST_LOADING;
-}
-
-/* Closes the channel and returns the child's wait status. */
-static int
-sbx_stop(void)
-{
-	int status = -1;
-
-	if (sb.fd != -1)
-		close(sb.fd);
-	sb.fd = -1;
-	cr_assert_eq(waitpid(sb.pid, &status, 0), sb.pid);
-	buf_release(&sb.logs);
-	return status;
-}
-
-static void
-sbx_teardown(void)
-{
-	if (sb.fd != -1) {
-		int status = sbx_stop();
-
-		cr_expect(WIFEXITED(status) && WEXITSTATUS(status) == 0,
-		    "the sandbox did not exit cleanly: status %#x", status);
-	}
-}
-
-static void
-sbx_setup(void)
-{
-	sb.fd = -1;
-	sbx_start();
-}
-
-/* The column of the last LOADED that sbx_load read. */
-static unsigned last_loaded_column;
-
-/* Sends LOAD; returns ok and copies line and message of LOADED. */
-static bool
-sbx_load(unsigned format, const char *script, const char *bindings, unsigned *line, char *message,
-    size_t size)
-{
-	struct ipc_value f[7];
-	struct buf in;
-	struct ipc_msg m;
-	bool ok;
-
-	f[IPC_LOAD_TENANT] = ipc_str("acme");
-	f[IPC_LOAD_WORKER] = ipc_str("hello");
-	f[IPC_LOAD_VERSION] = ipc_u64(1);
-	f[IPC_LOAD_FORMAT] = ipc_u64(format);
-	f[IPC_LOAD_SCRIPT] = ipc_str(script);
-	f[IPC_LOAD_BINDINGS] = ipc_str(bindings != NULL ? bindings : "[]");
-	f[IPC_LOAD_STARTUP_CPU_MS] = ipc_u64(1000);
-	sbx_send(IPC_LOAD, 0, f, 7);
-	buf_init(&in);
-	for (;;) {
-		sbx_recv(&in, &m);
-		if (m.type != IPC_LOG)
-			break;
-		sbx_log(&m);
-		ipc_msg_release(&m);
-	}
-	cr_assert_eq(m.type, IPC_LOADED);
-	ok = m.field[IPC_LOADED_OK].u == 1;
-	if (line != NULL)
-		*line = (unsigned)m.field[IPC_LOADED_LINE].u;
-	last_loaded_column = (unsigned)m.field[IPC_LOADED_COLUMN].u;
-	if (message != NULL)
-		snprintf(message, size, "%.*s", (int)m.field[IPC_LOADED_MESSAGE].b.len,
-		    m.field[IPC_LOADED_MESSAGE].b.ptr);
-	ipc_msg_release(&m);
-	buf_release(&in);
-	if (ok)
-		sb.state = IPC_ST_READY;
-	return ok;
-}
-
-static void
-sbx_load_ok(unsigned format, const char *script, const char *bindings)
-{
-	char message[1100];
-
-	cr_assert(sbx_load(format, script, bindings, NULL, message, sizeof(message)),
-	    "LOAD failed: %s", message);
+	sbx_start(serve_child, false);
 }
 
 /* REQ_HEAD (+ REQ_BODY in one chunk when body != NULL). headers: NULL-terminated name, value... */
@@ -292,14 +146,6 @@ sbx_collect(struct resp *r, size_t n)
 		buf_append(&r[i].headers, "", 1);
 }
 
-static const char *
-logs(void)
-{
-	buf_append(&sb.logs, "", 1);
-	sb.logs.len--;
-	return (const char *)sb.logs.data;
-}
-
 /* One request, one response. */
 static struct resp
 fetch(uint64_t id, const char *method, const char *url, const char *const *headers,
@@ -324,7 +170,7 @@ resp_release(struct resp *r)
 #define BODY(r) ((const char *)(r).body.data)
 #define HEADERS(r) ((const char *)(r).headers.data)
 
-TestSuite(serve, .init = sbx_setup, .fini = sbx_teardown, .timeout = 30);
+TestSuite(serve, .init = setup, .fini = sbx_teardown, .timeout = 30);
 
 static const char hello_module[] =
     "var __worker = { default: { fetch: function (request, env, ctx) {\n"
@@ -347,58 +193,53 @@ Test(serve, module_hello)
 
 Test(serve, syntax_error_has_its_line)
 {
-	unsigned line = 0;
-	char message[1100];
+	struct sbx_loaded l;
 
-	cr_assert_not(sbx_load(MODULE, "var a = 1;\nvar b = 2;\nvar c = 'oops;\n", NULL, &line,
-	    message, sizeof(message)));
-	cr_assert_eq(line, 3, "line %u: %s", line, message);
-	cr_assert(strstr(message, "SyntaxError") != NULL, "message: %s", message);
-	cr_assert(strstr(message, "(line") == NULL, "the position belongs in fields: %s", message);
-	cr_assert(strchr(message, '/') == NULL, "a path leaks: %s", message);
+	cr_assert_not(sbx_load(MODULE, "var a = 1;\nvar b = 2;\nvar c = 'oops;\n", NULL, &l));
+	cr_assert_eq(l.line, 3, "line %u: %s", l.line, l.message);
+	cr_assert(strstr(l.message, "SyntaxError") != NULL, "message: %s", l.message);
+	cr_assert(
+	    strstr(l.message, "(line") == NULL, "the position belongs in fields: %s", l.message);
+	cr_assert(strchr(l.message, '/') == NULL, "a path leaks: %s", l.message);
 	/* The string starts at column 9; Duktape notices it unterminated at the line's end. */
-	cr_assert_geq(last_loaded_column, 9, "column %u", last_loaded_column);
+	cr_assert_geq(l.column, 9, "column %u", l.column);
 }
 
 Test(serve, syntax_error_has_its_column)
 {
-	unsigned line = 0;
-	char message[1100];
+	struct sbx_loaded l;
 
-	cr_assert_not(
-	    sbx_load(MODULE, "var a = 1;\nvar c = ;\n", NULL, &line, message, sizeof(message)));
-	cr_assert_eq(line, 2, "line %u: %s", line, message);
-	cr_assert_eq(last_loaded_column, 9, "column %u: %s", last_loaded_column, message);
-	cr_assert(strstr(message, "SyntaxError") != NULL, "message: %s", message);
+	cr_assert_not(sbx_load(MODULE, "var a = 1;\nvar c = ;\n", NULL, &l));
+	cr_assert_eq(l.line, 2, "line %u: %s", l.line, l.message);
+	cr_assert_eq(l.column, 9, "column %u: %s", l.column, l.message);
+	cr_assert(strstr(l.message, "SyntaxError") != NULL, "message: %s", l.message);
 }
 
 Test(serve, throwing_global_scope)
 {
-	unsigned line = 0;
-	char message[1100];
+	struct sbx_loaded l;
 
-	cr_assert_not(sbx_load(MODULE, "var x = 1;\n\nthrow new Error('boom at start');\n", NULL,
-	    &line, message, sizeof(message)));
-	cr_assert_eq(line, 3, "line %u: %s", line, message);
-	cr_assert(strstr(message, "Error: boom at start") != NULL, "message: %s", message);
+	cr_assert_not(
+	    sbx_load(MODULE, "var x = 1;\n\nthrow new Error('boom at start');\n", NULL, &l));
+	cr_assert_eq(l.line, 3, "line %u: %s", l.line, l.message);
+	cr_assert(strstr(l.message, "Error: boom at start") != NULL, "message: %s", l.message);
 }
 
 Test(serve, module_without_fetch)
 {
-	char message[1100];
+	struct sbx_loaded l;
 
-	cr_assert_not(sbx_load(
-	    MODULE, "var __worker = { default: {} };", NULL, NULL, message, sizeof(message)));
-	cr_assert_str_eq(message, "module worker has no default export with a fetch handler");
+	cr_assert_not(sbx_load(MODULE, "var __worker = { default: {} };", NULL, &l));
+	cr_assert_str_eq(l.message, "module worker has no default export with a fetch handler");
 }
 
 Test(serve, unknown_binding_type)
 {
-	char message[1100];
+	struct sbx_loaded l;
 
-	cr_assert_not(sbx_load(MODULE, hello_module, "[{\"type\":\"warp_drive\",\"name\":\"W\"}]",
-	    NULL, message, sizeof(message)));
-	cr_assert(strstr(message, "warp_drive") != NULL, "message: %s", message);
+	cr_assert_not(
+	    sbx_load(MODULE, hello_module, "[{\"type\":\"warp_drive\",\"name\":\"W\"}]", &l));
+	cr_assert(strstr(l.message, "warp_drive") != NULL, "message: %s", l.message);
 }
 
 Test(serve, async_handler_with_timer)
@@ -494,7 +335,8 @@ Test(serve, throwing_handler_is_1101_and_logged)
 	r = fetch(5, "GET", "http://example.com/", NULL, NULL, 50);
 	cr_assert_eq(r.error, 1101);
 	cr_assert_eq(r.status, 0);
-	cr_assert(strstr(logs(), "0 Uncaught Error: handler exploded") != NULL, "logs: %s", logs());
+	cr_assert(strstr(sbx_logs(), "0 Uncaught Error: handler exploded") != NULL, "logs: %s",
+	    sbx_logs());
 	resp_release(&r);
 	r = fetch(6, "GET", "http://example.com/", NULL, NULL, 50);
 	cr_assert_eq(r.status, 200);
@@ -510,7 +352,7 @@ Test(serve, non_response_is_1101)
 	    "var __worker = { default: { fetch: function (req) { return 'nope'; } } };\n", NULL);
 	r = fetch(8, "GET", "http://example.com/", NULL, NULL, 50);
 	cr_assert_eq(r.error, 1101);
-	cr_assert(strstr(logs(), "did not return a Response") != NULL, "logs: %s", logs());
+	cr_assert(strstr(sbx_logs(), "did not return a Response") != NULL, "logs: %s", sbx_logs());
 	resp_release(&r);
 }
 
@@ -579,10 +421,10 @@ Test(serve, service_worker_with_binding)
 
 Test(serve, service_worker_without_listener)
 {
-	char message[1100];
+	struct sbx_loaded l;
 
-	cr_assert_not(sbx_load(SW, "var x = 1;", NULL, NULL, message, sizeof(message)));
-	cr_assert_str_eq(message, "no fetch event listener");
+	cr_assert_not(sbx_load(SW, "var x = 1;", NULL, &l));
+	cr_assert_str_eq(l.message, "no fetch event listener");
 }
 
 Test(serve, module_env_bindings)
@@ -642,9 +484,10 @@ Test(serve, console_levels)
 	    NULL);
 	r = fetch(14, "GET", "http://example.com/", NULL, NULL, 50);
 	cr_assert_eq(r.status, 200);
-	cr_assert(strstr(logs(), "2 at start 1 { a: [ 1, 'x' ] }\n") != NULL, "logs: %s", logs());
-	cr_assert(strstr(logs(), "1 careful\n") != NULL, "logs: %s", logs());
-	cr_assert(strstr(logs(), "0 TypeError: bad") != NULL, "logs: %s", logs());
+	cr_assert(
+	    strstr(sbx_logs(), "2 at start 1 { a: [ 1, 'x' ] }\n") != NULL, "logs: %s", sbx_logs());
+	cr_assert(strstr(sbx_logs(), "1 careful\n") != NULL, "logs: %s", sbx_logs());
+	cr_assert(strstr(sbx_logs(), "0 TypeError: bad") != NULL, "logs: %s", sbx_logs());
 	resp_release(&r);
 }
 
@@ -654,7 +497,7 @@ Test(serve, malformed_frame_exits_2)
 	int status;
 
 	sbx_load_ok(MODULE, hello_module, NULL);
-	cr_assert_eq(write(sb.fd, garbage, sizeof(garbage)), (ssize_t)sizeof(garbage));
+	cr_assert_eq(write(sb.sup, garbage, sizeof(garbage)), (ssize_t)sizeof(garbage));
 	status = sbx_stop();
 	cr_assert(WIFEXITED(status), "status %#x", status);
 	cr_assert_eq(WEXITSTATUS(status), 2);
@@ -706,7 +549,7 @@ Test(serve, body_in_chunks_as_json)
 	buf_init(&r.headers);
 	buf_init(&r.body);
 	sbx_collect(&r, 1);
-	cr_assert_eq(r.status, 200, "error %u, logs %s", r.error, logs());
+	cr_assert_eq(r.status, 200, "error %u, logs %s", r.error, sbx_logs());
 	cr_assert_str_eq(BODY(r), "42 TypeError");
 	resp_release(&r);
 }
@@ -745,7 +588,8 @@ Test(serve, cancelled_request_stays_silent)
 	/* Outlives request 30's timer: any frame for 30 fails sbx_collect. */
 	r = fetch(31, "GET", "http://example.com/80", NULL, NULL, 50);
 	cr_assert_str_eq(BODY(r), "after 80");
-	cr_assert(strstr(logs(), "timer 20") == NULL, "the cancelled timer ran: %s", logs());
+	cr_assert(
+	    strstr(sbx_logs(), "timer 20") == NULL, "the cancelled timer ran: %s", sbx_logs());
 	resp_release(&r);
 }
 
@@ -770,8 +614,8 @@ Test(serve, wait_until_runs_after_the_response)
 	resp_release(&r);
 	r = fetch(41, "GET", "http://example.com/wait", NULL, NULL, 50);
 	cr_assert_str_eq(BODY(r), "w");
-	cr_assert(strstr(logs(), "2 background done\n") != NULL, "logs: %s", logs());
-	cr_assert(strstr(logs(), "Error: background failed") != NULL, "logs: %s", logs());
+	cr_assert(strstr(sbx_logs(), "2 background done\n") != NULL, "logs: %s", sbx_logs());
+	cr_assert(strstr(sbx_logs(), "Error: background failed") != NULL, "logs: %s", sbx_logs());
 	resp_release(&r);
 }
 
@@ -788,7 +632,8 @@ Test(serve, memory_cap_is_1102)
 	    NULL);
 	r = fetch(50, "GET", "http://example.com/big", NULL, NULL, 500);
 	cr_assert_eq(r.error, 1102, "status %u error %u", r.status, r.error);
-	cr_assert(strstr(logs(), "exceeded resource limits: memory") != NULL, "logs: %s", logs());
+	cr_assert(
+	    strstr(sbx_logs(), "exceeded resource limits: memory") != NULL, "logs: %s", sbx_logs());
 	resp_release(&r);
 	r = fetch(51, "GET", "http://example.com/", NULL, NULL, 50);
 	cr_assert_str_eq(BODY(r), "small");
@@ -834,9 +679,9 @@ Test(serve, unhandled_rejection_is_reported)
 	resp_release(&r);
 	/* The report follows the response on the channel; a second exchange flushes it. */
 	r = fetch(71, "GET", "http://example.com/", NULL, NULL, 50);
-	cr_assert(strstr(logs(), "0 Uncaught (in promise) Error: nobody listens") != NULL,
-	    "logs: %s", logs());
-	cr_assert(strstr(logs(), "handled later") == NULL, "logs: %s", logs());
+	cr_assert(strstr(sbx_logs(), "0 Uncaught (in promise) Error: nobody listens") != NULL,
+	    "logs: %s", sbx_logs());
+	cr_assert(strstr(sbx_logs(), "handled later") == NULL, "logs: %s", sbx_logs());
 	resp_release(&r);
 }
 
@@ -853,7 +698,7 @@ Test(serve, long_console_line_is_capped)
 	    NULL);
 	r = fetch(80, "GET", "http://example.com/", NULL, NULL, 50);
 	cr_assert_str_eq(BODY(r), "ok");
-	line = strstr(logs(), "2 ");
+	line = strstr(sbx_logs(), "2 ");
 	cr_assert_not_null(line);
 	end = strchr(line, '\n');
 	cr_assert_leq((size_t)(end - line - 2), 16384u);
@@ -884,7 +729,7 @@ Test(serve, response_api)
 	    "} } };\n",
 	    NULL);
 	r = fetch(90, "GET", "http://example.com/", NULL, NULL, 50);
-	cr_assert_eq(r.status, 418, "error %u logs %s", r.error, logs());
+	cr_assert_eq(r.status, 418, "error %u logs %s", r.error, sbx_logs());
 	cr_assert_str_eq(
 	    BODY(r), "RangeError 301 http://example.com/a false RangeError a=1&b=2 2 hi");
 	resp_release(&r);

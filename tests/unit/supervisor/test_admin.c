@@ -1,7 +1,7 @@
 /*
  * Unit tests for supervisor/admin*.c: a real http_server with the admin
- * callbacks on 127.0.0.1:0, its own event-loop thread and fake core hooks,
- * driven over HTTP with libcurl.
+ * callbacks on 127.0.0.1:0 in its own event-loop thread (admin_rig.c) and
+ * fake core hooks, driven over HTTP with libcurl.
  */
 #define _GNU_SOURCE
 #include <criterion/criterion.h>
@@ -16,7 +16,6 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include <curl/curl.h>
 #include <event2/event.h>
 #include <jansson.h>
 
@@ -24,22 +23,13 @@
 #include "supervisor/admin.h"
 #include "supervisor/http.h"
 #include "supervisor/meta.h"
+#include "tests/unit/supervisor/admin_rig.h"
 
 #define TOKEN "s3cret-operator-token"
 #define SCRIPT_MAX 1000
 #define BODY_MAX 4096
 #define BOUNDARY "XbOuNdArY7"
 
-static struct event_base *base;
-static pthread_t loop_thread;
-static int stop_pipe[2] = { -1, -1 };
-static struct event *stop_event;
-static struct http_server *srv;
-static struct admin *admin;
-static struct meta *meta;
-static char dir[] = "/tmp/edged-test-admin-XXXXXX";
-static char origin[64];
-static int port;
 static atomic_int changed_calls;
 static atomic_int validate_calls;
 static atomic_int last_format = -1;
@@ -101,7 +91,7 @@ fake_validate(void *core, const struct admin_script *s, admin_validate_done done
 	p = malloc(sizeof(*p));
 	cr_assert_not_null(p);
 	*p = (struct pending) { done, ctx, !has(s, "SYNTAX") };
-	cr_assert_eq(event_base_once(base, -1, EV_TIMEOUT, pending_cb, p, &tv), 0);
+	cr_assert_eq(event_base_once(rig.base, -1, EV_TIMEOUT, pending_cb, p, &tv), 0);
 }
 
 static void
@@ -118,25 +108,7 @@ fake_status(void *core)
 	return strdup("{\"pool\":{\"idle\":2}}");
 }
 
-/* --- the server ---------------------------------------------------------------- */
-
-/* Stops the loop from its own thread: libevent here is built without locking. */
-static void
-stop_cb(evutil_socket_t fd, short what, void *arg)
-{
-	(void)fd;
-	(void)what;
-	(void)arg;
-	event_base_loopbreak(base);
-}
-
-static void *
-loop_main(void *arg)
-{
-	(void)arg;
-	event_base_loop(base, EVLOOP_NO_EXIT_ON_EMPTY);
-	return NULL;
-}
+/* --- the server and its client ------------------------------------------------ */
 
 static void
 setup(void)
@@ -145,156 +117,18 @@ setup(void)
 		.validate = fake_validate, .changed = fake_changed, .status_json = fake_status
 	};
 	struct admin_limits limits = { SCRIPT_MAX, BODY_MAX };
-	struct http_limits hl;
-	char path[256], actual[64];
-	int fd;
 
-	cr_assert_not_null(base = event_base_new());
-	cr_assert_eq(pipe(stop_pipe), 0);
-	cr_assert_not_null(stop_event = event_new(base, stop_pipe[0], EV_READ, stop_cb, NULL));
-	cr_assert_eq(event_add(stop_event, NULL), 0);
-	cr_assert_not_null(mkdtemp(dir));
-	snprintf(path, sizeof(path), "%s/meta.sqlite", dir);
-	cr_assert_not_null(meta = meta_open(path));
-	cr_assert_not_null(admin = admin_new(meta, TOKEN, &limits, &hooks, NULL));
-	http_limits_default(&hl);
-	cr_assert_not_null(srv = http_server_new(base, &hl, admin_http_callbacks(), admin));
-	cr_assert_geq(fd = http_listen_socket("127.0.0.1:0", actual, sizeof(actual)), 0);
-	cr_assert_eq(http_server_listen(srv, fd), 0);
-	port = atoi(strrchr(actual, ':') + 1);
-	snprintf(origin, sizeof(origin), "http://127.0.0.1:%d", port);
-	cr_assert_eq(pthread_create(&loop_thread, NULL, loop_main, NULL), 0);
-	curl_global_init(CURL_GLOBAL_DEFAULT);
+	admin_rig_start(&hooks, &limits, TOKEN, NULL);
 }
 
-static void
-teardown(void)
-{
-	static const char *const files[] = { "meta.sqlite", "meta.sqlite-wal", "meta.sqlite-shm" };
-	char path[300];
+TestSuite(admin, .init = setup, .fini = admin_rig_stop, .timeout = 60);
 
-	cr_assert_eq(write(stop_pipe[1], "x", 1), 1);
-	pthread_join(loop_thread, NULL);
-	event_free(stop_event);
-	close(stop_pipe[0]);
-	close(stop_pipe[1]);
-	http_server_free(srv);
-	admin_free(admin);
-	meta_close(meta);
-	event_base_free(base);
-	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
-		snprintf(path, sizeof(path), "%s/%s", dir, files[i]);
-		unlink(path);
-	}
-	rmdir(dir);
-	curl_global_cleanup();
-}
-
-TestSuite(admin, .init = setup, .fini = teardown, .timeout = 60);
-
-/* --- the client ------------------------------------------------------------------ */
-
-struct resp {
-	long status;
-	char body[65536];
-	size_t len;
-	char content_type[128];
-	char allow[128];
-};
-
-static size_t
-on_data(char *p, size_t size, size_t n, void *arg)
-{
-	struct resp *r = arg;
-	size_t len = size * n;
-
-	if (len > sizeof(r->body) - 1 - r->len)
-		len = sizeof(r->body) - 1 - r->len;
-	memcpy(r->body + r->len, p, len);
-	r->len += len;
-	r->body[r->len] = '\0';
-	return size * n;
-}
-
-static void
-header_copy(char *dst, size_t dst_len, const char *line, size_t len, size_t skip)
-{
-	snprintf(dst, dst_len, "%.*s", (int)(len - skip), line + skip);
-	dst[strcspn(dst, "\r\n")] = '\0';
-}
-
-static size_t
-on_header(char *p, size_t size, size_t n, void *arg)
-{
-	struct resp *r = arg;
-	size_t len = size * n;
-
-	if (len > 14 && strncasecmp(p, "Content-Type: ", 14) == 0)
-		header_copy(r->content_type, sizeof(r->content_type), p, len, 14);
-	if (len > 7 && strncasecmp(p, "Allow: ", 7) == 0)
-		header_copy(r->allow, sizeof(r->allow), p, len, 7);
-	return len;
-}
-
-static void
-request(const char *method, const char *path, const char *token, const char *ctype,
-    const char *body, size_t body_len, struct resp *r)
-{
-	struct curl_slist *h = NULL;
-	char url[512], line[256];
-	CURL *c = curl_easy_init();
-
-	cr_assert_not_null(c);
-	memset(r, 0, sizeof(*r));
-	snprintf(url, sizeof(url), "%s%s", origin, path);
-	curl_easy_setopt(c, CURLOPT_URL, url);
-	curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
-	curl_easy_setopt(c, CURLOPT_WRITEDATA, r);
-	curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
-	curl_easy_setopt(c, CURLOPT_HEADERDATA, r);
-	curl_easy_setopt(c, CURLOPT_TIMEOUT, 10L);
-	if (token != NULL) {
-		snprintf(line, sizeof(line), "Authorization: Bearer %s", token);
-		h = curl_slist_append(h, line);
-	}
-	if (ctype != NULL) {
-		snprintf(line, sizeof(line), "Content-Type: %s", ctype);
-		h = curl_slist_append(h, line);
-	}
-	h = curl_slist_append(h, "Expect:");
-	curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
-	if (body != NULL) {
-		curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
-		curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, (long)body_len);
-	}
-	cr_assert_eq(curl_easy_perform(c), CURLE_OK, "%s %s failed", method, path);
-	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r->status);
-	curl_slist_free_all(h);
-	curl_easy_cleanup(c);
-}
-
-/* An authorised JSON call: checks the envelope and returns it (decref it). */
+/* An operator call: checks the envelope and returns it (decref it). */
 static json_t *
 call(const char *method, const char *path, const char *ctype, const char *body, size_t len,
     long want_status)
 {
-	static struct resp r;
-	json_error_t err;
-	json_t *env;
-
-	request(method, path, TOKEN, ctype, body, len, &r);
-	cr_assert_eq(r.status, want_status, "%s %s: %ld, expected %ld: %s", method, path, r.status,
-	    want_status, r.body);
-	cr_assert_str_eq(r.content_type, "application/json");
-	env = json_loadb(r.body, r.len, 0, &err);
-	cr_assert_not_null(env, "not JSON: %s", r.body);
-	cr_assert(json_is_boolean(json_object_get(env, "success")));
-	cr_assert(json_is_array(json_object_get(env, "errors")));
-	cr_assert(json_is_array(json_object_get(env, "messages")));
-	cr_assert_not_null(json_object_get(env, "result"));
-	cr_assert_eq(json_is_true(json_object_get(env, "success")), want_status == 200);
-	return env;
+	return admin_rig_call(TOKEN, method, path, ctype, body, len, want_status);
 }
 
 static json_t *
@@ -302,28 +136,6 @@ call_json(const char *method, const char *path, const char *body, long want_stat
 {
 	return call(
 	    method, path, "application/json", body, body != NULL ? strlen(body) : 0, want_status);
-}
-
-static int
-error_code(json_t *env)
-{
-	return (int)json_integer_value(
-	    json_object_get(json_array_get(json_object_get(env, "errors"), 0), "code"));
-}
-
-static const char *
-error_message(json_t *env)
-{
-	const char *m = json_string_value(
-	    json_object_get(json_array_get(json_object_get(env, "errors"), 0), "message"));
-
-	return m != NULL ? m : "";
-}
-
-static json_t *
-result(json_t *env)
-{
-	return json_object_get(env, "result");
 }
 
 static void
@@ -384,7 +196,7 @@ version_count(const char *tenant_name, const char *worker)
 	snprintf(path, sizeof(path), "/client/v4/accounts/%s/workers/scripts/%s/versions",
 	    tenant_name, worker);
 	env = call("GET", path, NULL, NULL, 0, 200);
-	n = json_array_size(json_object_get(result(env), "items"));
+	n = json_array_size(json_object_get(envelope_result(env), "items"));
 	json_decref(env);
 	return n;
 }
@@ -395,37 +207,38 @@ Test(admin, auth_required)
 {
 	static const char *const tokens[] = { NULL, "", "wrong", TOKEN "x",
 		"s3cret-operator-tokeN" };
-	struct resp r;
+	struct admin_rig_response r;
 
 	for (size_t i = 0; i < sizeof(tokens) / sizeof(tokens[0]); i++) {
 		json_t *env;
 
-		request("PUT", "/edged/v1/tenants/acme", tokens[i], NULL, NULL, 0, &r);
+		admin_rig_request("PUT", "/edged/v1/tenants/acme", tokens[i], NULL, NULL, 0, &r);
 		cr_assert_eq(r.status, 401, "token %zu: %ld", i, r.status);
 		cr_assert_str_eq(r.content_type, "application/json");
 		cr_assert_not_null(env = json_loads(r.body, 0, NULL));
 		cr_assert(json_is_false(json_object_get(env, "success")));
 		cr_assert(json_is_null(json_object_get(env, "result")), "no data");
-		cr_assert_eq(error_code(env), 10000);
-		cr_assert_str_eq(error_message(env), "Authentication error");
+		cr_assert_eq(envelope_error_code(env), 10000);
+		cr_assert_str_eq(envelope_error_message(env), "Authentication error");
 		cr_assert_null(strstr(r.body, TOKEN), "the token is never echoed");
 		json_decref(env);
 	}
 	/* Unknown paths and /status need the token too. */
-	request("GET", "/nope", NULL, NULL, NULL, 0, &r);
+	admin_rig_request("GET", "/nope", NULL, NULL, NULL, 0, &r);
 	cr_assert_eq(r.status, 401);
-	request("GET", "/status", "wrong", NULL, NULL, 0, &r);
+	admin_rig_request("GET", "/status", "wrong", NULL, NULL, 0, &r);
 	cr_assert_eq(r.status, 401);
 	/* Nothing was created. */
-	request("GET", "/client/v4/accounts/acme/workers/scripts", TOKEN, NULL, NULL, 0, &r);
+	admin_rig_request(
+	    "GET", "/client/v4/accounts/acme/workers/scripts", TOKEN, NULL, NULL, 0, &r);
 	cr_assert_eq(r.status, 404);
 }
 
 Test(admin, healthz_without_token)
 {
-	struct resp r;
+	struct admin_rig_response r;
 
-	request("GET", "/healthz", NULL, NULL, NULL, 0, &r);
+	admin_rig_request("GET", "/healthz", NULL, NULL, NULL, 0, &r);
 	cr_assert_eq(r.status, 200);
 	cr_assert_str_eq(r.body, "ok\n");
 	cr_assert_eq(strncmp(r.content_type, "text/plain", 10), 0);
@@ -434,25 +247,25 @@ Test(admin, healthz_without_token)
 Test(admin, tenant_create)
 {
 	json_t *env;
-	struct resp r;
+	struct admin_rig_response r;
 
 	env = call_json("PUT", "/edged/v1/tenants/acme", NULL, 200);
-	cr_assert_str_eq(json_string_value(json_object_get(result(env), "id")), "acme");
-	cr_assert(json_is_true(json_object_get(result(env), "created")));
+	cr_assert_str_eq(json_string_value(json_object_get(envelope_result(env), "id")), "acme");
+	cr_assert(json_is_true(json_object_get(envelope_result(env), "created")));
 	json_decref(env);
 	env = call_json("PUT", "/edged/v1/tenants/acme", "{\"plan\":\"free\"}", 200);
-	cr_assert(json_is_false(json_object_get(result(env), "created")));
+	cr_assert(json_is_false(json_object_get(envelope_result(env), "created")));
 	json_decref(env);
 
 	env = call_json("PUT", "/edged/v1/tenants/bad.name", NULL, 400);
-	cr_assert_eq(error_code(env), 10014);
+	cr_assert_eq(envelope_error_code(env), 10014);
 	json_decref(env);
 	env = call_json("PUT", "/edged/v1/tenants/acme", "{\"plan\":", 400);
-	cr_assert_neq(error_message(env)[0], '\0');
+	cr_assert_neq(envelope_error_message(env)[0], '\0');
 	json_decref(env);
 
 	/* Bearer is case-insensitive and extra spaces are fine. */
-	request("PUT", "/edged/v1/tenants/other", "  " TOKEN, NULL, NULL, 0, &r);
+	admin_rig_request("PUT", "/edged/v1/tenants/other", "  " TOKEN, NULL, NULL, 0, &r);
 	cr_assert_eq(r.status, 200);
 }
 
@@ -464,20 +277,22 @@ Test(admin, multipart_upload_and_versions)
 
 	tenant("acme");
 	env = upload("acme", "api", module_md, "index.js", module_js, 200);
-	cr_assert_str_eq(json_string_value(json_object_get(result(env), "id")), "api");
-	cr_assert(json_is_string(json_object_get(result(env), "version_id")));
+	cr_assert_str_eq(json_string_value(json_object_get(envelope_result(env), "id")), "api");
+	cr_assert(json_is_string(json_object_get(envelope_result(env), "version_id")));
 	snprintf(version, sizeof(version), "%s",
-	    json_string_value(json_object_get(result(env), "version_id")));
-	etag = json_string_value(json_object_get(result(env), "etag"));
+	    json_string_value(json_object_get(envelope_result(env), "version_id")));
+	etag = json_string_value(json_object_get(envelope_result(env), "etag"));
 	cr_assert_gt(atoi(version), 0);
 	cr_assert_not_null(etag);
 	cr_assert_eq(strspn(etag, "0123456789abcdef"), strlen(etag));
 	cr_assert_gt(strlen(etag), 0);
 	cr_assert_str_eq(
-	    json_string_value(json_object_get(result(env), "compatibility_date")), "2024-09-01");
-	cr_assert_eq(strlen(json_string_value(json_object_get(result(env), "created_on"))), 20);
+	    json_string_value(json_object_get(envelope_result(env), "compatibility_date")),
+	    "2024-09-01");
+	cr_assert_eq(
+	    strlen(json_string_value(json_object_get(envelope_result(env), "created_on"))), 20);
 	cr_assert_str_eq(
-	    json_string_value(json_array_get(json_object_get(result(env), "handlers"), 0)),
+	    json_string_value(json_array_get(json_object_get(envelope_result(env), "handlers"), 0)),
 	    "fetch");
 	cr_assert_eq(atomic_load(&last_format), IPC_FORMAT_MODULE);
 	pthread_mutex_lock(&last_lock);
@@ -494,7 +309,7 @@ Test(admin, multipart_upload_and_versions)
 
 	env = call(
 	    "GET", "/client/v4/accounts/acme/workers/scripts/api/versions", NULL, NULL, 0, 200);
-	items = json_object_get(result(env), "items");
+	items = json_object_get(envelope_result(env), "items");
 	cr_assert_eq(json_array_size(items), 2, "the versions listing grows");
 	first = json_array_get(items, 0);
 	cr_assert(json_is_true(json_object_get(first, "active")), "newest first, and active");
@@ -517,13 +332,14 @@ Test(admin, bad_metadata)
 
 	tenant("acme");
 	env = upload("acme", "api", "{\"main_module\": \"index.js\",", "index.js", module_js, 400);
-	cr_assert_eq(error_code(env), 10001);
-	cr_assert_not_null(strstr(error_message(env), "metadata"), "%s", error_message(env));
+	cr_assert_eq(envelope_error_code(env), 10001);
+	cr_assert_not_null(
+	    strstr(envelope_error_message(env), "metadata"), "%s", envelope_error_message(env));
 	json_decref(env);
 	env = upload("acme", "api", "[1]", "index.js", module_js, 400);
 	json_decref(env);
 	env = upload("acme", "api", "{}", "index.js", module_js, 400);
-	cr_assert_not_null(strstr(error_message(env), "main_module"));
+	cr_assert_not_null(strstr(envelope_error_message(env), "main_module"));
 	json_decref(env);
 	env = upload("acme", "api", "{\"main_module\":\"other.js\"}", "index.js", module_js, 400);
 	json_decref(env);
@@ -547,23 +363,23 @@ Test(admin, bindings_rejected)
 	    "{\"main_module\":\"index.js\",\"bindings\":[{\"type\":"
 	    "\"queue\",\"name\":\"Q\",\"queue_name\":\"x\"}]}",
 	    "index.js", module_js, 400);
-	cr_assert_eq(error_code(env), 10023);
-	cr_assert_str_eq(error_message(env), "binding type 'queue' is not supported");
+	cr_assert_eq(envelope_error_code(env), 10023);
+	cr_assert_str_eq(envelope_error_message(env), "binding type 'queue' is not supported");
 	json_decref(env);
 	/* Storage bindings must name a resource the tenant has. */
 	env = upload("acme", "api",
 	    "{\"main_module\":\"index.js\",\"bindings\":[{\"type\":"
 	    "\"kv_namespace\",\"name\":\"KV\",\"namespace_id\":\"x\"}]}",
 	    "index.js", module_js, 400);
-	cr_assert_eq(error_code(env), 10023);
-	cr_assert_str_eq(error_message(env), "binding 'KV': KV namespace 'x' not found");
+	cr_assert_eq(envelope_error_code(env), 10023);
+	cr_assert_str_eq(envelope_error_message(env), "binding 'KV': KV namespace 'x' not found");
 	json_decref(env);
 	env = upload("acme", "api",
 	    "{\"main_module\":\"index.js\",\"bindings\":["
 	    "{\"type\":\"plain_text\",\"name\":\"A\",\"text\":\"1\"},"
 	    "{\"type\":\"plain_text\",\"name\":\"A\",\"text\":\"2\"}]}",
 	    "index.js", module_js, 400);
-	cr_assert_not_null(strstr(error_message(env), "duplicate"));
+	cr_assert_not_null(strstr(envelope_error_message(env), "duplicate"));
 	json_decref(env);
 	env = upload("acme", "api",
 	    "{\"main_module\":\"index.js\",\"bindings\":["
@@ -586,19 +402,20 @@ Test(admin, syntax_error_reports_line)
 
 	tenant("acme");
 	env = upload("acme", "api", module_md, "index.js", "var a = 1;\nvar b = 2;\nSYNTAX(", 400);
-	cr_assert_eq(error_code(env), 10021);
-	cr_assert_not_null(strstr(error_message(env), "line 3"), "%s", error_message(env));
-	cr_assert_not_null(strstr(error_message(env), "SyntaxError"));
+	cr_assert_eq(envelope_error_code(env), 10021);
+	cr_assert_not_null(
+	    strstr(envelope_error_message(env), "line 3"), "%s", envelope_error_message(env));
+	cr_assert_not_null(strstr(envelope_error_message(env), "SyntaxError"));
 	json_decref(env);
 	/* The synchronous path too. */
 	env = upload("acme", "api", module_md, "index.js", "SYNC SYNTAX", 400);
-	cr_assert_not_null(strstr(error_message(env), "line 3"));
+	cr_assert_not_null(strstr(envelope_error_message(env), "line 3"));
 	json_decref(env);
 	cr_assert_eq(atomic_load(&changed_calls), 0);
 	cr_assert_eq(atomic_load(&validate_calls), 2);
 	env = call(
 	    "GET", "/client/v4/accounts/acme/workers/scripts/api/versions", NULL, NULL, 0, 404);
-	cr_assert_eq(error_code(env), 10007);
+	cr_assert_eq(envelope_error_code(env), 10007);
 	json_decref(env);
 }
 
@@ -610,7 +427,7 @@ Test(admin, raw_javascript_upload)
 	tenant("acme");
 	env = call("PUT", "/client/v4/accounts/acme/workers/scripts/sw", "application/javascript",
 	    js, strlen(js), 200);
-	cr_assert_str_eq(json_string_value(json_object_get(result(env), "id")), "sw");
+	cr_assert_str_eq(json_string_value(json_object_get(envelope_result(env), "id")), "sw");
 	json_decref(env);
 	cr_assert_eq(atomic_load(&last_format), IPC_FORMAT_SERVICE_WORKER);
 	pthread_mutex_lock(&last_lock);
@@ -626,11 +443,11 @@ Test(admin, raw_javascript_upload)
 	json_decref(env);
 	env = call("PUT", "/client/v4/accounts/acme/workers/scripts/sw", "application/javascript",
 	    "var s = '\xff\xfe';", 12, 400);
-	cr_assert_eq(error_code(env), 10025);
+	cr_assert_eq(envelope_error_code(env), 10025);
 	json_decref(env);
 	env = call("PUT", "/client/v4/accounts/acme/workers/scripts/bad.name",
 	    "application/javascript", js, strlen(js), 400);
-	cr_assert_eq(error_code(env), 10014);
+	cr_assert_eq(envelope_error_code(env), 10014);
 	json_decref(env);
 }
 
@@ -643,8 +460,8 @@ Test(admin, script_too_large)
 	memset(script, 'x', sizeof(script) - 1);
 	script[sizeof(script) - 1] = '\0';
 	env = upload("acme", "api", "{\"body_part\":\"s\"}", "s", script, 400);
-	cr_assert_eq(error_code(env), 10024);
-	cr_assert_str_eq(error_message(env), "script exceeds 1000 bytes");
+	cr_assert_eq(envelope_error_code(env), 10024);
+	cr_assert_str_eq(envelope_error_message(env), "script exceeds 1000 bytes");
 	json_decref(env);
 	cr_assert_eq(atomic_load(&validate_calls), 0);
 }
@@ -660,7 +477,7 @@ Test(admin, list_and_delete_scripts)
 	json_decref(upload("other", "mine", "{\"body_part\":\"s\"}", "s", "var x;", 200));
 
 	env = call("GET", "/client/v4/accounts/acme/workers/scripts", NULL, NULL, 0, 200);
-	list = result(env);
+	list = envelope_result(env);
 	cr_assert_eq(json_array_size(list), 2, "only this tenant's scripts");
 	cr_assert_str_eq(json_string_value(json_object_get(json_array_get(list, 0), "id")), "api");
 	cr_assert_str_eq(json_string_value(json_object_get(json_array_get(list, 1), "id")), "web");
@@ -675,11 +492,11 @@ Test(admin, list_and_delete_scripts)
 	json_decref(env);
 
 	env = call("DELETE", "/client/v4/accounts/acme/workers/scripts/api", NULL, NULL, 0, 200);
-	cr_assert_str_eq(json_string_value(json_object_get(result(env), "id")), "api");
+	cr_assert_str_eq(json_string_value(json_object_get(envelope_result(env), "id")), "api");
 	json_decref(env);
 	cr_assert_eq(atomic_load(&changed_calls), 4);
 	env = call("DELETE", "/client/v4/accounts/acme/workers/scripts/api", NULL, NULL, 0, 404);
-	cr_assert_eq(error_code(env), 10007);
+	cr_assert_eq(envelope_error_code(env), 10007);
 	json_decref(env);
 	/* Another tenant cannot delete it. */
 	env = call("DELETE", "/client/v4/accounts/acme/workers/scripts/mine", NULL, NULL, 0, 404);
@@ -687,7 +504,7 @@ Test(admin, list_and_delete_scripts)
 	cr_assert_eq(version_count("other", "mine"), 1);
 
 	env = call("GET", "/client/v4/accounts/acme/workers/scripts", NULL, NULL, 0, 200);
-	cr_assert_eq(json_array_size(result(env)), 1);
+	cr_assert_eq(json_array_size(envelope_result(env)), 1);
 	json_decref(env);
 }
 
@@ -703,10 +520,11 @@ Test(admin, routes)
 
 	env = call_json("POST", "/client/v4/accounts/acme/workers/routes",
 	    "{\"pattern\":\"shop.example.com/*\",\"script\":\"api\"}", 200);
-	cr_assert_str_eq(
-	    json_string_value(json_object_get(result(env), "pattern")), "shop.example.com/*");
-	cr_assert_str_eq(json_string_value(json_object_get(result(env), "script")), "api");
-	snprintf(id, sizeof(id), "%s", json_string_value(json_object_get(result(env), "id")));
+	cr_assert_str_eq(json_string_value(json_object_get(envelope_result(env), "pattern")),
+	    "shop.example.com/*");
+	cr_assert_str_eq(json_string_value(json_object_get(envelope_result(env), "script")), "api");
+	snprintf(
+	    id, sizeof(id), "%s", json_string_value(json_object_get(envelope_result(env), "id")));
 	cr_assert_eq(strlen(id), 32);
 	json_decref(env);
 	cr_assert_eq(atomic_load(&changed_calls), 2);
@@ -718,35 +536,35 @@ Test(admin, routes)
 	/* Another tenant claiming the host. */
 	env = call_json("POST", "/client/v4/accounts/evil/workers/routes",
 	    "{\"pattern\":\"*.shop.example.com/*\"}", 409);
-	cr_assert_eq(error_code(env), 10020);
-	cr_assert_str_eq(error_message(env), "pattern's host belongs to another account");
+	cr_assert_eq(envelope_error_code(env), 10020);
+	cr_assert_str_eq(envelope_error_message(env), "pattern's host belongs to another account");
 	json_decref(env);
 	env = call_json("POST", "/client/v4/accounts/acme/workers/routes",
 	    "{\"pattern\":\"shop.example.com/*\",\"script\":\"api\"}", 409);
-	cr_assert_eq(error_code(env), 10026);
+	cr_assert_eq(envelope_error_code(env), 10026);
 	json_decref(env);
 	env = call_json("POST", "/client/v4/accounts/acme/workers/routes",
 	    "{\"pattern\":\"http://shop.example.com:8080/*\"}", 400);
-	cr_assert_eq(error_code(env), 10022);
+	cr_assert_eq(envelope_error_code(env), 10022);
 	json_decref(env);
 	env = call_json("POST", "/client/v4/accounts/acme/workers/routes",
 	    "{\"pattern\":\"a.example.com/*\",\"script\":\"nope\"}", 404);
-	cr_assert_eq(error_code(env), 10007);
+	cr_assert_eq(envelope_error_code(env), 10007);
 	json_decref(env);
 	env = call_json("POST", "/client/v4/accounts/acme/workers/routes", "{\"pattern\":5}", 400);
 	json_decref(env);
 	env = call_json("POST", "/client/v4/accounts/acme/workers/routes", "not json", 400);
-	cr_assert_eq(error_code(env), 10001);
+	cr_assert_eq(envelope_error_code(env), 10001);
 	json_decref(env);
 	cr_assert_eq(atomic_load(&changed_calls), 3);
 
 	env = call("GET", "/client/v4/accounts/acme/workers/routes", NULL, NULL, 0, 200);
-	list = result(env);
+	list = envelope_result(env);
 	cr_assert_eq(json_array_size(list), 2);
 	cr_assert_str_eq(json_string_value(json_object_get(json_array_get(list, 0), "id")), id);
 	json_decref(env);
 	env = call("GET", "/client/v4/accounts/evil/workers/routes", NULL, NULL, 0, 200);
-	cr_assert_eq(json_array_size(result(env)), 0);
+	cr_assert_eq(json_array_size(envelope_result(env)), 0);
 	json_decref(env);
 
 	/* Another tenant cannot delete it; the owner can, once. */
@@ -754,11 +572,11 @@ Test(admin, routes)
 	json_decref(call("DELETE", path, NULL, NULL, 0, 404));
 	snprintf(path, sizeof(path), "/client/v4/accounts/acme/workers/routes/%s", id);
 	env = call("DELETE", path, NULL, NULL, 0, 200);
-	cr_assert_str_eq(json_string_value(json_object_get(result(env), "id")), id);
+	cr_assert_str_eq(json_string_value(json_object_get(envelope_result(env), "id")), id);
 	json_decref(env);
 	cr_assert_eq(atomic_load(&changed_calls), 4);
 	env = call("DELETE", path, NULL, NULL, 0, 404);
-	cr_assert_eq(error_code(env), 10009);
+	cr_assert_eq(envelope_error_code(env), 10009);
 	json_decref(env);
 }
 
@@ -767,14 +585,14 @@ Test(admin, unknown_tenant)
 	json_t *env;
 
 	env = upload("ghost", "api", module_md, "index.js", module_js, 404);
-	cr_assert_eq(error_code(env), 10008);
+	cr_assert_eq(envelope_error_code(env), 10008);
 	json_decref(env);
 	json_decref(call("GET", "/client/v4/accounts/ghost/workers/scripts", NULL, NULL, 0, 404));
 	json_decref(call("GET", "/client/v4/accounts/ghost/workers/routes", NULL, NULL, 0, 404));
 	json_decref(call_json("POST", "/client/v4/accounts/ghost/workers/routes",
 	    "{\"pattern\":\"x.example.com/*\"}", 404));
 	env = call("GET", "/client/v4/accounts/bad%20name/workers/scripts", NULL, NULL, 0, 400);
-	cr_assert_eq(error_code(env), 10014);
+	cr_assert_eq(envelope_error_code(env), 10014);
 	json_decref(env);
 	cr_assert_eq(atomic_load(&validate_calls), 0);
 }
@@ -788,7 +606,7 @@ Test(admin, body_too_large)
 	memset(body, 'a', sizeof(body));
 	env = call("PUT", "/client/v4/accounts/acme/workers/scripts/api", "application/javascript",
 	    body, sizeof(body), 413);
-	cr_assert_eq(error_code(env), 10011);
+	cr_assert_eq(envelope_error_code(env), 10011);
 	json_decref(env);
 	/* The connection and server still work. */
 	tenant("acme");
@@ -796,16 +614,17 @@ Test(admin, body_too_large)
 
 Test(admin, unknown_path_and_wrong_method)
 {
-	static struct resp r;
+	static struct admin_rig_response r;
 	json_t *env;
 
 	env = call("GET", "/client/v4/accounts/acme/workers/nothing", NULL, NULL, 0, 404);
-	cr_assert_eq(error_code(env), 7000);
+	cr_assert_eq(envelope_error_code(env), 7000);
 	json_decref(env);
 	env = call("POST", "/client/v4/accounts/acme/workers/scripts/api", NULL, NULL, 0, 405);
-	cr_assert_eq(error_code(env), 10405);
+	cr_assert_eq(envelope_error_code(env), 10405);
 	json_decref(env);
-	request("PATCH", "/client/v4/accounts/acme/workers/routes", TOKEN, NULL, NULL, 0, &r);
+	admin_rig_request(
+	    "PATCH", "/client/v4/accounts/acme/workers/routes", TOKEN, NULL, NULL, 0, &r);
 	cr_assert_eq(r.status, 405);
 	cr_assert_str_eq(r.allow, "GET, POST");
 }
@@ -814,15 +633,16 @@ Test(admin, status)
 {
 	json_t *env = call("GET", "/status", NULL, NULL, 0, 200);
 
-	cr_assert_eq(
-	    json_integer_value(json_object_get(json_object_get(result(env), "pool"), "idle")), 2);
+	cr_assert_eq(json_integer_value(
+			 json_object_get(json_object_get(envelope_result(env), "pool"), "idle")),
+	    2);
 	json_decref(env);
 }
 
 Test(admin, client_gone_during_validation)
 {
 	char body[BODY_MAX], head[512];
-	struct sockaddr_in sin = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
+	struct sockaddr_in sin = { .sin_family = AF_INET, .sin_port = htons((uint16_t)rig.port) };
 	size_t len = form(body, sizeof(body), "{\"body_part\":\"s\"}", "s", "var SLOW;");
 	int fd, n;
 
@@ -852,23 +672,20 @@ Test(admin, client_gone_during_validation)
 
 /* --- tenant tokens ------------------------------------------------------------ */
 
-/* A call with a given token; checks the status and the envelope, returns it (decref it). */
+/*
+ * A call with a given token; checks the status and the envelope, which
+ * carries no result on an error, and returns it (decref it).
+ */
 static json_t *
 call_as(const char *token, const char *method, const char *path, const char *ctype,
     const char *body, long want_status)
 {
-	static struct resp r;
-	json_t *env;
+	json_t *env = admin_rig_call(
+	    token, method, path, ctype, body, body != NULL ? strlen(body) : 0, want_status);
 
-	request(method, path, token, ctype, body, body != NULL ? strlen(body) : 0, &r);
-	cr_assert_eq(r.status, want_status, "%s %s: %ld, expected %ld: %s", method, path, r.status,
-	    want_status, r.body);
-	cr_assert_str_eq(r.content_type, "application/json");
-	cr_assert_not_null(env = json_loadb(r.body, r.len, 0, NULL), "not JSON: %s", r.body);
-	cr_assert_eq(json_is_true(json_object_get(env, "success")), want_status == 200);
 	if (want_status != 200)
-		cr_assert(json_is_null(result(env)), "no data: %s", r.body);
-	cr_assert_eq(r.allow[0], '\0', "no Allow header");
+		cr_assert(json_is_null(envelope_result(env)), "no data: %s", rig.last.body);
+	cr_assert_eq(rig.last.allow[0], '\0', "no Allow header");
 	return env;
 }
 
@@ -878,8 +695,8 @@ expect_403(
 {
 	json_t *env = call_as(token, method, path, ctype, body, 403);
 
-	cr_assert_eq(error_code(env), 10000, "%s %s", method, path);
-	cr_assert_str_eq(error_message(env), "token not valid for this account");
+	cr_assert_eq(envelope_error_code(env), 10000, "%s %s", method, path);
+	cr_assert_str_eq(envelope_error_message(env), "token not valid for this account");
 	json_decref(env);
 }
 
@@ -892,11 +709,13 @@ new_token(const char *tenant_name, char *id, size_t id_len, char *out, size_t ou
 
 	snprintf(path, sizeof(path), "/edged/v1/tenants/%s/tokens", tenant_name);
 	env = call_json("POST", path, NULL, 200);
-	cr_assert_str_eq(json_string_value(json_object_get(result(env), "tenant")), tenant_name);
-	cr_assert_eq(strlen(json_string_value(json_object_get(result(env), "token"))), 64);
-	cr_assert_eq(strlen(json_string_value(json_object_get(result(env), "id"))), 16);
-	snprintf(out, out_len, "%s", json_string_value(json_object_get(result(env), "token")));
-	snprintf(id, id_len, "%s", json_string_value(json_object_get(result(env), "id")));
+	cr_assert_str_eq(
+	    json_string_value(json_object_get(envelope_result(env), "tenant")), tenant_name);
+	cr_assert_eq(strlen(json_string_value(json_object_get(envelope_result(env), "token"))), 64);
+	cr_assert_eq(strlen(json_string_value(json_object_get(envelope_result(env), "id"))), 16);
+	snprintf(
+	    out, out_len, "%s", json_string_value(json_object_get(envelope_result(env), "token")));
+	snprintf(id, id_len, "%s", json_string_value(json_object_get(envelope_result(env), "id")));
 	json_decref(env);
 }
 
@@ -925,7 +744,7 @@ Test(admin, tenant_token_reaches_only_its_own_tenant)
 	json_decref(
 	    call_as(tok, "GET", "/client/v4/accounts/acme/workers/routes", NULL, NULL, 200));
 	env = call_as(tok, "GET", "/edged/v1/tenants/acme", NULL, NULL, 200);
-	cr_assert_str_eq(json_string_value(json_object_get(result(env), "id")), "acme");
+	cr_assert_str_eq(json_string_value(json_object_get(envelope_result(env), "id")), "acme");
 	json_decref(env);
 
 	/* Another tenant: 403 for every method, existing or not. */
@@ -961,11 +780,11 @@ Test(admin, tenant_token_reaches_only_its_own_tenant)
 	/* Nothing of evil's changed; newco was not created; acme's limits are unset. */
 	cr_assert_eq(version_count("evil", "api"), 1);
 	env = call("GET", "/client/v4/accounts/evil/workers/routes", NULL, NULL, 0, 200);
-	cr_assert_eq(json_array_size(result(env)), 0);
+	cr_assert_eq(json_array_size(envelope_result(env)), 0);
 	json_decref(env);
 	json_decref(call_json("GET", "/edged/v1/tenants/newco", NULL, 404));
 	env = call_json("GET", "/edged/v1/tenants/acme", NULL, 200);
-	cr_assert_eq(json_object_size(json_object_get(result(env), "limits")), 0);
+	cr_assert_eq(json_object_size(json_object_get(envelope_result(env), "limits")), 0);
 	json_decref(env);
 
 	/* evil's token works for evil only. */
@@ -977,7 +796,7 @@ Test(admin, tenant_token_reaches_only_its_own_tenant)
 Test(admin, tenant_tokens_list_and_revoke)
 {
 	char tok[128], id[32], tok2[128], id2[32], path[128];
-	static struct resp r;
+	static struct admin_rig_response r;
 	json_t *env, *list;
 
 	tenant("acme");
@@ -986,32 +805,32 @@ Test(admin, tenant_tokens_list_and_revoke)
 	new_token("acme", id2, sizeof(id2), tok2, sizeof(tok2));
 
 	/* The list has ids and times, never a secret. */
-	request("GET", "/edged/v1/tenants/acme/tokens", TOKEN, NULL, NULL, 0, &r);
+	admin_rig_request("GET", "/edged/v1/tenants/acme/tokens", TOKEN, NULL, NULL, 0, &r);
 	cr_assert_eq(r.status, 200, "%s", r.body);
 	cr_assert_null(strstr(r.body, tok), "a secret in the list: %s", r.body);
 	cr_assert_null(strstr(r.body, tok2), "a secret in the list: %s", r.body);
 	cr_assert_null(strstr(r.body, "\"token\""), "%s", r.body);
 	cr_assert_not_null(env = json_loads(r.body, 0, NULL));
-	list = result(env);
+	list = envelope_result(env);
 	cr_assert_eq(json_array_size(list), 2);
 	cr_assert_str_eq(json_string_value(json_object_get(json_array_get(list, 0), "id")), id);
 	cr_assert(json_is_string(json_object_get(json_array_get(list, 0), "created_on")));
 	cr_assert_eq(json_object_size(json_array_get(list, 0)), 2);
 	json_decref(env);
 	env = call_json("GET", "/edged/v1/tenants/evil/tokens", NULL, 200);
-	cr_assert_eq(json_array_size(result(env)), 0);
+	cr_assert_eq(json_array_size(envelope_result(env)), 0);
 	json_decref(env);
 
 	/* Unknown tenants and ids. */
 	env = call_json("POST", "/edged/v1/tenants/ghost/tokens", NULL, 404);
-	cr_assert_eq(error_code(env), 10008);
+	cr_assert_eq(envelope_error_code(env), 10008);
 	json_decref(env);
 	json_decref(call_json("GET", "/edged/v1/tenants/ghost/tokens", NULL, 404));
 	json_decref(call_json("POST", "/edged/v1/tenants/bad%20name/tokens", NULL, 400));
 	/* Another tenant's path cannot revoke acme's token. */
 	snprintf(path, sizeof(path), "/edged/v1/tenants/evil/tokens/%s", id);
 	env = call_json("DELETE", path, NULL, 404);
-	cr_assert_eq(error_code(env), 10010);
+	cr_assert_eq(envelope_error_code(env), 10010);
 	json_decref(env);
 	json_decref(
 	    call_as(tok, "GET", "/client/v4/accounts/acme/workers/scripts", NULL, NULL, 200));
@@ -1019,22 +838,22 @@ Test(admin, tenant_tokens_list_and_revoke)
 	/* Revoked: the token is unknown (401), the other one still works. */
 	snprintf(path, sizeof(path), "/edged/v1/tenants/acme/tokens/%s", id);
 	env = call_json("DELETE", path, NULL, 200);
-	cr_assert_str_eq(json_string_value(json_object_get(result(env), "id")), id);
+	cr_assert_str_eq(json_string_value(json_object_get(envelope_result(env), "id")), id);
 	json_decref(env);
 	env = call_as(tok, "GET", "/client/v4/accounts/acme/workers/scripts", NULL, NULL, 401);
-	cr_assert_eq(error_code(env), 10000);
-	cr_assert_str_eq(error_message(env), "Authentication error");
+	cr_assert_eq(envelope_error_code(env), 10000);
+	cr_assert_str_eq(envelope_error_message(env), "Authentication error");
 	json_decref(env);
 	json_decref(call_json("DELETE", path, NULL, 404));
 	json_decref(
 	    call_as(tok2, "GET", "/client/v4/accounts/acme/workers/scripts", NULL, NULL, 200));
 	env = call_json("GET", "/edged/v1/tenants/acme/tokens", NULL, 200);
-	cr_assert_eq(json_array_size(result(env)), 1);
+	cr_assert_eq(json_array_size(envelope_result(env)), 1);
 	json_decref(env);
 
 	/* An operator token cleared (fail closed) refuses tenant tokens too. */
-	admin_set_token(admin, "");
+	admin_set_token(rig.admin, "");
 	json_decref(
 	    call_as(tok2, "GET", "/client/v4/accounts/acme/workers/scripts", NULL, NULL, 401));
-	admin_set_token(admin, TOKEN);
+	admin_set_token(rig.admin, TOKEN);
 }

@@ -1,9 +1,9 @@
 /*
  * Unit tests for the admin API's storage endpoints (supervisor/admin_kv.c,
  * admin_d1.c, admin_r2.c over admin_storage.c): a real http_server with the
- * admin callbacks on 127.0.0.1:0 in its own event-loop thread, and a fake
- * broker behind the core's call hooks that records each call and answers
- * it as the test says.  Route captures with encoded keys, the mapping of
+ * admin callbacks on 127.0.0.1:0 in its own event-loop thread (admin_rig.c),
+ * and a fake broker behind the core's call hooks that records each call and
+ * answers it as the test says.  Route captures with encoded keys, the mapping of
  * broker outcomes to HTTP, the registry, tenant scoping, binding checks.
  */
 #define _GNU_SOURCE
@@ -16,7 +16,6 @@
 #include <strings.h>
 #include <unistd.h>
 
-#include <curl/curl.h>
 #include <event2/event.h>
 #include <jansson.h>
 
@@ -25,19 +24,10 @@
 #include "supervisor/admin.h"
 #include "supervisor/http.h"
 #include "supervisor/meta.h"
+#include "tests/unit/supervisor/admin_rig.h"
 
 #define TOKEN "operator-token-for-storage"
 #define BODY_MAX 4096
-
-static struct event_base *base;
-static pthread_t loop_thread;
-static int stop_pipe[2] = { -1, -1 };
-static struct event *stop_event;
-static struct http_server *srv;
-static struct admin *admin;
-static struct meta *meta;
-static char dir[] = "/tmp/edged-test-admin-storage-XXXXXX";
-static char origin[96];
 
 /* --- the fake broker ------------------------------------------------------------- */
 
@@ -119,7 +109,7 @@ fake_call(void *core, const struct broker_call_args *a, broker_call_done done, v
 	c->body_len = next.body_len;
 	pthread_mutex_unlock(&lock);
 	/* Answered from the loop, later, as the contract says. */
-	cr_assert_eq(event_base_once(base, -1, EV_TIMEOUT, fake_answer, c, &now), 0);
+	cr_assert_eq(event_base_once(rig.base, -1, EV_TIMEOUT, fake_answer, c, &now), 0);
 	return (struct broker_call *)c;
 }
 
@@ -143,202 +133,43 @@ answer(int status, const char *doc, const char *body, size_t body_len)
 	pthread_mutex_unlock(&lock);
 }
 
-/* --- the server ---------------------------------------------------------------- */
-
-static void
-stop_cb(evutil_socket_t fd, short what, void *arg)
-{
-	(void)fd;
-	(void)what;
-	(void)arg;
-	event_base_loopbreak(base);
-}
-
-static void *
-loop_main(void *arg)
-{
-	(void)arg;
-	event_base_loop(base, EVLOOP_NO_EXIT_ON_EMPTY);
-	return NULL;
-}
+/* --- the server and its client ------------------------------------------------ */
 
 static void
 setup(void)
 {
 	static const struct admin_hooks hooks = { .call = fake_call, .call_cancel = fake_cancel };
+	static const char *const tenants[] = { "acme", "other", NULL };
 	struct admin_limits limits = { 1000, BODY_MAX };
-	struct http_limits hl;
-	char path[256], actual[64];
-	int fd;
 
 	memset(&last, 0, sizeof(last));
 	buf_init(&last.body);
 	answer(STORE_OK, "{}", NULL, 0);
-	cr_assert_not_null(base = event_base_new());
-	cr_assert_eq(pipe(stop_pipe), 0);
-	cr_assert_not_null(stop_event = event_new(base, stop_pipe[0], EV_READ, stop_cb, NULL));
-	cr_assert_eq(event_add(stop_event, NULL), 0);
-	cr_assert_not_null(mkdtemp(dir));
-	snprintf(path, sizeof(path), "%s/meta.sqlite", dir);
-	cr_assert_not_null(meta = meta_open(path));
-	cr_assert_eq(meta_tenant_put(meta, "acme"), 1);
-	cr_assert_eq(meta_tenant_put(meta, "other"), 1);
-	cr_assert_not_null(admin = admin_new(meta, TOKEN, &limits, &hooks, NULL));
-	http_limits_default(&hl);
-	cr_assert_not_null(srv = http_server_new(base, &hl, admin_http_callbacks(), admin));
-	cr_assert_geq(fd = http_listen_socket("127.0.0.1:0", actual, sizeof(actual)), 0);
-	cr_assert_eq(http_server_listen(srv, fd), 0);
-	snprintf(origin, sizeof(origin), "http://%s", actual);
-	cr_assert_eq(pthread_create(&loop_thread, NULL, loop_main, NULL), 0);
-	curl_global_init(CURL_GLOBAL_DEFAULT);
+	admin_rig_start(&hooks, &limits, TOKEN, tenants);
 }
 
 static void
 teardown(void)
 {
-	static const char *const files[] = { "meta.sqlite", "meta.sqlite-wal", "meta.sqlite-shm" };
-	char path[300];
-
-	cr_assert_eq(write(stop_pipe[1], "x", 1), 1);
-	pthread_join(loop_thread, NULL);
-	event_free(stop_event);
-	close(stop_pipe[0]);
-	close(stop_pipe[1]);
-	http_server_free(srv);
-	admin_free(admin);
-	meta_close(meta);
-	event_base_free(base);
+	admin_rig_stop();
 	json_decref(last.args);
 	buf_release(&last.body);
-	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
-		snprintf(path, sizeof(path), "%s/%s", dir, files[i]);
-		unlink(path);
-	}
-	rmdir(dir);
-	curl_global_cleanup();
 }
 
 TestSuite(admin_storage, .init = setup, .fini = teardown, .timeout = 60);
-
-/* --- the client ------------------------------------------------------------------ */
-
-struct resp {
-	long status;
-	char body[8192];
-	size_t len;
-	char headers[2048];
-	size_t hlen;
-};
-
-static size_t
-on_data(char *p, size_t size, size_t n, void *arg)
-{
-	struct resp *r = arg;
-	size_t len = size * n;
-
-	if (len > sizeof(r->body) - 1 - r->len)
-		len = sizeof(r->body) - 1 - r->len;
-	memcpy(r->body + r->len, p, len);
-	r->len += len;
-	r->body[r->len] = '\0';
-	return size * n;
-}
-
-static size_t
-on_header(char *p, size_t size, size_t n, void *arg)
-{
-	struct resp *r = arg;
-	size_t len = size * n;
-
-	if (len > sizeof(r->headers) - 1 - r->hlen)
-		len = sizeof(r->headers) - 1 - r->hlen;
-	memcpy(r->headers + r->hlen, p, len);
-	r->hlen += len;
-	r->headers[r->hlen] = '\0';
-	return size * n;
-}
-
-static void
-request(const char *method, const char *path, const char *token, const char *ctype,
-    const char *body, size_t body_len, struct resp *r)
-{
-	struct curl_slist *h = NULL;
-	char url[4096], line[256];
-	CURL *c = curl_easy_init();
-
-	cr_assert_not_null(c);
-	memset(r, 0, sizeof(*r));
-	snprintf(url, sizeof(url), "%s%s", origin, path);
-	curl_easy_setopt(c, CURLOPT_URL, url);
-	curl_easy_setopt(c, CURLOPT_PATH_AS_IS, 1L);
-	curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
-	curl_easy_setopt(c, CURLOPT_WRITEDATA, r);
-	curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
-	curl_easy_setopt(c, CURLOPT_HEADERDATA, r);
-	curl_easy_setopt(c, CURLOPT_TIMEOUT, 20L);
-	if (token != NULL) {
-		snprintf(line, sizeof(line), "Authorization: Bearer %s", token);
-		h = curl_slist_append(h, line);
-	}
-	if (ctype != NULL) {
-		snprintf(line, sizeof(line), "Content-Type: %s", ctype);
-		h = curl_slist_append(h, line);
-	}
-	h = curl_slist_append(h, "Expect:");
-	curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
-	if (body != NULL) {
-		curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
-		curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, (long)body_len);
-	}
-	cr_assert_eq(curl_easy_perform(c), CURLE_OK, "%s %s failed", method, path);
-	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r->status);
-	curl_slist_free_all(h);
-	curl_easy_cleanup(c);
-}
 
 /* An enveloped answer with the expected status; decref it. */
 static json_t *
 call_as(const char *token, const char *method, const char *path, const char *body, long want)
 {
-	static struct resp r;
-	json_t *env;
-
-	request(method, path, token, body != NULL ? "application/json" : NULL, body,
-	    body != NULL ? strlen(body) : 0, &r);
-	cr_assert_eq(
-	    r.status, want, "%s %s: %ld, expected %ld: %s", method, path, r.status, want, r.body);
-	cr_assert_not_null(env = json_loadb(r.body, r.len, 0, NULL), "not JSON: %s", r.body);
-	cr_assert_eq(json_is_true(json_object_get(env, "success")), want == 200, "%s", r.body);
-	return env;
+	return admin_rig_call(token, method, path, body != NULL ? "application/json" : NULL, body,
+	    body != NULL ? strlen(body) : 0, want);
 }
 
 static json_t *
 call(const char *method, const char *path, const char *body, long want)
 {
 	return call_as(TOKEN, method, path, body, want);
-}
-
-static json_t *
-result(json_t *env)
-{
-	return json_object_get(env, "result");
-}
-
-static int
-error_code(json_t *env)
-{
-	return (int)json_integer_value(
-	    json_object_get(json_array_get(json_object_get(env, "errors"), 0), "code"));
-}
-
-static const char *
-error_message(json_t *env)
-{
-	const char *m = json_string_value(
-	    json_object_get(json_array_get(json_object_get(env, "errors"), 0), "message"));
-
-	return m != NULL ? m : "";
 }
 
 /* The last call's argument `name` as a string ("" when absent). */
@@ -362,7 +193,7 @@ kv_create(const char *title, char *id)
 	snprintf(body, sizeof(body), "{\"title\":\"%s\"}", title);
 	answer(STORE_OK, "{}", NULL, 0);
 	env = call("POST", KV, body, 200);
-	snprintf(id, 33, "%s", json_string_value(json_object_get(result(env), "id")));
+	snprintf(id, 33, "%s", json_string_value(json_object_get(envelope_result(env), "id")));
 	json_decref(env);
 }
 
@@ -380,7 +211,7 @@ Test(admin_storage, kv_namespace_create_list_delete)
 	cr_assert_str_eq(last.resource, id);
 
 	env = call("POST", KV, "{\"title\":\"sessions\"}", 409);
-	cr_assert_eq(error_code(env), 10033);
+	cr_assert_eq(envelope_error_code(env), 10033);
 	json_decref(env);
 	env = call("POST", KV, "{\"title\":\"\"}", 400);
 	json_decref(env);
@@ -388,12 +219,12 @@ Test(admin_storage, kv_namespace_create_list_delete)
 	json_decref(env);
 
 	env = call("GET", KV, NULL, 200);
-	cr_assert_eq(json_array_size(result(env)), 1);
+	cr_assert_eq(json_array_size(envelope_result(env)), 1);
 	cr_assert_str_eq(
-	    json_string_value(json_object_get(json_array_get(result(env), 0), "title")),
+	    json_string_value(json_object_get(json_array_get(envelope_result(env), 0), "title")),
 	    "sessions");
-	cr_assert(
-	    json_is_true(json_object_get(json_array_get(result(env), 0), "supports_url_encoding")));
+	cr_assert(json_is_true(
+	    json_object_get(json_array_get(envelope_result(env), 0), "supports_url_encoding")));
 	info = json_object_get(env, "result_info");
 	cr_assert_eq(json_integer_value(json_object_get(info, "total_count")), 1);
 	cr_assert_eq(json_integer_value(json_object_get(info, "page")), 1);
@@ -404,10 +235,10 @@ Test(admin_storage, kv_namespace_create_list_delete)
 	json_decref(call("DELETE", path, NULL, 200));
 	cr_assert_str_eq(last.method, "drop");
 	env = call("DELETE", path, NULL, 404);
-	cr_assert_eq(error_code(env), 10013);
+	cr_assert_eq(envelope_error_code(env), 10013);
 	json_decref(env);
 	env = call("GET", KV, NULL, 200);
-	cr_assert_eq(json_array_size(result(env)), 0);
+	cr_assert_eq(json_array_size(envelope_result(env)), 0);
 	json_decref(env);
 }
 
@@ -417,10 +248,10 @@ Test(admin_storage, a_create_the_broker_refuses_leaves_no_row)
 
 	answer(STORE_E_INTERNAL, "{\"message\":\"disk full\"}", NULL, 0);
 	env = call("POST", KV, "{\"title\":\"doomed\"}", 500);
-	cr_assert_str_eq(error_message(env), "disk full");
+	cr_assert_str_eq(envelope_error_message(env), "disk full");
 	json_decref(env);
 	env = call("GET", KV, NULL, 200);
-	cr_assert_eq(json_array_size(result(env)), 0);
+	cr_assert_eq(json_array_size(envelope_result(env)), 0);
 	json_decref(env);
 	/* The title is free for the next try. */
 	answer(STORE_OK, "{}", NULL, 0);
@@ -430,13 +261,13 @@ Test(admin_storage, a_create_the_broker_refuses_leaves_no_row)
 Test(admin_storage, keys_in_the_path_are_percent_decoded)
 {
 	char id[33], path[2048];
-	struct resp r;
+	struct admin_rig_response r;
 	json_t *env;
 
 	kv_create("keys", id);
 	answer(STORE_OK, "{}", NULL, 0);
 	snprintf(path, sizeof(path), KV "/%s/values/a%%2Fb%%20c%%25+d", id);
-	request("PUT", path, TOKEN, NULL, "v", 1, &r);
+	admin_rig_request("PUT", path, TOKEN, NULL, "v", 1, &r);
 	cr_assert_eq(r.status, 200, "%s", r.body);
 	cr_assert_str_eq(last.method, "put");
 	cr_assert_str_eq(last_arg("key"), "a/b c%+d", "'+' stays in a path");
@@ -444,18 +275,18 @@ Test(admin_storage, keys_in_the_path_are_percent_decoded)
 
 	/* A raw '/' is part of the key too. */
 	snprintf(path, sizeof(path), KV "/%s/values/dir/sub/file.txt", id);
-	request("PUT", path, TOKEN, NULL, "", 0, &r);
+	admin_rig_request("PUT", path, TOKEN, NULL, "", 0, &r);
 	cr_assert_eq(r.status, 200, "%s", r.body);
 	cr_assert_str_eq(last_arg("key"), "dir/sub/file.txt");
 
 	/* Bad escapes, bad UTF-8, too long, missing. */
 	snprintf(path, sizeof(path), KV "/%s/values/a%%zz", id);
 	env = call("GET", path, NULL, 400);
-	cr_assert_eq(error_code(env), 10034);
+	cr_assert_eq(envelope_error_code(env), 10034);
 	json_decref(env);
 	snprintf(path, sizeof(path), KV "/%s/values/%%ff", id);
 	env = call("GET", path, NULL, 400);
-	cr_assert_eq(error_code(env), 10034);
+	cr_assert_eq(envelope_error_code(env), 10034);
 	json_decref(env);
 	{
 		int n = snprintf(path, sizeof(path), KV "/%s/values/", id);
@@ -479,13 +310,13 @@ Test(admin_storage, kv_values_come_back_raw)
 {
 	static const char value[] = "bin\0ary\xff";
 	char id[33], path[256];
-	struct resp r;
+	struct admin_rig_response r;
 	json_t *env;
 
 	kv_create("raw", id);
 	snprintf(path, sizeof(path), KV "/%s/values/k", id);
 	answer(STORE_OK, "{\"found\":true,\"metadata\":null}", value, sizeof(value) - 1);
-	request("GET", path, TOKEN, NULL, NULL, 0, &r);
+	admin_rig_request("GET", path, TOKEN, NULL, NULL, 0, &r);
 	cr_assert_eq(r.status, 200);
 	cr_assert_eq(r.len, sizeof(value) - 1);
 	cr_assert_eq(memcmp(r.body, value, r.len), 0);
@@ -494,14 +325,14 @@ Test(admin_storage, kv_values_come_back_raw)
 
 	answer(STORE_OK, "{\"found\":false}", NULL, 0);
 	env = call("GET", path, NULL, 404);
-	cr_assert_eq(error_code(env), 10009);
-	cr_assert_str_eq(error_message(env), "key not found");
+	cr_assert_eq(envelope_error_code(env), 10009);
+	cr_assert_str_eq(envelope_error_message(env), "key not found");
 	json_decref(env);
 
 	snprintf(path, sizeof(path), KV "/%s/metadata/k", id);
 	answer(STORE_OK, "{\"found\":true,\"metadata\":{\"v\":2}}", NULL, 0);
 	env = call("GET", path, NULL, 200);
-	cr_assert_eq(json_integer_value(json_object_get(result(env), "v")), 2);
+	cr_assert_eq(json_integer_value(json_object_get(envelope_result(env), "v")), 2);
 	cr_assert(last.discard_body, "metadata never fetches the value");
 	json_decref(env);
 }
@@ -513,11 +344,11 @@ Test(admin_storage, kv_put_takes_expiration_and_multipart_metadata)
 				   "Content-Disposition: form-data; name=\"metadata\"\r\n\r\n"
 				   "{\"owner\":\"ops\"}\r\n--XyZ--\r\n";
 	char id[33], path[256];
-	struct resp r;
+	struct admin_rig_response r;
 
 	kv_create("put", id);
 	snprintf(path, sizeof(path), KV "/%s/values/k?expiration_ttl=120", id);
-	request(
+	admin_rig_request(
 	    "PUT", path, TOKEN, "multipart/form-data; boundary=XyZ", form, sizeof(form) - 1, &r);
 	cr_assert_eq(r.status, 200, "%s", r.body);
 	cr_assert_eq(last.body.len, 9);
@@ -528,7 +359,7 @@ Test(admin_storage, kv_put_takes_expiration_and_multipart_metadata)
 	cr_assert_eq(json_integer_value(json_object_get(last.args, "expiration_ttl")), 120);
 
 	snprintf(path, sizeof(path), KV "/%s/values/k?expiration=abc", id);
-	request("PUT", path, TOKEN, NULL, "x", 1, &r);
+	admin_rig_request("PUT", path, TOKEN, NULL, "x", 1, &r);
 	cr_assert_eq(r.status, 400);
 }
 
@@ -547,7 +378,8 @@ Test(admin_storage, kv_keys_list_and_bulk)
 	cr_assert_str_eq(last_arg("cursor"), "xyz");
 	cr_assert_eq(json_integer_value(json_object_get(last.args, "limit")), 5);
 	cr_assert_str_eq(
-	    json_string_value(json_object_get(json_array_get(result(env), 0), "name")), "a b c1");
+	    json_string_value(json_object_get(json_array_get(envelope_result(env), 0), "name")),
+	    "a b c1");
 	cr_assert_str_eq(
 	    json_string_value(json_object_get(json_object_get(env, "result_info"), "cursor")), "n");
 	json_decref(env);
@@ -559,7 +391,8 @@ Test(admin_storage, kv_keys_list_and_bulk)
 	env = call("PUT", path, "[{\"key\":\"a\",\"value\":\"1\"}]", 200);
 	cr_assert_str_eq(last.method, "bulkPut");
 	cr_assert_eq(last.body.len, strlen("[{\"key\":\"a\",\"value\":\"1\"}]"));
-	cr_assert_eq(json_integer_value(json_object_get(result(env), "successful_key_count")), 1);
+	cr_assert_eq(
+	    json_integer_value(json_object_get(envelope_result(env), "successful_key_count")), 1);
 	json_decref(env);
 	json_decref(call("PUT", path, "{\"key\":\"a\"}", 400));
 	answer(STORE_OK, "{\"successful_key_count\":1}", NULL, 0);
@@ -592,19 +425,19 @@ Test(admin_storage, broker_outcomes_map_to_http)
 	for (size_t i = 0; i < sizeof(table) / sizeof(table[0]); i++) {
 		answer(table[i].status, "{\"message\":\"said the broker\"}", NULL, 0);
 		env = call("DELETE", path, NULL, table[i].http);
-		cr_assert_str_eq(error_message(env), "said the broker");
+		cr_assert_str_eq(envelope_error_message(env), "said the broker");
 		json_decref(env);
 	}
 	answer(STORE_E_FAILED, "{\"message\":\"nope (10020)\",\"code\":10020}", NULL, 0);
 	env = call("DELETE", path, NULL, 400);
-	cr_assert_eq(error_code(env), 10020, "the broker's code is kept");
+	cr_assert_eq(envelope_error_code(env), 10020, "the broker's code is kept");
 	json_decref(env);
 
 	pthread_mutex_lock(&lock);
 	next.refuse = true;
 	pthread_mutex_unlock(&lock);
 	env = call("DELETE", path, NULL, 503);
-	cr_assert_eq(error_code(env), 10031);
+	cr_assert_eq(envelope_error_code(env), 10031);
 	json_decref(env);
 }
 
@@ -617,9 +450,10 @@ Test(admin_storage, list_pages)
 	kv_create("b", id);
 	kv_create("c", id);
 	env = call("GET", KV "?per_page=2&page=2", NULL, 200);
-	cr_assert_eq(json_array_size(result(env)), 1);
+	cr_assert_eq(json_array_size(envelope_result(env)), 1);
 	cr_assert_str_eq(
-	    json_string_value(json_object_get(json_array_get(result(env), 0), "title")), "c");
+	    json_string_value(json_object_get(json_array_get(envelope_result(env), 0), "title")),
+	    "c");
 	info = json_object_get(env, "result_info");
 	cr_assert_eq(json_integer_value(json_object_get(info, "count")), 1);
 	cr_assert_eq(json_integer_value(json_object_get(info, "per_page")), 2);
@@ -640,7 +474,7 @@ tenant_token(const char *tenant)
 
 	snprintf(path, sizeof(path), "/edged/v1/tenants/%s/tokens", tenant);
 	env = call("POST", path, NULL, 200);
-	token = strdup(json_string_value(json_object_get(result(env), "token")));
+	token = strdup(json_string_value(json_object_get(envelope_result(env), "token")));
 	json_decref(env);
 	return token;
 }
@@ -664,11 +498,11 @@ Test(admin_storage, a_tenant_reaches_only_its_own_resources)
 	last.calls = 0;
 	pthread_mutex_unlock(&lock);
 	env = call_as(other, "GET", path, NULL, 404);
-	cr_assert_eq(error_code(env), 10013);
+	cr_assert_eq(envelope_error_code(env), 10013);
 	cr_assert_eq(last.calls, 0, "the broker never heard of it");
 	json_decref(env);
 	env = call_as(other, "GET", "/client/v4/accounts/other/storage/kv/namespaces", NULL, 200);
-	cr_assert_eq(json_array_size(result(env)), 0);
+	cr_assert_eq(json_array_size(envelope_result(env)), 0);
 	json_decref(env);
 	free(other);
 }
@@ -682,14 +516,14 @@ Test(admin_storage, storage_limits_on_the_tenant_and_count_quotas)
 	    "{\"limits\":{\"cpu_ms\":100,\"kv_bytes\":1000000,\"kv_namespaces\":1,"
 	    "\"r2_buckets\":0}}",
 	    200);
-	limits = json_object_get(result(env), "limits");
+	limits = json_object_get(envelope_result(env), "limits");
 	cr_assert_eq(json_integer_value(json_object_get(limits, "kv_bytes")), 1000000);
 	cr_assert_eq(json_integer_value(json_object_get(limits, "kv_namespaces")), 1);
 	cr_assert_eq(json_integer_value(json_object_get(limits, "cpu_ms")), 100);
 	json_decref(env);
 	env = call("GET", "/edged/v1/tenants/acme", NULL, 200);
-	cr_assert_eq(json_integer_value(
-			 json_object_get(json_object_get(result(env), "limits"), "r2_buckets")),
+	cr_assert_eq(json_integer_value(json_object_get(
+			 json_object_get(envelope_result(env), "limits"), "r2_buckets")),
 	    0);
 	json_decref(env);
 	json_decref(call("PUT", "/edged/v1/tenants/acme", "{\"limits\":{\"kv_bytes\":0}}", 400));
@@ -698,8 +532,9 @@ Test(admin_storage, storage_limits_on_the_tenant_and_count_quotas)
 	kv_create("only", id);
 	cr_assert_str_eq(last.limits, "{\"kv_bytes\":1000000}", "calls carry the quotas");
 	env = call("POST", KV, "{\"title\":\"second\"}", 403);
-	cr_assert_eq(error_code(env), 10032);
-	cr_assert_not_null(strstr(error_message(env), "kv_namespaces"), "%s", error_message(env));
+	cr_assert_eq(envelope_error_code(env), 10032);
+	cr_assert_not_null(strstr(envelope_error_message(env), "kv_namespaces"), "%s",
+	    envelope_error_message(env));
 	json_decref(env);
 	env = call("POST", "/client/v4/accounts/acme/r2/buckets", "{\"name\":\"photos\"}", 403);
 	json_decref(env);
@@ -712,7 +547,7 @@ static json_t *
 upload(const char *tenant, const char *bindings, long want)
 {
 	char body[2048], path[256];
-	struct resp r;
+	struct admin_rig_response r;
 	json_t *env;
 	int n = snprintf(body, sizeof(body),
 	    "--B\r\nContent-Disposition: form-data; name=\"metadata\"\r\n\r\n"
@@ -721,7 +556,8 @@ upload(const char *tenant, const char *bindings, long want)
 	    bindings);
 
 	snprintf(path, sizeof(path), "/client/v4/accounts/%s/workers/scripts/w", tenant);
-	request("PUT", path, TOKEN, "multipart/form-data; boundary=B", body, (size_t)n, &r);
+	admin_rig_request(
+	    "PUT", path, TOKEN, "multipart/form-data; boundary=B", body, (size_t)n, &r);
 	cr_assert_eq(r.status, want, "%ld: %s", r.status, r.body);
 	cr_assert_not_null(env = json_loads(r.body, 0, NULL));
 	return env;
@@ -736,7 +572,8 @@ Test(admin_storage, bindings_must_name_the_tenants_own_resources)
 
 	kv_create("bound", kv);
 	env = call("POST", "/client/v4/accounts/acme/d1/database", "{\"name\":\"main\"}", 200);
-	snprintf(d1, sizeof(d1), "%s", json_string_value(json_object_get(result(env), "uuid")));
+	snprintf(
+	    d1, sizeof(d1), "%s", json_string_value(json_object_get(envelope_result(env), "uuid")));
 	json_decref(env);
 	json_decref(
 	    call("POST", "/client/v4/accounts/acme/r2/buckets", "{\"name\":\"assets\"}", 200));
@@ -748,7 +585,7 @@ Test(admin_storage, bindings_must_name_the_tenants_own_resources)
 	    kv, d1);
 	json_decref(upload("acme", bindings, 200));
 	/* Stored normalised: database_id became id. */
-	cr_assert_eq(meta_version_get(meta, 1, &v), 1);
+	cr_assert_eq(meta_version_get(rig.meta, 1, &v), 1);
 	cr_assert_not_null(strstr(v.bindings, "\"id\":\""), "%s", v.bindings);
 	cr_assert_null(strstr(v.bindings, "database_id"), "%s", v.bindings);
 	cr_assert_not_null(strstr(v.bindings, kv), "%s", v.bindings);
@@ -756,14 +593,15 @@ Test(admin_storage, bindings_must_name_the_tenants_own_resources)
 
 	/* The same ids from another tenant are not found. */
 	env = upload("other", bindings, 400);
-	cr_assert_eq(error_code(env), 10023);
-	cr_assert_not_null(
-	    strstr(error_message(env), "binding 'KV': KV namespace"), "%s", error_message(env));
-	cr_assert_not_null(strstr(error_message(env), "not found"));
+	cr_assert_eq(envelope_error_code(env), 10023);
+	cr_assert_not_null(strstr(envelope_error_message(env), "binding 'KV': KV namespace"), "%s",
+	    envelope_error_message(env));
+	cr_assert_not_null(strstr(envelope_error_message(env), "not found"));
 	json_decref(env);
 	env = upload("acme",
 	    "[{\"type\":\"r2_bucket\",\"name\":\"R2\",\"bucket_name\":\"missing-bucket\"}]", 400);
-	cr_assert_str_eq(error_message(env), "binding 'R2': R2 bucket 'missing-bucket' not found");
+	cr_assert_str_eq(
+	    envelope_error_message(env), "binding 'R2': R2 bucket 'missing-bucket' not found");
 	json_decref(env);
 	env = upload("acme", "[{\"type\":\"d1\",\"name\":\"DB\"}]", 400);
 	json_decref(env);
@@ -779,9 +617,11 @@ Test(admin_storage, d1_databases_and_queries)
 	json_decref(
 	    call("POST", "/client/v4/accounts/acme/d1/database", "{\"name\":\"bad name\"}", 400));
 	env = call("POST", "/client/v4/accounts/acme/d1/database", "{\"name\":\"main\"}", 200);
-	snprintf(uuid, sizeof(uuid), "%s", json_string_value(json_object_get(result(env), "uuid")));
-	cr_assert_str_eq(json_string_value(json_object_get(result(env), "version")), "production");
-	cr_assert_eq(json_integer_value(json_object_get(result(env), "num_tables")), 0);
+	snprintf(uuid, sizeof(uuid), "%s",
+	    json_string_value(json_object_get(envelope_result(env), "uuid")));
+	cr_assert_str_eq(
+	    json_string_value(json_object_get(envelope_result(env), "version")), "production");
+	cr_assert_eq(json_integer_value(json_object_get(envelope_result(env), "num_tables")), 0);
 	json_decref(env);
 	cr_assert_str_eq(last.kind, "d1");
 
@@ -789,8 +629,8 @@ Test(admin_storage, d1_databases_and_queries)
 	answer(STORE_OK, "{\"file_size\":8192,\"num_tables\":2}", NULL, 0);
 	env = call("GET", path, NULL, 200);
 	cr_assert_str_eq(last.method, "info");
-	cr_assert_eq(json_integer_value(json_object_get(result(env), "file_size")), 8192);
-	cr_assert_str_eq(json_string_value(json_object_get(result(env), "name")), "main");
+	cr_assert_eq(json_integer_value(json_object_get(envelope_result(env), "file_size")), 8192);
+	cr_assert_str_eq(json_string_value(json_object_get(envelope_result(env), "name")), "main");
 	json_decref(env);
 
 	snprintf(path, sizeof(path), "/client/v4/accounts/acme/d1/database/%s/query", uuid);
@@ -801,16 +641,17 @@ Test(admin_storage, d1_databases_and_queries)
 	env = call("POST", path, "{\"sql\":\"SELECT id, name FROM t; DELETE FROM t\"}", 200);
 	cr_assert_str_eq(last.method, "queryAll");
 	cr_assert_str_eq(last_arg("sql"), "SELECT id, name FROM t; DELETE FROM t");
-	cr_assert_eq(json_array_size(result(env)), 2);
-	st = json_array_get(result(env), 0);
+	cr_assert_eq(json_array_size(envelope_result(env)), 2);
+	st = json_array_get(envelope_result(env), 0);
 	cr_assert(json_is_true(json_object_get(st, "success")));
 	cr_assert_str_eq(json_string_value(json_object_get(
 			     json_array_get(json_object_get(st, "results"), 0), "name")),
 	    "a");
 	cr_assert(json_is_null(
 	    json_object_get(json_array_get(json_object_get(st, "results"), 1), "name")));
-	cr_assert_eq(json_integer_value(json_object_get(
-			 json_object_get(json_array_get(result(env), 1), "meta"), "changes")),
+	cr_assert_eq(
+	    json_integer_value(json_object_get(
+		json_object_get(json_array_get(envelope_result(env), 1), "meta"), "changes")),
 	    1);
 	json_decref(env);
 
@@ -820,14 +661,14 @@ Test(admin_storage, d1_databases_and_queries)
 	env = call("POST", path, "{\"sql\":\"SELECT ?1 AS n\",\"params\":[3]}", 200);
 	cr_assert_eq(
 	    json_integer_value(json_array_get(json_object_get(last.args, "params"), 0)), 3);
-	st = json_object_get(json_array_get(result(env), 0), "results");
+	st = json_object_get(json_array_get(envelope_result(env), 0), "results");
 	cr_assert_str_eq(json_string_value(json_array_get(json_object_get(st, "columns"), 0)), "n");
 	json_decref(env);
 
 	answer(STORE_E_FAILED, "{\"message\":\"D1_ERROR: no such table: t\"}", NULL, 0);
 	env = call("POST", path, "{\"sql\":\"SELECT * FROM t\"}", 400);
-	cr_assert_eq(error_code(env), 7500);
-	cr_assert_str_eq(error_message(env), "D1_ERROR: no such table: t");
+	cr_assert_eq(envelope_error_code(env), 7500);
+	cr_assert_str_eq(envelope_error_message(env), "D1_ERROR: no such table: t");
 	json_decref(env);
 	json_decref(call("POST", path, "{\"params\":[]}", 400));
 
@@ -835,7 +676,7 @@ Test(admin_storage, d1_databases_and_queries)
 	answer(STORE_OK, "{}", NULL, 0);
 	json_decref(call("DELETE", path, NULL, 200));
 	env = call("GET", path, NULL, 404);
-	cr_assert_eq(error_code(env), 7404);
+	cr_assert_eq(envelope_error_code(env), 7404);
 	json_decref(env);
 }
 
@@ -843,18 +684,20 @@ Test(admin_storage, r2_buckets_and_objects)
 {
 	static const char path_obj[] = "/client/v4/accounts/acme/r2/buckets/photos/objects/"
 				       "2024/cat%20one.jpg";
-	struct resp r;
+	struct admin_rig_response r;
 	json_t *env;
 
 	json_decref(
 	    call("POST", "/client/v4/accounts/acme/r2/buckets", "{\"name\":\"Bad_Name\"}", 400));
 	json_decref(call("POST", "/client/v4/accounts/acme/r2/buckets", "{\"name\":\"-x-\"}", 400));
 	env = call("POST", "/client/v4/accounts/acme/r2/buckets", "{\"name\":\"photos\"}", 200);
-	cr_assert_str_eq(json_string_value(json_object_get(result(env), "name")), "photos");
-	cr_assert_str_eq(json_string_value(json_object_get(result(env), "location")), "auto");
+	cr_assert_str_eq(
+	    json_string_value(json_object_get(envelope_result(env), "name")), "photos");
+	cr_assert_str_eq(
+	    json_string_value(json_object_get(envelope_result(env), "location")), "auto");
 	json_decref(env);
 	env = call("GET", "/client/v4/accounts/acme/r2/buckets", NULL, 200);
-	cr_assert_eq(json_array_size(json_object_get(result(env), "buckets")), 1);
+	cr_assert_eq(json_array_size(json_object_get(envelope_result(env), "buckets")), 1);
 	json_decref(env);
 
 	answer(STORE_OK,
@@ -862,7 +705,7 @@ Test(admin_storage, r2_buckets_and_objects)
 	    "\"httpEtag\":\"\\\"abc\\\"\",\"uploaded\":1700000000000,"
 	    "\"httpMetadata\":{\"contentType\":\"image/jpeg\"},\"customMetadata\":{}}}",
 	    NULL, 0);
-	request("PUT", path_obj, TOKEN, "image/jpeg", "JPG", 3, &r);
+	admin_rig_request("PUT", path_obj, TOKEN, "image/jpeg", "JPG", 3, &r);
 	cr_assert_eq(r.status, 200, "%s", r.body);
 	cr_assert_str_eq(last_arg("key"), "2024/cat one.jpg");
 	cr_assert_str_eq(json_string_value(json_object_get(
@@ -875,7 +718,7 @@ Test(admin_storage, r2_buckets_and_objects)
 	    "\"httpEtag\":\"\\\"abc\\\"\",\"uploaded\":1700000000000,"
 	    "\"httpMetadata\":{\"contentType\":\"image/jpeg\"}}}",
 	    "JPG", 3);
-	request("GET", path_obj, TOKEN, NULL, NULL, 0, &r);
+	admin_rig_request("GET", path_obj, TOKEN, NULL, NULL, 0, &r);
 	cr_assert_eq(r.status, 200);
 	cr_assert_str_eq(r.body, "JPG");
 	cr_assert_not_null(strcasestr(r.headers, "ETag: \"abc\""), "%s", r.headers);
@@ -891,13 +734,13 @@ Test(admin_storage, r2_buckets_and_objects)
 		memset(path + n, 'k', 1025);
 		path[n + 1025] = '\0';
 		env = call("GET", path, NULL, 414);
-		cr_assert_eq(error_code(env), 10034);
+		cr_assert_eq(envelope_error_code(env), 10034);
 		json_decref(env);
 	}
 
 	answer(STORE_OK, "{\"object\":null,\"body\":false}", NULL, 0);
 	env = call("GET", "/client/v4/accounts/acme/r2/buckets/photos/objects/nope", NULL, 404);
-	cr_assert_eq(error_code(env), 10007);
+	cr_assert_eq(envelope_error_code(env), 10007);
 	json_decref(env);
 
 	answer(STORE_OK,
@@ -910,18 +753,18 @@ Test(admin_storage, r2_buckets_and_objects)
 	    NULL, 200);
 	cr_assert_str_eq(last_arg("delimiter"), "/");
 	cr_assert_eq(json_integer_value(json_object_get(last.args, "limit")), 5);
-	cr_assert_eq(json_array_size(result(env)), 1);
+	cr_assert_eq(json_array_size(envelope_result(env)), 1);
 	cr_assert(
 	    json_is_true(json_object_get(json_object_get(env, "result_info"), "is_truncated")));
 	json_decref(env);
 
 	answer(STORE_E_CONFLICT, "{\"message\":\"bucket not empty\"}", NULL, 0);
 	env = call("DELETE", "/client/v4/accounts/acme/r2/buckets/photos", NULL, 409);
-	cr_assert_eq(error_code(env), 10008);
+	cr_assert_eq(envelope_error_code(env), 10008);
 	json_decref(env);
 	answer(STORE_OK, "{}", NULL, 0);
 	json_decref(call("DELETE", "/client/v4/accounts/acme/r2/buckets/photos", NULL, 200));
 	env = call("GET", "/client/v4/accounts/acme/r2/buckets/photos", NULL, 404);
-	cr_assert_eq(error_code(env), 10006);
+	cr_assert_eq(envelope_error_code(env), 10006);
 	json_decref(env);
 }

@@ -159,7 +159,8 @@ fake_on_closed(struct channel *ch, const char *reason, int violation, void *arg)
 	fake.ch = NULL;
 }
 
-static const struct channel_ops fake_ops = { fake_on_message, fake_on_closed, NULL };
+static const struct channel_ops fake_ops = { .on_message = fake_on_message,
+	.on_closed = fake_on_closed };
 
 /* --- the supervisor's side ------------------------------------------------------ */
 
@@ -181,7 +182,8 @@ sup_on_closed(struct channel *ch, const char *reason, int violation, void *arg)
 	broker_calls_set_channel(bc, NULL);
 }
 
-static const struct channel_ops sup_ops = { sup_on_message, sup_on_closed, NULL };
+static const struct channel_ops sup_ops = { .on_message = sup_on_message,
+	.on_closed = sup_on_closed };
 
 static void
 setup(void)

@@ -4,7 +4,6 @@
  * and the test speaks raw HTTP through blocking sockets (SO_RCVTIMEO bounds).
  */
 #include <criterion/criterion.h>
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -26,6 +25,7 @@
 #include "common/buf.h"
 #include "supervisor/http.h"
 #include "supervisor/http_internal.h"
+#include "tests/support.h"
 
 #define CLIENT_TIMEOUT_S 5
 
@@ -336,21 +336,6 @@ loop_main(void *arg)
 	return NULL;
 }
 
-static int
-count_fds(void)
-{
-	DIR *d = opendir("/proc/self/fd");
-	struct dirent *e;
-	int n = 0;
-
-	cr_assert_not_null(d);
-	while ((e = readdir(d)) != NULL)
-		if (e->d_name[0] != '.')
-			n++;
-	closedir(d);
-	return n;
-}
-
 static void
 test_limits(struct http_limits *l)
 {
@@ -384,7 +369,7 @@ start_server(const struct http_limits *limits)
 		test_limits(&l);
 		limits = &l;
 	}
-	fx.fds_at_start = count_fds();
+	fx.fds_at_start = support_count_fds();
 	cr_assert_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fx.stop_fds), 0);
 	cr_assert_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fx.notify_fds), 0);
 	setsockopt(fx.notify_fds[1], SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
@@ -415,7 +400,7 @@ stop_server(void)
 	close(fx.notify_fds[0]);
 	close(fx.notify_fds[1]);
 	/* the server closed every socket it had */
-	cr_expect_eq(count_fds(), fx.fds_at_start + fx.clients_open, "descriptors leaked");
+	cr_expect_eq(support_count_fds(), fx.fds_at_start + fx.clients_open, "descriptors leaked");
 }
 
 /* Waits for the owner to report `ch`. */

@@ -14,33 +14,23 @@
 
 #include "common/ipc.h"
 #include "supervisor/meta.h"
+#include "tests/unit/supervisor/meta_rig.h"
 
-static char meta_dir[] = "/tmp/edged-test-meta-XXXXXX";
-static char meta_path[256];
+static struct meta_rig files;
 static struct meta *m;
 
 static void
 setup(void)
 {
-	cr_assert_not_null(mkdtemp(meta_dir));
-	snprintf(meta_path, sizeof(meta_path), "%s/meta.sqlite", meta_dir);
-	m = meta_open(meta_path);
-	cr_assert_not_null(m);
+	m = meta_rig_open(&files, "edged-test-meta", NULL);
 }
 
 static void
 teardown(void)
 {
-	char path[300];
-	static const char *const files[] = { "meta.sqlite", "meta.sqlite-wal", "meta.sqlite-shm" };
-
 	meta_close(m);
 	m = NULL;
-	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
-		snprintf(path, sizeof(path), "%s/%s", meta_dir, files[i]);
-		unlink(path);
-	}
-	rmdir(meta_dir);
+	meta_rig_remove(&files);
 }
 
 TestSuite(meta, .init = setup, .fini = teardown);
@@ -143,7 +133,7 @@ Test(meta, versions_newest_first_and_durable)
 
 	/* Reopen the file: everything is still there. */
 	meta_close(m);
-	m = meta_open(meta_path);
+	m = meta_open(files.path);
 	cr_assert_not_null(m);
 	cr_assert(meta_tenant_exists(m, "acme"));
 
@@ -360,7 +350,7 @@ Test(meta, tenant_limits_round_trip_survive_reopen_and_clear)
 
 	cr_assert_eq(meta_tenant_limits_put(m, "acme", &l), 1);
 	meta_close(m);
-	m = meta_open(meta_path);
+	m = meta_open(files.path);
 	cr_assert_not_null(m);
 	cr_assert_eq(meta_tenant_limits_get(m, "acme", &got), 1);
 	cr_assert_eq(got.cpu_ms, 250);
@@ -394,10 +384,10 @@ Test(meta, database_without_the_limits_table_is_upgraded)
 	cr_assert_eq(meta_tenant_put(m, "acme"), 1);
 	meta_close(m);
 	m = NULL;
-	cr_assert_eq(sqlite3_open(meta_path, &db), SQLITE_OK);
+	cr_assert_eq(sqlite3_open(files.path, &db), SQLITE_OK);
 	cr_assert_eq(sqlite3_exec(db, "DROP TABLE tenant_limits", NULL, NULL, NULL), SQLITE_OK);
 	sqlite3_close(db);
-	m = meta_open(meta_path);
+	m = meta_open(files.path);
 	cr_assert_not_null(m);
 	cr_assert(meta_tenant_exists(m, "acme"));
 	cr_assert_eq(meta_tenant_limits_get(m, "acme", &got), 1);
@@ -430,7 +420,7 @@ tokens_table_contains(const char *needle)
 	sqlite3_stmt *st;
 	bool found = false;
 
-	cr_assert_eq(sqlite3_open(meta_path, &db), SQLITE_OK);
+	cr_assert_eq(sqlite3_open(files.path, &db), SQLITE_OK);
 	cr_assert_eq(sqlite3_prepare_v2(db, "SELECT id, tenant, hash, hex(hash) FROM tenant_tokens",
 			 -1, &st, NULL),
 	    SQLITE_OK);
@@ -506,7 +496,7 @@ Test(meta, tenant_tokens_create_lookup_list_delete)
 	/* Tokens survive a reopen. */
 	cr_assert_eq(meta_token_create(m, "other", id, token), 1);
 	meta_close(m);
-	cr_assert_not_null(m = meta_open(meta_path));
+	cr_assert_not_null(m = meta_open(files.path));
 	cr_assert_eq(meta_token_lookup(m, token, tenant), 1);
 	cr_assert_str_eq(tenant, "other");
 }
@@ -520,10 +510,10 @@ Test(meta, database_without_the_tokens_table_is_upgraded)
 	cr_assert_eq(meta_tenant_put(m, "acme"), 1);
 	meta_close(m);
 	m = NULL;
-	cr_assert_eq(sqlite3_open(meta_path, &db), SQLITE_OK);
+	cr_assert_eq(sqlite3_open(files.path, &db), SQLITE_OK);
 	cr_assert_eq(sqlite3_exec(db, "DROP TABLE tenant_tokens", NULL, NULL, NULL), SQLITE_OK);
 	sqlite3_close(db);
-	cr_assert_not_null(m = meta_open(meta_path));
+	cr_assert_not_null(m = meta_open(files.path));
 	cr_assert_eq(meta_token_create(m, "acme", id, token), 1);
 	cr_assert_eq(meta_token_lookup(m, token, tenant), 1);
 }

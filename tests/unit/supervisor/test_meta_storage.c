@@ -14,34 +14,25 @@
 #include <sqlite3.h>
 
 #include "supervisor/meta.h"
+#include "tests/unit/supervisor/meta_rig.h"
 
-static char meta_dir[] = "/tmp/edged-test-meta-storage-XXXXXX";
-static char meta_path[256];
+static struct meta_rig files;
 static struct meta *m;
 
 static void
 setup(void)
 {
-	cr_assert_not_null(mkdtemp(meta_dir));
-	snprintf(meta_path, sizeof(meta_path), "%s/meta.sqlite", meta_dir);
-	cr_assert_not_null(m = meta_open(meta_path));
-	cr_assert_eq(meta_tenant_put(m, "acme"), 1);
-	cr_assert_eq(meta_tenant_put(m, "other"), 1);
+	static const char *const tenants[] = { "acme", "other", NULL };
+
+	m = meta_rig_open(&files, "edged-test-meta-storage", tenants);
 }
 
 static void
 teardown(void)
 {
-	static const char *const files[] = { "meta.sqlite", "meta.sqlite-wal", "meta.sqlite-shm" };
-	char path[300];
-
 	meta_close(m);
 	m = NULL;
-	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
-		snprintf(path, sizeof(path), "%s/%s", meta_dir, files[i]);
-		unlink(path);
-	}
-	rmdir(meta_dir);
+	meta_rig_remove(&files);
 }
 
 TestSuite(meta_storage, .init = setup, .fini = teardown);
@@ -234,7 +225,7 @@ Test(meta_storage, limits_text_for_the_broker)
 	l.value[META_SL_KV_KEYS] = 10;
 	cr_assert_eq(meta_storage_limits_put(m, "acme", &l), 1);
 	meta_close(m);
-	cr_assert_not_null(m = meta_open(meta_path));
+	cr_assert_not_null(m = meta_open(files.path));
 	cr_assert_eq(meta_storage_limits_get(m, "acme", &got), 1);
 	cr_assert_not(got.set[META_SL_D1_BYTES]);
 	cr_assert_eq(got.value[META_SL_KV_KEYS], 10);
@@ -259,7 +250,7 @@ Test(meta_storage, registry_survives_a_reopen)
 
 	cr_assert_eq(meta_resource_create(m, META_KV, "acme", "kept", &a), 1);
 	meta_close(m);
-	cr_assert_not_null(m = meta_open(meta_path));
+	cr_assert_not_null(m = meta_open(files.path));
 	cr_assert_eq(meta_resource_get(m, META_KV, "acme", a.id, &got), 1);
 	cr_assert_str_eq(got.name, "kept");
 }
@@ -275,10 +266,10 @@ Test(meta_storage, database_without_the_storage_tables_is_upgraded)
 
 	meta_close(m);
 	m = NULL;
-	cr_assert_eq(sqlite3_open(meta_path, &db), SQLITE_OK);
+	cr_assert_eq(sqlite3_open(files.path, &db), SQLITE_OK);
 	cr_assert_eq(sqlite3_exec(db, drop, NULL, NULL, NULL), SQLITE_OK);
 	sqlite3_close(db);
-	cr_assert_not_null(m = meta_open(meta_path));
+	cr_assert_not_null(m = meta_open(files.path));
 	cr_assert(meta_tenant_exists(m, "acme"));
 	cr_assert_eq(meta_storage_limits_get(m, "acme", &l), 1);
 	cr_assert_not(l.set[META_SL_KV_BYTES]);

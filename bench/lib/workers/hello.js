@@ -1,0 +1,6 @@
+// bench: hello world.
+export default {
+  fetch() {
+    return new Response('Hello, world!');
+  },
+};
