@@ -19,13 +19,16 @@
 struct sandbox_runtime;
 
 /*
- * A collection walks the whole heap (about 0.3 ms for the bare runtime's
- * 2.3 MiB), then frees the garbage (about 1.5 us a KiB of small objects).
- * These keep the walk a small part of the cost, and the garbage well under
- * what Duktape's own trigger let pile up (35 MiB for hello world).
+ * A collection walks the whole heap (0.3 ms for the bare runtime's 2.3 MiB
+ * with a warm cache, several times that without), then frees the garbage:
+ * about 1.5 us a KiB of small objects, next to nothing for big buffers.  The
+ * allocation count bounds the small garbage, hence the pause (a few ms: 500
+ * hello-world requests' worth, against 35 MiB under Duktape's own trigger);
+ * the growth bounds the memory that garbage of big buffers (a streamed body)
+ * holds, without a walk per request.
  */
-#define GC_ALLOCS_MIN 65536             /* allocations that make a collection due */
-#define GC_GROWTH_MIN (16u << 20)       /* growth that makes a collection due */
+#define GC_ALLOCS_MIN 131072            /* allocations that make a collection due */
+#define GC_GROWTH_MIN (32u << 20)       /* growth that makes a collection due */
 #define GC_IDLE_GROWTH_MIN (256u << 10) /* growth worth a collection when idle */
 #define GC_IDLE_MS 1000                 /* time without a task after which the sandbox is idle */
 
@@ -50,7 +53,7 @@ void gc_charge(struct gc *g, uint64_t ns);
  * CPU since the last collection as it took.  That pace keeps collections to
  * at most half of the sandbox's CPU however big its live heap; past it,
  * garbage waits for the next due collection or, at the cap, for the
- * emergency one.
+ * emergency one.  May lower the live mark of `a` (alloc_growth).
  */
 bool gc_is_due(const struct gc *g, struct alloc *a);
 

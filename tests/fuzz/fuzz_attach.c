@@ -113,8 +113,16 @@ ref_all_of(const char *s, const char *set)
 static bool
 ref_tenant_is_valid(const char *s, size_t len)
 {
-	return len >= 1 && len <= 64 && memchr(s, '\0', len) == NULL &&
-	    strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-") == len;
+	static const char set[] =
+	    "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-";
+
+	/* The field is not NUL-terminated: look at exactly len bytes. */
+	if (len < 1 || len > 64)
+		return false;
+	for (size_t i = 0; i < len; i++)
+		if (s[i] == '\0' || strchr(set, s[i]) == NULL)
+			return false;
+	return true;
 }
 
 static bool
