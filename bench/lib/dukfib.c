@@ -97,7 +97,7 @@ main(int argc, char **argv)
 	}
 	qsort(ms, (size_t)n, sizeof(*ms), dukfib_cmp);
 	printf("{\"n\":%d,\"fib25\":%d,\"min_ms\":%.3f,\"median_ms\":%.3f}\n", n, result, ms[0],
-	       ms[n / 2]);
+	    ms[n / 2]);
 	duk_destroy_heap(ctx);
 	free(ms);
 	return result == 75025 ? 0 : 1;

@@ -223,15 +223,16 @@ main(int argc, char **argv)
 	double seconds, deadline, sum = 0, *samples;
 
 	if (argc < 7 || argc > 8) {
-		fprintf(stderr, "usage: latency HOST PORT HOSTHEADER PATH COUNT SECONDS [WARMUP]\n");
+		fprintf(
+		    stderr, "usage: latency HOST PORT HOSTHEADER PATH COUNT SECONDS [WARMUP]\n");
 		return 1;
 	}
 	count = strtoul(argv[5], NULL, 10);
 	seconds = strtod(argv[6], NULL);
 	if (argc == 8)
 		warmup = atoi(argv[7]);
-	req_len = snprintf(req, sizeof(req), "GET %s HTTP/1.1\r\nHost: %s\r\nUser-Agent: edged-bench\r\n\r\n",
-			   argv[4], argv[3]);
+	req_len = snprintf(req, sizeof(req),
+	    "GET %s HTTP/1.1\r\nHost: %s\r\nUser-Agent: edged-bench\r\n\r\n", argv[4], argv[3]);
 	samples = calloc(count ? count : 1, sizeof(*samples));
 	c = calloc(1, sizeof(*c));
 	if (samples == NULL || c == NULL || req_len <= 0 || (size_t)req_len >= sizeof(req)) {
@@ -242,7 +243,8 @@ main(int argc, char **argv)
 	c->port = atoi(argv[2]);
 	c->fd = -1;
 	if ((rc = lat_connect(c)) < 0) {
-		fprintf(stderr, "latency: cannot connect to '%s:%s': %s\n", argv[1], argv[2], strerror(-rc));
+		fprintf(stderr, "latency: cannot connect to '%s:%s': %s\n", argv[1], argv[2],
+		    strerror(-rc));
 		return 1;
 	}
 	/* The time limit counts from the end of the warm-up; one request is always measured. */
@@ -262,8 +264,8 @@ main(int argc, char **argv)
 			/* The server dropped the connection: count it, reconnect, go on. */
 			errors++;
 			if (lat_connect(c) < 0 || errors > 100) {
-				fprintf(stderr, "latency: connection to '%s:%s' keeps failing\n", argv[1],
-					argv[2]);
+				fprintf(stderr, "latency: connection to '%s:%s' keeps failing\n",
+				    argv[1], argv[2]);
 				return 1;
 			}
 			continue;
@@ -287,8 +289,8 @@ main(int argc, char **argv)
 	qsort(samples, n, sizeof(*samples), lat_cmp);
 	printf("{\"n\":%zu,\"errors\":%d,\"p50_us\":%.1f,\"p99_us\":%.1f,\"p999_us\":%.1f,"
 	       "\"max_us\":%.1f,\"mean_us\":%.1f}\n",
-	       n, errors, lat_percentile(samples, n, 0.50), lat_percentile(samples, n, 0.99),
-	       lat_percentile(samples, n, 0.999), samples[n - 1], sum / (double)n);
+	    n, errors, lat_percentile(samples, n, 0.50), lat_percentile(samples, n, 0.99),
+	    lat_percentile(samples, n, 0.999), samples[n - 1], sum / (double)n);
 	close(c->fd);
 	free(samples);
 	free(c);

@@ -90,9 +90,8 @@ main(int argc, char **argv)
 	gen_write("log", IPC_LOG, 0,
 	    (struct ipc_value[]) { ipc_u64(2), ipc_str("console.log: caf\xc3\xa9") }, 2);
 	gen_write("attach", IPC_ATTACH, 5,
-	    (struct ipc_value[]) {
-		ipc_u64(9), ipc_str("acme"), ipc_str("api"), ipc_u64(12), ipc_str("[]"),
-		ipc_str("{}") },
+	    (struct ipc_value[]) { ipc_u64(9), ipc_str("acme"), ipc_str("api"), ipc_u64(12),
+		ipc_str("[]"), ipc_str("{}") },
 	    6);
 	gen_write("call", IPC_CALL, 11,
 	    (struct ipc_value[]) { ipc_str("KV"), ipc_str("put"), ipc_str("{\"key\":\"k\"}"),

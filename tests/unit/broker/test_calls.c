@@ -559,17 +559,6 @@ Test(calls, admin_calls_are_checked_and_answered_on_the_control_channel)
 	reply_release(&r);
 }
 
-/* Skips a round trip while its backend is still the placeholder. */
-static void
-skip_unless_implemented(const struct reply *r, const char *what)
-{
-	const struct ipc_bytes *t = &r->m.field[IPC_RESULT_DOC].b;
-
-	if (r->m.field[IPC_RESULT_STATUS].u != STORE_OK &&
-	    memmem(t->ptr, t->len, "not implemented", 15) != NULL)
-		cr_skip_test("SKIP(%s backend is a placeholder: %.*s)", what, (int)t->len, t->ptr);
-}
-
 static void
 expect_ok(const struct reply *r, uint64_t id)
 {
@@ -587,7 +576,6 @@ admin_create(const char *kind, const char *resource, const char *what)
 
 	admin_call(1, kind, resource, "create", "{}");
 	reply_next(rig.sup, IPC_PEER_SUPERVISOR, IPC_ST_READY, &r);
-	skip_unless_implemented(&r, what);
 	expect_ok(&r, 1);
 	cr_assert_eq(r.m.field[IPC_RESULT_MORE].u, 0);
 	reply_release(&r);
