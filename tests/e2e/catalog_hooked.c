@@ -65,37 +65,6 @@ static const char *const kill_names[KILL_NCOUNTERS][2] = {
 	[KILL_RECYCLED_RSS] = { "recycles", "rss" },
 };
 
-static int
-name_cmp(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-/* The names in `dir` (not the contents of data/), sorted, one per line; malloc'd. */
-static char *
-dir_listing(const char *dir)
-{
-	char *names[256], *out;
-	size_t n = 0, len;
-	struct dirent *de;
-	DIR *d = opendir(dir);
-	FILE *fp;
-
-	cr_assert_not_null(d);
-	while ((de = readdir(d)) != NULL && n < 256)
-		if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0)
-			names[n++] = strdup(de->d_name);
-	closedir(d);
-	qsort(names, n, sizeof(names[0]), name_cmp);
-	fp = open_memstream(&out, &len);
-	for (size_t i = 0; i < n; i++) {
-		fprintf(fp, "%s\n", names[i]);
-		free(names[i]);
-	}
-	fclose(fp);
-	return out;
-}
-
 static void
 put_victim_value(struct catalog *c)
 {
@@ -150,7 +119,7 @@ catalog_start(struct catalog *c, const char *extra_config)
 	admin_r2_bucket_create(c->e, "mallory", "loot");
 
 	snprintf(c->pwned, sizeof(c->pwned), "%s/pwned", c->e->dir);
-	c->listing = dir_listing(c->e->dir);
+	c->listing = harness_dir_listing(c->e->dir);
 }
 
 void
@@ -159,7 +128,7 @@ catalog_stop(struct catalog *c)
 	char *after;
 
 	if (c->e != NULL && c->e->pid > 0) {
-		after = dir_listing(c->e->dir);
+		after = harness_dir_listing(c->e->dir);
 		cr_expect_str_eq(after, c->listing, "files appeared next to the data dir");
 		free(after);
 	}

@@ -8,6 +8,7 @@
 #include <criterion/criterion.h>
 #include <curl/curl.h>
 #include <jansson.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -775,4 +776,34 @@ expect_settle_failed(
 		    prefix);
 	cr_expect(message != NULL && strcasestr(message, part) != NULL,
 	    "%s: message '%s' does not mention '%s'", what, message ? message : "", part);
+}
+
+static int
+harness_name_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+char *
+harness_dir_listing(const char *dir)
+{
+	char *names[256], *out;
+	size_t n = 0, len;
+	struct dirent *de;
+	DIR *d = opendir(dir);
+	FILE *fp;
+
+	cr_assert_not_null(d);
+	while ((de = readdir(d)) != NULL && n < 256)
+		if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0)
+			names[n++] = strdup(de->d_name);
+	closedir(d);
+	qsort(names, n, sizeof(names[0]), harness_name_cmp);
+	fp = open_memstream(&out, &len);
+	for (size_t i = 0; i < n; i++) {
+		fprintf(fp, "%s\n", names[i]);
+		free(names[i]);
+	}
+	fclose(fp);
+	return out;
 }

@@ -105,6 +105,9 @@ struct http_request {
 /* The request as `req` says; r.status is -1 when no HTTP response came. */
 struct response http_request(const struct http_request *req);
 
+/* The names in `dir` (not what is below them), sorted, one per line; malloc'd. */
+char *harness_dir_listing(const char *dir);
+
 /* Admin helpers; each asserts success. */
 void admin_create_tenant(struct edged *e, const char *tenant);
 /* Uploads a module worker with a metadata part; returns the response. */

@@ -28,44 +28,13 @@ static char *dir_before;
 #define CANARY                                                                                     \
 	"var __worker = { default: { fetch: function () { return new Response('alive'); } } };"
 
-static int
-name_cmp(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-/* The names in e->dir (not data/'s contents), sorted, one per line; malloc'd. */
-static char *
-dir_listing(void)
-{
-	char *names[256], *out;
-	size_t n = 0, len;
-	struct dirent *de;
-	DIR *d = opendir(e->dir);
-	FILE *fp;
-
-	cr_assert_not_null(d);
-	while ((de = readdir(d)) != NULL && n < 256)
-		if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0)
-			names[n++] = strdup(de->d_name);
-	closedir(d);
-	qsort(names, n, sizeof(names[0]), name_cmp);
-	fp = open_memstream(&out, &len);
-	for (size_t i = 0; i < n; i++) {
-		fprintf(fp, "%s\n", names[i]);
-		free(names[i]);
-	}
-	fclose(fp);
-	return out;
-}
-
 static void
 setup(void)
 {
 	/* cpu_ms stays the default (50 ms; raised by the harness in a sanitizer build). */
 	e = edged_start("memory_mb = 64\nscript_max_bytes = 65536\nstartup_cpu_ms = 300\n");
 	deploy(e, "canary", "canary", "canary.test", CANARY, NULL);
-	dir_before = dir_listing();
+	dir_before = harness_dir_listing(e->dir);
 }
 
 static void
@@ -74,7 +43,7 @@ teardown(void)
 	char *after;
 
 	if (e != NULL && e->pid > 0) {
-		after = dir_listing();
+		after = harness_dir_listing(e->dir);
 		cr_expect_str_eq(after, dir_before, "files appeared next to the data dir");
 		free(after);
 	}
